@@ -1,0 +1,47 @@
+# picoredis as a MicroPython user C module (make-based ports: unix, qemu, ...).
+#
+#   make -C ports/unix USER_C_MODULES=<picoredis repo>
+#
+# Builds the Rust core (rust/picoredis) with cargo for the port's target after the QSTR
+# pass, because micropython-sys' bindgen step reads genhdr/qstrdefs.generated.h and the
+# port's exact C flags; then links the staticlib into the firmware.
+
+PICOREDIS_MOD_DIR := $(USERMOD_DIR)
+PICOREDIS_REPO := $(abspath $(PICOREDIS_MOD_DIR)/..)
+
+SRC_USERMOD_C += $(PICOREDIS_MOD_DIR)/modpicoredis.c
+CFLAGS_USERMOD += -I$(PICOREDIS_MOD_DIR)
+
+# The Rust target: the host for the unix port; ports set PICOREDIS_RUST_TARGET
+# (thumbv7m-none-eabi, riscv32imac-unknown-none-elf, ...).
+PICOREDIS_RUST_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+PICOREDIS_CARGO ?= cargo
+PICOREDIS_CARGO_DIR := $(abspath $(BUILD))/rust
+PICOREDIS_LIB := $(PICOREDIS_CARGO_DIR)/$(PICOREDIS_RUST_TARGET)/release/libpicoredis.a
+LDFLAGS_USERMOD += $(PICOREDIS_LIB)
+
+# The port compiler's own system include dirs (glibc, newlib or picolibc), for bindgen.
+PICOREDIS_SYSINC = $(shell $(CC) -xc -E -Wp,-v - </dev/null 2>&1 | sed -n 's,^ ,,p')
+
+# The C flags reach bindgen through a file ($(file) writes it when the recipe expands).
+$(shell mkdir -p $(PICOREDIS_CARGO_DIR))
+
+$(PICOREDIS_LIB): $(HEADER_BUILD)/qstrdefs.generated.h picoredis-cargo-always
+	$(ECHO) "CARGO picoredis ($(PICOREDIS_RUST_TARGET))"
+	$(file >$(PICOREDIS_CARGO_DIR)/cflags.txt,$(CFLAGS))
+	$(Q)cd $(PICOREDIS_REPO) && \
+	  MICROPY_DIR=$(abspath $(TOP)) \
+	  MICROPY_PORT_DIR=$(CURDIR) \
+	  MICROPY_CFLAGS_FILE=$(PICOREDIS_CARGO_DIR)/cflags.txt \
+	  MICROPY_SYSINC="$(PICOREDIS_SYSINC)" \
+	  MICROPY_QSTR_HEADER=$(abspath $(HEADER_BUILD)/qstrdefs.generated.h) \
+	  $(PICOREDIS_CARGO) build --release --locked -p picoredis \
+	    --target $(PICOREDIS_RUST_TARGET) --target-dir $(PICOREDIS_CARGO_DIR) $(if $(Q),-q,)
+
+# The glue object is linked into the firmware, so depending on the staticlib here makes
+# every port's link step wait for cargo.
+$(BUILD)/$(patsubst $(USER_C_MODULES)/%,%,$(PICOREDIS_MOD_DIR))/modpicoredis.o: $(PICOREDIS_LIB)
+
+# cargo decides what is stale; make always asks it.
+.PHONY: picoredis-cargo-always
+picoredis-cargo-always:

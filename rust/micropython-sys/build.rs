@@ -1,0 +1,144 @@
+//! Generates the bindings from the MicroPython tree that is being built.
+//!
+//! The firmware build (mpy_module/micropython.mk or micropython.cmake) passes:
+//! - `MICROPY_DIR`: the MicroPython source tree (its `py/` holds the API headers);
+//! - `MICROPY_PORT_DIR`: the port directory, which relative `-I` flags are relative to;
+//! - `MICROPY_CFLAGS_FILE`: a file holding the port's C flags as make wrote them; only `-I`,
+//!   `-isystem`, `-D`, `-U`, `-std=` and `-include` flags are kept, so bindgen sees the same `mpconfigport.h`, variant
+//!   and `genhdr/` (qstr numbers!) as the C compiler;
+//! - `MICROPY_SYSINC`: the system include directories of the port's C compiler (newlib,
+//!   picolibc or glibc), so `stdint.h` and friends match the target's C library.
+//!
+//! Nothing here is guessed: without `MICROPY_DIR` the build stops with a message.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    for var in [
+        "MICROPY_DIR",
+        "MICROPY_PORT_DIR",
+        "MICROPY_CFLAGS_FILE",
+        "MICROPY_SYSINC",
+        "MICROPY_QSTR_HEADER",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo:rerun-if-changed=wrapper.h");
+
+    let Ok(top) = env::var("MICROPY_DIR") else {
+        panic!(
+            "micropython-sys: MICROPY_DIR is not set. This crate is built by the firmware \
+             build (make, or USER_C_MODULES=.../mpy_module in a MicroPython port), which \
+             passes MICROPY_DIR, MICROPY_PORT_DIR and MICROPY_CFLAGS_FILE."
+        );
+    };
+    let port_dir = PathBuf::from(env::var("MICROPY_PORT_DIR").unwrap_or_else(|_| top.clone()));
+    // Rebuild when the QSTR pass regenerates its header (new qstrs renumber the enum).
+    if let Ok(q) = env::var("MICROPY_QSTR_HEADER") {
+        println!("cargo:rerun-if-changed={q}");
+    }
+
+    let mut args: Vec<String> = vec![format!("-I{top}")];
+    args.push(format!("--target={}", clang_target()));
+    if let Ok(sysinc) = env::var("MICROPY_SYSINC") {
+        if !sysinc.trim().is_empty() {
+            // Use the port compiler's C library headers, not the host's.
+            args.push("-nostdinc".into());
+            for dir in sysinc.split_whitespace() {
+                args.push(format!("-isystem{dir}"));
+            }
+        }
+    }
+    // Flags travel in a file: make's quoting (`-DX=\"y\"`) would not survive an env var.
+    let cflags = match env::var("MICROPY_CFLAGS_FILE") {
+        Ok(f) => {
+            println!("cargo:rerun-if-changed={f}");
+            std::fs::read_to_string(&f)
+                .unwrap_or_else(|e| panic!("micropython-sys: cannot read {f}: {e}"))
+                .replace("\\\"", "\"")
+        }
+        Err(_) => String::new(),
+    };
+    args.extend(filter_cflags(&cflags, &port_dir));
+
+    let bindings = bindgen::Builder::default()
+        .header("wrapper.h")
+        .clang_args(&args)
+        .use_core()
+        .ctypes_prefix("core::ffi")
+        .layout_tests(false)
+        .derive_debug(false)
+        .derive_default(false)
+        .generate_comments(false)
+        .prepend_enum_name(false)
+        .allowlist_function("mp_.*|nlr_.*|vstr_.*|qstr_.*|gc_.*|m_malloc.*|m_free")
+        .allowlist_var("mp_.*|MP_.*|MICROPY_.*")
+        .allowlist_type("mp_.*|vstr_t|qstr")
+        .allowlist_item("MP_QSTR_.*")
+        .generate()
+        .unwrap_or_else(|e| panic!("micropython-sys: bindgen failed: {e}\nclang args: {args:?}"));
+
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("bindings.rs");
+    let text = bindings.to_string();
+    std::fs::write(&out, &text)
+        .unwrap_or_else(|e| panic!("micropython-sys: cannot write {}: {e}", out.display()));
+
+    // Optional parts of the API become cfgs, so dependants compile what the port has.
+    // (They are visible to dependants through the `links` metadata: DEP_MICROPYTHON_*.)
+    let has = |decl: &str| text.contains(decl);
+    for (cfg, decl) in [
+        ("mp_float", "pub fn mp_obj_new_float("),
+        ("mp_set", "pub fn mp_obj_new_set("),
+    ] {
+        println!("cargo:rustc-check-cfg=cfg({cfg})");
+        if has(decl) {
+            println!("cargo:rustc-cfg={cfg}");
+            println!("cargo:{cfg}=1");
+        }
+    }
+}
+
+/// The clang target for cargo's target triple (clang knows most Rust triples as they are;
+/// RISC-V needs the base arch and `-march` separately).
+fn clang_target() -> String {
+    let target = env::var("TARGET").unwrap_or_default();
+    if let Some(rest) = target.strip_prefix("riscv32") {
+        let isa = rest.split('-').next().unwrap_or("imac");
+        return format!("riscv32-unknown-elf -march=rv32{isa}");
+    }
+    target
+}
+
+/// Keeps the flags that change what the headers declare, making relative paths absolute.
+fn filter_cflags(cflags: &str, port_dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut words = cflags.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        let abs = |p: &str| -> String {
+            let path = Path::new(p);
+            if path.is_absolute() {
+                p.to_string()
+            } else {
+                port_dir.join(path).display().to_string()
+            }
+        };
+        if w == "-I" || w == "-isystem" || w == "-include" {
+            if let Some(p) = words.next() {
+                out.push(w.to_string());
+                out.push(abs(p));
+            }
+        } else if let Some(p) = w.strip_prefix("-I") {
+            out.push(format!("-I{}", abs(p)));
+        } else if let Some(p) = w.strip_prefix("-isystem") {
+            out.push(format!("-isystem{}", abs(p)));
+        } else if w == "-D" || w == "-U" {
+            if let Some(p) = words.next() {
+                out.push(format!("{w}{p}"));
+            }
+        } else if w.starts_with("-D") || w.starts_with("-U") || w.starts_with("-std=") {
+            out.push(w.to_string());
+        }
+    }
+    out
+}

@@ -1,0 +1,253 @@
+//! The byte pipe to the server: a MicroPython stream object (socket, ssl socket or any
+//! object with the stream protocol), a write buffer that turns a command into one write,
+//! and a read buffer filled in large chunks.
+//!
+//! Timeouts bound a whole reply: a `Deadline` is fixed when the reply is awaited, and
+//! when the socket supports `settimeout`, each further wait is capped at the time left.
+
+use crate::fail::Fail;
+use crate::mp::{self, Obj};
+use crate::sys;
+use crate::text;
+
+pub const RBUF: usize = 1024;
+pub const WBUF: usize = 512;
+
+#[derive(Clone, Copy)]
+pub struct Deadline {
+    start: u32,
+    ms: u32,
+}
+
+impl Deadline {
+    pub unsafe fn after(ms: u32) -> Self {
+        Deadline {
+            start: mp::ticks_ms(),
+            ms,
+        }
+    }
+
+    /// Milliseconds left, or `None` once the deadline has passed.
+    unsafe fn left(self) -> Option<u32> {
+        let spent = mp::ticks_ms().wrapping_sub(self.start);
+        self.ms.checked_sub(spent).filter(|&l| l > 0)
+    }
+}
+
+#[repr(C)]
+pub struct Conn {
+    /// The stream, or NULL when closed. Reachable by the GC through the client object.
+    pub sock: Obj,
+    /// The timeout last given to `settimeout` (0: unknown), so it is only called when it
+    /// has to change.
+    sock_timeout_ms: u32,
+    can_settimeout: bool,
+    pub debug: bool,
+    rpos: usize,
+    rlen: usize,
+    wlen: usize,
+    rbuf: [u8; RBUF],
+    wbuf: [u8; WBUF],
+}
+
+impl Conn {
+    pub const fn new() -> Self {
+        Conn {
+            sock: mp::NULL,
+            sock_timeout_ms: 0,
+            can_settimeout: false,
+            debug: false,
+            rpos: 0,
+            rlen: 0,
+            wlen: 0,
+            rbuf: [0; RBUF],
+            wbuf: [0; WBUF],
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        !self.sock.is_null()
+    }
+
+    /// Takes `sock` (already connected) as the stream. Raises if it is not a stream.
+    pub unsafe fn attach(&mut self, sock: Obj) {
+        sys::mp_get_stream_raise(
+            sock,
+            (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE) as _,
+        );
+        self.sock = sock;
+        self.sock_timeout_ms = 0;
+        self.can_settimeout = mp::has_method(sock, mp::qstr(sys::MP_QSTR_settimeout));
+        self.rpos = 0;
+        self.rlen = 0;
+        self.wlen = 0;
+    }
+
+    /// Forgets the stream and any buffered bytes, then closes the stream if asked. The
+    /// state is cleared first, so a close that raises leaves a cleanly closed client.
+    pub unsafe fn detach(&mut self, close: bool) {
+        let sock = self.sock;
+        self.sock = mp::NULL;
+        self.rpos = 0;
+        self.rlen = 0;
+        self.wlen = 0;
+        if close && !sock.is_null() {
+            sys::mp_stream_close(sock);
+        }
+    }
+
+    /// Sets the socket timeout, when the stream has one and it differs.
+    pub unsafe fn set_timeout(&mut self, ms: u32) {
+        if !self.can_settimeout || self.sock_timeout_ms == ms || self.sock.is_null() {
+            return;
+        }
+        let secs = seconds(ms);
+        mp::call_method(self.sock, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
+        self.sock_timeout_ms = ms;
+    }
+
+    // ---- writing -------------------------------------------------------------------
+
+    /// Queues `data`; a piece too large for the buffer is written straight from its source.
+    pub unsafe fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
+        if data.len() > WBUF.saturating_sub(self.wlen) {
+            self.flush()?;
+            if data.len() >= WBUF {
+                return self.write_all(data);
+            }
+        }
+        let end = self.wlen + data.len();
+        if let Some(dst) = self.wbuf.get_mut(self.wlen..end) {
+            dst.copy_from_slice(data);
+            self.wlen = end;
+        }
+        Ok(())
+    }
+
+    pub unsafe fn flush(&mut self) -> Result<(), Fail> {
+        let n = core::mem::replace(&mut self.wlen, 0);
+        let buf = self.wbuf.get(..n).unwrap_or(&[]);
+        // Copy out of self to satisfy the borrow: the buffer is not touched while writing.
+        let (ptr, len) = (buf.as_ptr(), buf.len());
+        self.write_all(core::slice::from_raw_parts(ptr, len))
+    }
+
+    unsafe fn write_all(&mut self, data: &[u8]) -> Result<(), Fail> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.debug {
+            text::print_escaped(data);
+        }
+        let mut err: core::ffi::c_int = 0;
+        let n = sys::mp_stream_rw(
+            self.sock,
+            data.as_ptr() as *mut _,
+            data.len() as _,
+            &mut err,
+            sys::MP_STREAM_RW_WRITE as _,
+        );
+        if err != 0 {
+            return Err(io_fail(err));
+        }
+        if (n as usize) < data.len() {
+            return Err(Fail::Closed);
+        }
+        Ok(())
+    }
+
+    // ---- reading -------------------------------------------------------------------
+
+    /// The bytes received and not yet consumed.
+    pub fn pending(&self) -> &[u8] {
+        self.rbuf.get(self.rpos..self.rlen).unwrap_or(&[])
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.rpos = (self.rpos + n).min(self.rlen);
+    }
+
+    /// Reads at least one more byte into the buffer (moving the unconsumed tail to the
+    /// front first), waiting no longer than the deadline allows.
+    pub unsafe fn fill(&mut self, deadline: Deadline) -> Result<(), Fail> {
+        if self.rpos > 0 {
+            // Move the unconsumed tail to the front (regions may overlap: ptr::copy).
+            let tail = self.pending();
+            let (src, len) = (tail.as_ptr(), tail.len());
+            core::ptr::copy(src, self.rbuf.as_mut_ptr(), len);
+            self.rlen = len;
+            self.rpos = 0;
+        }
+        let rlen = self.rlen;
+        let n = match self.rbuf.get_mut(rlen..) {
+            Some(space) if !space.is_empty() => {
+                let (ptr, len) = (space.as_mut_ptr(), space.len());
+                self.read_some(core::slice::from_raw_parts_mut(ptr, len), deadline)?
+            }
+            // A full buffer without a complete token: the parser's line limit is the
+            // buffer size, so this cannot happen; fail safe rather than spin.
+            _ => return Err(Fail::Parse(resp::Error::LineTooLong)),
+        };
+        self.rlen += n;
+        Ok(())
+    }
+
+    /// Takes up to `dst.len()` bytes: first those already buffered, then straight from
+    /// the stream into `dst` (a bulk string's final object), never through the buffer.
+    pub unsafe fn read_into(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
+        let pending = self.pending();
+        if !pending.is_empty() {
+            let n = pending.len().min(dst.len());
+            if let (Some(d), Some(s)) = (dst.get_mut(..n), pending.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            self.consume(n);
+            return Ok(n);
+        }
+        self.read_some(dst, deadline)
+    }
+
+    unsafe fn read_some(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
+        let left = deadline.left().ok_or(Fail::Timeout)?;
+        if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
+            self.set_timeout(left);
+        }
+        let mut err: core::ffi::c_int = 0;
+        let flags = sys::MP_STREAM_RW_READ | sys::MP_STREAM_RW_ONCE;
+        let n = sys::mp_stream_rw(
+            self.sock,
+            dst.as_mut_ptr() as *mut _,
+            dst.len() as _,
+            &mut err,
+            flags as _,
+        );
+        if err != 0 {
+            return Err(io_fail(err));
+        }
+        if n == 0 {
+            return Err(Fail::Closed);
+        }
+        Ok(n as usize)
+    }
+}
+
+fn io_fail(err: core::ffi::c_int) -> Fail {
+    let err = err as u32;
+    if err == sys::MP_EAGAIN || err == sys::MP_ETIMEDOUT {
+        Fail::Timeout
+    } else {
+        Fail::Os(err as i32)
+    }
+}
+
+#[cfg(mp_float)]
+unsafe fn seconds(ms: u32) -> Obj {
+    sys::mp_obj_new_float(ms as sys::mp_float_t / 1000.0)
+}
+
+#[cfg(not(mp_float))]
+unsafe fn seconds(ms: u32) -> Obj {
+    // Without floats, whole seconds, rounded up so a short timeout never becomes 0
+    // (which would mean non-blocking).
+    mp::small_int(ms.div_ceil(1000) as isize)
+}

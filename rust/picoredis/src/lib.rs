@@ -1,0 +1,43 @@
+//! picoredis' core: a `no_std`, allocation-free (in Rust) Redis client for MicroPython.
+//! Python objects are allocated through MicroPython; the C glue in `mpy_module/`
+//! registers the module and calls the functions in `ffi`.
+#![no_std]
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
+pub use micropython_sys as sys;
+
+mod client;
+mod conn;
+mod fail;
+pub mod ffi;
+mod mp;
+mod reply;
+mod request;
+mod text;
+
+/// A panic on a microcontroller is a hard fault, so there must be none. The handler calls
+/// a function that exists nowhere: a release build (LTO) in which any panic path survives
+/// fails to link the firmware, naming `picoredis_panic_path_reachable`.
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    extern "C" {
+        fn picoredis_panic_path_reachable() -> !;
+    }
+    unsafe { picoredis_panic_path_reachable() }
+}
+
+/// Rust's prebuilt `core` for hosted targets (the unix port) is compiled for unwinding and
+/// names this symbol; picoredis aborts instead of unwinding, so it is never called.
+#[cfg(all(not(test), target_os = "linux"))]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}

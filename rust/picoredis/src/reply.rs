@@ -1,0 +1,331 @@
+//! Building Python objects from the parser's events, without recursion and without
+//! intermediate objects: containers are created at their header with their final size and
+//! filled in place; bulk strings are read straight into their final `bytes` object.
+//!
+//! The containers under construction sit in `Stack`, a plain array on the C stack, which
+//! MicroPython's GC scans; the stack has no destructor, so an exception (longjmp) that
+//! crosses this frame skips nothing.
+
+use resp::parse::{AggKind, BulkKind, Event, Parser, Step};
+
+use crate::fail::{self, Fail};
+use crate::mp::{self, Obj};
+use crate::sys;
+use crate::text;
+
+/// Deepest nesting the builder holds; the parser's limit is clamped to it.
+pub const MAX_DEPTH: usize = 32;
+
+/// Where the reply bytes come from: a socket (`conn::Conn`) or the bytes fed to a
+/// `Reader`.
+pub trait Input {
+    fn pending(&self) -> &[u8];
+    fn consume(&mut self, n: usize);
+    /// Makes more bytes pending, or fails (timeout, EOF, ... or "incomplete" for a Reader).
+    unsafe fn fill(&mut self) -> Result<(), Fail>;
+    /// Copies pending bytes, or reads from the source, straight into `dst`.
+    unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail>;
+    fn debug(&self) -> bool;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    List,
+    Dict,
+    Set,
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    obj: Obj,
+    kind: Kind,
+    /// Children still to come.
+    left: usize,
+    /// Next list slot to fill.
+    next: usize,
+    /// A map key waiting for its value.
+    key: Obj,
+}
+
+const EMPTY: Frame = Frame {
+    obj: mp::NULL,
+    kind: Kind::List,
+    left: 0,
+    next: 0,
+    key: mp::NULL,
+};
+
+struct Stack {
+    frames: [Frame; MAX_DEPTH],
+    len: usize,
+}
+
+/// Options of the conversion.
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// Error replies at the top level become `Fail::Reply` (raised by `Redis`); a
+    /// `Reader` returns them as values instead.
+    pub raise_top_error: bool,
+}
+
+/// Reads one complete reply and returns it as a Python object.
+pub unsafe fn read<I: Input>(
+    parser: &mut Parser,
+    input: &mut I,
+    opts: Options,
+) -> Result<Obj, Fail> {
+    let mut stack = Stack {
+        frames: [EMPTY; MAX_DEPTH],
+        len: 0,
+    };
+    loop {
+        let value = next_value(parser, input, &mut stack)?;
+        let Some(mut v) = value else { continue };
+        // Place the finished value; finishing a container may finish its parent too.
+        loop {
+            let Some(top) = stack
+                .len
+                .checked_sub(1)
+                .and_then(|i| stack.frames.get_mut(i))
+            else {
+                if opts.raise_top_error && is_error(v) {
+                    return Err(Fail::Reply(v));
+                }
+                return Ok(v);
+            };
+            add(top, v)?;
+            if top.left > 0 {
+                break;
+            }
+            v = top.obj;
+            stack.len -= 1;
+        }
+    }
+}
+
+/// One parser step: `Some(value)` when a value is complete, `None` when a container was
+/// opened (its children follow).
+unsafe fn next_value<I: Input>(
+    parser: &mut Parser,
+    input: &mut I,
+    stack: &mut Stack,
+) -> Result<Option<Obj>, Fail> {
+    loop {
+        let pending = input.pending();
+        let (event, consumed) = match parser.next(pending) {
+            Step::NeedMore { consumed } => {
+                input.consume(consumed);
+                input.fill()?;
+                continue;
+            }
+            Step::Error(e) => return Err(Fail::Parse(e)),
+            Step::Event { event, consumed } => (event, consumed),
+        };
+        if input.debug() {
+            trace_recv(pending.get(..consumed).unwrap_or(&[]));
+        }
+        let value = match event {
+            Event::Simple(s) => mp::bytes(s),
+            Event::Error(s) => fail::redis_error(s),
+            Event::Integer(i) => mp::int(i),
+            Event::Null => mp::none(),
+            Event::Bool(b) => mp::boolean(b),
+            Event::Double(t) => double(t),
+            Event::BigNumber(t) => sys::mp_parse_num_integer(
+                t.as_ptr() as *const _,
+                t.len(),
+                10,
+                core::ptr::null_mut(),
+            ),
+            Event::BulkStart { kind, len } => {
+                input.consume(consumed);
+                return bulk(parser, input, kind, len).map(Some);
+            }
+            Event::AggregateStart { kind, len } => {
+                let (obj, k, children) = container(kind, len)?;
+                input.consume(consumed);
+                if children == 0 {
+                    return Ok(Some(obj));
+                }
+                let frame = stack
+                    .frames
+                    .get_mut(stack.len)
+                    .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
+                *frame = Frame {
+                    obj,
+                    kind: k,
+                    left: children,
+                    next: 0,
+                    key: mp::NULL,
+                };
+                stack.len += 1;
+                return Ok(None);
+            }
+            // Chunks and ends only occur inside `bulk`.
+            Event::BulkChunk(_) | Event::BulkEnd => {
+                return Err(Fail::Parse(resp::Error::BulkOverrun))
+            }
+        };
+        input.consume(consumed);
+        return Ok(Some(value));
+    }
+}
+
+/// A bulk string of `len` bytes: allocated once at its final size and filled from the
+/// buffer, then directly from the stream.
+unsafe fn bulk<I: Input>(
+    parser: &mut Parser,
+    input: &mut I,
+    kind: BulkKind,
+    len: usize,
+) -> Result<Obj, Fail> {
+    let mut v = mp::vstr_with_len(len);
+    let dst = mp::vstr_slice(&mut v);
+    let mut done = 0;
+    while done < len {
+        let n = match dst.get_mut(done..) {
+            Some(rest) => input.read_into(rest)?,
+            None => break,
+        };
+        parser.consume_bulk(n).map_err(Fail::Parse)?;
+        done += n;
+    }
+    // The payload is in place; let the parser check the CRLF that ends it.
+    loop {
+        match parser.next(input.pending()) {
+            Step::NeedMore { consumed } => {
+                input.consume(consumed);
+                input.fill()?;
+            }
+            Step::Event {
+                event: Event::BulkEnd,
+                consumed,
+            } => {
+                input.consume(consumed);
+                break;
+            }
+            Step::Event { .. } => return Err(Fail::Parse(resp::Error::BulkOverrun)),
+            Step::Error(e) => return Err(Fail::Parse(e)),
+        }
+    }
+    if input.debug() {
+        trace_bulk(dst);
+    }
+    match kind {
+        BulkKind::Error => {
+            let text = core::slice::from_raw_parts(dst.as_ptr(), dst.len());
+            let e = fail::redis_error(text);
+            sys::vstr_clear(&mut v);
+            Ok(e)
+        }
+        BulkKind::String | BulkKind::Verbatim => Ok(mp::bytes_from_vstr(&mut v)),
+    }
+}
+
+unsafe fn container(kind: AggKind, len: usize) -> Result<(Obj, Kind, usize), Fail> {
+    Ok(match kind {
+        AggKind::Array | AggKind::Push => (
+            sys::mp_obj_new_list(len, core::ptr::null_mut()),
+            Kind::List,
+            len,
+        ),
+        AggKind::Map => (
+            sys::mp_obj_new_dict(len),
+            Kind::Dict,
+            len.checked_mul(2)
+                .ok_or(Fail::Parse(resp::Error::AggregateTooLong))?,
+        ),
+        AggKind::Set => (new_set()?, Kind::Set, len),
+    })
+}
+
+#[cfg(mp_set)]
+unsafe fn new_set() -> Result<Obj, Fail> {
+    Ok(sys::mp_obj_new_set(0, core::ptr::null_mut()))
+}
+
+#[cfg(not(mp_set))]
+unsafe fn new_set() -> Result<Obj, Fail> {
+    Ok(sys::mp_obj_new_list(0, core::ptr::null_mut()))
+}
+
+unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
+    match f.kind {
+        Kind::List => {
+            let mut len = 0usize;
+            let mut items: *mut Obj = core::ptr::null_mut();
+            sys::mp_obj_list_get(f.obj, &mut len, &mut items);
+            if f.next >= len || items.is_null() {
+                return Err(Fail::Parse(resp::Error::BulkOverrun));
+            }
+            *items.add(f.next) = v;
+            f.next += 1;
+        }
+        Kind::Dict => {
+            if f.key.is_null() {
+                f.key = hashable(v);
+            } else {
+                sys::mp_obj_dict_store(f.obj, f.key, v);
+                f.key = mp::NULL;
+            }
+        }
+        Kind::Set => set_add(f.obj, hashable(v)),
+    }
+    f.left -= 1;
+    Ok(())
+}
+
+#[cfg(mp_set)]
+unsafe fn set_add(set: Obj, v: Obj) {
+    sys::mp_obj_set_store(set, v);
+}
+
+#[cfg(not(mp_set))]
+unsafe fn set_add(list: Obj, v: Obj) {
+    sys::mp_obj_list_append(list, v);
+}
+
+/// RESP3 allows aggregate keys; a list cannot be a dict key or set member, its tuple can.
+unsafe fn hashable(v: Obj) -> Obj {
+    if mp::type_is(v, &sys::mp_type_list) {
+        let items = mp::items(v);
+        return sys::mp_obj_new_tuple(items.len(), items.as_ptr());
+    }
+    v
+}
+
+unsafe fn is_error(v: Obj) -> bool {
+    extern "C" {
+        static mp_type_RedisError: sys::mp_obj_type_t;
+    }
+    mp::type_is(v, &mp_type_RedisError)
+}
+
+#[cfg(mp_float)]
+unsafe fn double(t: &[u8]) -> Obj {
+    sys::mp_parse_num_decimal(
+        t.as_ptr() as *const _,
+        t.len(),
+        false,
+        false,
+        core::ptr::null_mut(),
+    )
+}
+
+#[cfg(not(mp_float))]
+unsafe fn double(t: &[u8]) -> Obj {
+    // No floats on this port: the text, as bytes.
+    mp::bytes(t)
+}
+
+unsafe fn trace_recv(line: &[u8]) {
+    mp::print(b"RECV: b'");
+    text::print_escaped(line);
+    mp::print(b"'\n");
+}
+
+unsafe fn trace_bulk(payload: &[u8]) {
+    mp::print(b"RECV: b'");
+    text::print_escaped(payload);
+    mp::print(b"\\r\\n'\n");
+}

@@ -1,0 +1,81 @@
+//! Encoding a command straight from its Python arguments into RESP.
+//!
+//! Every argument is checked before the first byte is queued, so a bad argument raises
+//! TypeError with nothing sent. Text and buffers are written from where they lie; only
+//! numbers are formatted (integers without `core::fmt`, floats and big integers by
+//! MicroPython's own `str()`).
+
+use crate::conn::Conn;
+use crate::fail::Fail;
+use crate::mp::{self, Obj};
+use crate::sys;
+
+/// How one argument goes on the wire.
+enum Arg<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+    /// Big integers and floats: as `str(arg)`.
+    Text(Obj),
+}
+
+const BAD_ARG: &str = "command arguments must be str, bytes, bytearray, memoryview, int or float";
+
+unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
+    if let Some(b) = mp::buffer(o) {
+        return Ok(Arg::Bytes(b));
+    }
+    if let Some(v) = mp::small_int_value(o) {
+        return Ok(Arg::Int(v as i64));
+    }
+    if mp::type_is(o, &sys::mp_type_int) {
+        // Beyond the small-int range: MicroPython prints it.
+        return Ok(Arg::Text(o));
+    }
+    if is_float(o) {
+        return Ok(Arg::Text(o));
+    }
+    Err(Fail::Type(BAD_ARG))
+}
+
+#[cfg(mp_float)]
+unsafe fn is_float(o: Obj) -> bool {
+    mp::type_is(o, &sys::mp_type_float)
+}
+
+#[cfg(not(mp_float))]
+unsafe fn is_float(_: Obj) -> bool {
+    false
+}
+
+/// Checks all arguments, then queues `*N\r\n` and each as a bulk string.
+pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
+    for &a in args {
+        classify(a)?;
+    }
+    let mut hdr = [0u8; 24];
+    conn.write(resp::encode::array_header(args.len(), &mut hdr))?;
+    for &a in args {
+        match classify(a)? {
+            Arg::Bytes(b) => bulk(conn, b)?,
+            Arg::Int(i) => {
+                let mut digits = [0u8; 20];
+                bulk(conn, resp::encode::fmt_i64(i, &mut digits))?;
+            }
+            Arg::Text(o) => {
+                let mut v: sys::vstr_t = core::mem::zeroed();
+                mp::str_of(o, &mut v);
+                let r = bulk(conn, mp::vstr_slice(&mut v));
+                sys::vstr_clear(&mut v);
+                r?;
+            }
+        }
+    }
+    Ok(())
+}
+
+unsafe fn bulk(conn: &mut Conn, data: &[u8]) -> Result<(), Fail> {
+    let mut hdr = [0u8; 24];
+    conn.write(resp::encode::bulk_header(data.len(), &mut hdr))?;
+    conn.write(data)?;
+    conn.write(resp::encode::CRLF)
+}

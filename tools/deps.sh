@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test picoredis. Idempotent and
+# quiet when everything is there. Package names only: apt, pip and cargo use this
+# machine's own configuration.
+set -euo pipefail
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in redis-server dpkg-dev libclang-dev make gcc xz-utils; do
+    have_pkg "$pkg" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "deps: apt-get install ${need_apt[*]}"
+    apt-get update -qq
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cbindgen >/dev/null; then
+    echo "deps: cargo install cbindgen"
+    cargo install --locked --quiet cbindgen
+fi

@@ -10,7 +10,10 @@
 
 REPO := $(abspath .)
 DEPS_DIR := $(REPO)/build/deps
-MICROPY_DIR ?= $(DEPS_DIR)/micropython
+ifeq ($(origin MICROPY_DIR),undefined)
+MICROPY_DIR := $(DEPS_DIR)/micropython
+FETCH_MICROPY := 1
+endif
 override MICROPY_DIR := $(abspath $(MICROPY_DIR))
 UNIX_BUILD := $(REPO)/build/unix
 FIRMWARE := $(UNIX_BUILD)/micropython
@@ -27,7 +30,7 @@ all: firmware
 
 deps:
 	$(REPO)/tools/deps.sh
-ifeq ($(origin MICROPY_DIR),file)
+ifdef FETCH_MICROPY
 	$(REPO)/tools/get-micropython.sh $(DEPS_DIR)
 endif
 

@@ -26,7 +26,13 @@ PICOREDIS_SYSINC = $(shell $(CC) -xc -E -Wp,-v - </dev/null 2>&1 | sed -n 's,^ ,
 # The C flags reach bindgen through a file ($(file) writes it when the recipe expands).
 $(shell mkdir -p $(PICOREDIS_CARGO_DIR))
 
-$(PICOREDIS_LIB): $(HEADER_BUILD)/qstrdefs.generated.h picoredis-cargo-always
+# bindgen reads every generated header py/ includes: order after all of them, the same
+# set mkrules.mk gives the C objects (OBJ_EXTRA_ORDER_DEPS is not yet defined here).
+PICOREDIS_GENHDR := $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/mpversion.h \
+	$(HEADER_BUILD)/moduledefs.h $(HEADER_BUILD)/root_pointers.h \
+	$(if $(filter 1,$(MICROPY_ROM_TEXT_COMPRESSION)),$(HEADER_BUILD)/compressed.data.h)
+
+$(PICOREDIS_LIB): picoredis-cargo-always | $(PICOREDIS_GENHDR)
 	$(ECHO) "CARGO picoredis ($(PICOREDIS_RUST_TARGET))"
 	$(file >$(PICOREDIS_CARGO_DIR)/cflags.txt,$(CFLAGS))
 	$(Q)cd $(PICOREDIS_REPO) && \

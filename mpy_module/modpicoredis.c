@@ -10,6 +10,8 @@
 // connection is closed before the exception continues, so a half-read reply can never be
 // handed to the next command.
 
+#include <string.h>
+
 #include "py/runtime.h"
 #include "py/objexcept.h"
 #include "py/objstr.h"
@@ -27,24 +29,92 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_close, MP_QSTR_SOCK_STREAM,
 };
 
-// Runs `op` and, if it raises, closes the client's connection before re-raising.
-static mp_obj_t guarded(mp_obj_t self, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
+static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
+
+// ---- calling into Rust ------------------------------------------------------------------
+
+// Closes the connection; an error from the stream's own close is dropped, since the
+// exception that got us here is the one the caller must see.
+static void close_quietly(mp_obj_t client) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        picoredis_result_t res = op(self, n_args, args);
+        picoredis_client_abort(client);
         nlr_pop();
-        if (res.exc != MP_OBJ_NULL) {
-            nlr_raise(res.exc);
-        }
-        return res.value;
     }
-    picoredis_client_abort(self);
+}
+
+// Raises the exception an operation returned, else gives its value.
+static mp_obj_t raise_or_value(picoredis_result_t res) {
+    if (res.exc != MP_OBJ_NULL) {
+        nlr_raise(res.exc);
+    }
+    return res.value;
+}
+
+// Runs `op` and, if it raises, closes the client's connection before re-raising.
+static mp_obj_t guarded(mp_obj_t client, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        picoredis_result_t res = op(client, n_args, args);
+        nlr_pop();
+        return raise_or_value(res);
+    }
+    close_quietly(client);
     nlr_jump(nlr.ret_val);
 }
 
-static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
+// Names that become commands: ASCII letters and digits only, as in the original.
+static bool is_command_name(qstr attr) {
+    size_t len;
+    const byte *s = qstr_data(attr, &len);
+    if (len == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        byte c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
 
-// Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, server=None, sock=None)
+static bool in_locals(const mp_obj_dict_t *locals, qstr attr) {
+    return mp_map_lookup((mp_map_t *)&locals->map, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP) != NULL;
+}
+
+// ---- bound commands: `redis.hset(...)`, `pipe.get(...)` ---------------------------------
+
+typedef struct {
+    mp_obj_base_t base;
+    mp_obj_t target; // a Redis client or a Pipeline
+    qstr name;
+} command_obj_t;
+
+static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp_obj_t *args);
+
+static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    command_type,
+    MP_QSTR_command,
+    MP_TYPE_FLAG_NONE,
+    call, command_call
+    );
+
+static mp_obj_t new_command(mp_obj_t target, qstr name) {
+    command_obj_t *cmd = mp_obj_malloc(command_obj_t, &command_type);
+    cmd->target = target;
+    cmd->name = name;
+    return MP_OBJ_FROM_PTR(cmd);
+}
+
+// ---- Redis ------------------------------------------------------------------------------
+
+extern const mp_obj_type_t picoredis_type_Redis;
+extern const mp_obj_type_t picoredis_type_Pipeline;
+
+// Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, server=None, sock=None)
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock };
     static const mp_arg_t allowed_args[] = {
@@ -66,24 +136,35 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         mp_raise_ValueError(MP_ERROR_TEXT("timeout must be > 0 ms"));
     }
     mp_obj_t self = picoredis_client_new(type, host, a[ARG_port].u_int, a[ARG_timeout].u_int, a[ARG_debug].u_bool);
-    mp_obj_t connect_args[1] = { a[ARG_sock].u_obj };
-    guarded(self, picoredis_client_connect, 1, connect_args);
+    guarded(self, picoredis_client_connect, 1, &a[ARG_sock].u_obj);
     return self;
 }
 
 // connect(host=None, port=None): (re)connect, keeping the previous value of a None argument.
-static mp_obj_t redis_connect(size_t n_args, const mp_obj_t *args) {
-    picoredis_client_set_address(args[0], n_args > 1 ? args[1] : mp_const_none, n_args > 2 ? args[2] : mp_const_none);
-    mp_obj_t no_sock[1] = { mp_const_none };
-    return guarded(args[0], picoredis_client_connect, 1, no_sock);
+static mp_obj_t redis_connect(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    enum { ARG_host, ARG_port };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    picoredis_client_set_address(pos_args[0], a[ARG_host].u_obj, a[ARG_port].u_obj);
+    mp_obj_t no_sock = mp_const_none;
+    return guarded(pos_args[0], picoredis_client_connect, 1, &no_sock);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(redis_connect_obj, 1, 3, redis_connect);
+static MP_DEFINE_CONST_FUN_OBJ_KW(redis_connect_obj, 1, redis_connect);
 
 static mp_obj_t redis_close(mp_obj_t self) {
     picoredis_client_abort(self);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(redis_close_obj, redis_close);
+
+static mp_obj_t redis_exit(size_t n_args, const mp_obj_t *args) {
+    return redis_close(args[0]);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(redis_exit_obj, 4, 4, redis_exit);
 
 // do_cmd(cmd, *args) -> reply
 static mp_obj_t redis_do_cmd(size_t n_args, const mp_obj_t *args) {
@@ -96,59 +177,54 @@ static mp_obj_t redis_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_o
     return guarded(self, picoredis_client_command, n_args, args);
 }
 
-// `redis.hset(...)`: a bound command, i.e. do_cmd with the attribute name as the command.
+// pipeline(transaction=False) -> Pipeline
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
-    qstr name;
-} picoredis_command_obj_t;
+    mp_obj_t commands; // list of argument tuples
+    bool transaction;
+} pipeline_obj_t;
 
-static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    picoredis_command_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_arg_check_num(n_args, n_kw, 0, MP_OBJ_FUN_ARGS_MAX, false);
-    // The command name goes first; a small fixed array covers typical calls without a heap
-    // allocation, longer ones take a temporary one.
-    mp_obj_t small[8];
-    mp_obj_t *argv = n_args + 1 <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args + 1);
-    argv[0] = MP_OBJ_NEW_QSTR(self->name);
-    for (size_t i = 0; i < n_args; i++) {
-        argv[i + 1] = args[i];
-    }
-    mp_obj_t res = guarded(self->client, picoredis_client_command, n_args + 1, argv);
-    if (argv != small) {
-        m_del(mp_obj_t, argv, n_args + 1);
-    }
-    return res;
+static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_transaction, MP_ARG_BOOL, {.u_bool = false} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    pipeline_obj_t *p = mp_obj_malloc(pipeline_obj_t, &picoredis_type_Pipeline);
+    p->client = pos_args[0];
+    p->commands = mp_obj_new_list(0, NULL);
+    p->transaction = a[0].u_bool;
+    return MP_OBJ_FROM_PTR(p);
 }
+static MP_DEFINE_CONST_FUN_OBJ_KW(redis_pipeline_obj, 1, redis_pipeline);
 
-static MP_DEFINE_CONST_OBJ_TYPE(
-    picoredis_command_type,
-    MP_QSTR_command,
-    MP_TYPE_FLAG_NONE,
-    call, command_call
-    );
+static mp_obj_t identity(mp_obj_t self) {
+    return self;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(identity_obj, identity);
 
 static const mp_rom_map_elem_t redis_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&redis_connect_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_do_cmd), MP_ROM_PTR(&redis_do_cmd_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pipeline), MP_ROM_PTR(&redis_pipeline_obj) },
+    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
+    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
 };
 static MP_DEFINE_CONST_DICT(redis_locals, redis_locals_table);
 
-// Names that become commands: ASCII letters and digits only, as in the original.
-static bool is_command_name(qstr attr) {
-    size_t len;
-    const byte *s = qstr_data(attr, &len);
-    if (len == 0) {
-        return false;
+// A bound command from the client's small cache, so `r.get(k)` allocates nothing but the
+// reply once warm.
+static mp_obj_t cached_command(mp_obj_t self, qstr attr) {
+    size_t n;
+    mp_obj_t *cache = picoredis_client_command_cache(self, &n);
+    mp_obj_t *slot = &cache[attr % n];
+    if (*slot != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(*slot))->name == attr) {
+        return *slot;
     }
-    for (size_t i = 0; i < len; i++) {
-        byte c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-            return false;
-        }
-    }
-    return true;
+    *slot = new_command(self, attr);
+    return *slot;
 }
 
 static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
@@ -164,16 +240,11 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no other attribute can be stored or deleted
     }
-    // Methods (connect, close, do_cmd) are found in locals_dict: continue the lookup there.
-    if (!is_command_name(attr) || mp_map_lookup(mp_obj_dict_get_map(MP_OBJ_FROM_PTR(&redis_locals)),
-        MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP) != NULL) {
-        dest[1] = MP_OBJ_SENTINEL;
+    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
+        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
         return;
     }
-    picoredis_command_obj_t *cmd = mp_obj_malloc(picoredis_command_obj_t, &picoredis_command_type);
-    cmd->client = self;
-    cmd->name = attr;
-    dest[0] = MP_OBJ_FROM_PTR(cmd);
+    dest[0] = cached_command(self, attr);
 }
 
 MP_DEFINE_CONST_OBJ_TYPE(
@@ -186,9 +257,167 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &redis_locals
     );
 
+// ---- Pipeline -----------------------------------------------------------------------------
+
+// Queues (name, *args); returns the pipeline so calls can be chained.
+static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp_obj_t *args) {
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(pipe);
+    mp_obj_t cmd = mp_obj_new_tuple(n_args + (name != MP_QSTRnull), NULL);
+    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(cmd);
+    size_t i = 0;
+    if (name != MP_QSTRnull) {
+        t->items[i++] = MP_OBJ_NEW_QSTR(name);
+    }
+    for (size_t j = 0; j < n_args; j++) {
+        t->items[i++] = args[j];
+    }
+    mp_obj_list_append(p->commands, cmd);
+    return pipe;
+}
+
+static mp_obj_t pipeline_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 1, MP_OBJ_FUN_ARGS_MAX, false);
+    return pipeline_queue(self, MP_QSTRnull, n_args, args);
+}
+
+// execute() -> list of replies (server errors in place), or EXEC's reply.
+static mp_obj_t pipeline_execute(mp_obj_t self) {
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    mp_obj_t args[2] = { p->commands, mp_obj_new_bool(p->transaction) };
+    // The queue is emptied first: whatever happens, the pipeline is reusable.
+    p->commands = mp_obj_new_list(0, NULL);
+    if (mp_obj_get_int(mp_obj_len(args[0])) == 0) {
+        return mp_obj_new_list(0, NULL);
+    }
+    return guarded(p->client, picoredis_client_pipeline, 2, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_execute_obj, pipeline_execute);
+
+static mp_obj_t pipeline_reset(mp_obj_t self) {
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    p->commands = mp_obj_new_list(0, NULL);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_reset_obj, pipeline_reset);
+
+static mp_obj_t pipeline_exit(size_t n_args, const mp_obj_t *args) {
+    return pipeline_reset(args[0]);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pipeline_exit_obj, 4, 4, pipeline_exit);
+
+static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    switch (op) {
+        case MP_UNARY_OP_LEN:
+            return mp_obj_len(p->commands);
+        case MP_UNARY_OP_BOOL:
+            return mp_const_true;
+        default:
+            return MP_OBJ_NULL;
+    }
+}
+
+static const mp_rom_map_elem_t pipeline_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_execute), MP_ROM_PTR(&pipeline_execute_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&pipeline_reset_obj) },
+    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
+    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&pipeline_exit_obj) },
+};
+static MP_DEFINE_CONST_DICT(pipeline_locals, pipeline_locals_table);
+
+static void pipeline_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&pipeline_locals, attr)) {
+        dest[1] = MP_OBJ_SENTINEL;
+        return;
+    }
+    dest[0] = new_command(self, attr);
+}
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_Pipeline,
+    MP_QSTR_Pipeline,
+    MP_TYPE_FLAG_NONE,
+    call, pipeline_call,
+    unary_op, pipeline_unary_op,
+    attr, pipeline_attr,
+    locals_dict, &pipeline_locals
+    );
+
+static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    command_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_arg_check_num(n_args, n_kw, 0, MP_OBJ_FUN_ARGS_MAX, false);
+    if (mp_obj_is_type(self->target, &picoredis_type_Pipeline)) {
+        return pipeline_queue(self->target, self->name, n_args, args);
+    }
+    // The command name goes first; a small array on the stack covers typical calls
+    // without a heap allocation, longer ones take a temporary one.
+    mp_obj_t small[8];
+    mp_obj_t *argv = n_args + 1 <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args + 1);
+    argv[0] = MP_OBJ_NEW_QSTR(self->name);
+    for (size_t i = 0; i < n_args; i++) {
+        argv[i + 1] = args[i];
+    }
+    mp_obj_t res = guarded(self->target, picoredis_client_command, n_args + 1, argv);
+    if (argv != small) {
+        m_del(mp_obj_t, argv, n_args + 1);
+    }
+    return res;
+}
+
+// ---- Reader -------------------------------------------------------------------------------
+
+// Reader(protocol=2, encoding=None)
+static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    enum { ARG_protocol, ARG_encoding };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_protocol, MP_ARG_INT, {.u_int = 2} },
+        { MP_QSTR_encoding, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    if (a[ARG_protocol].u_int != 2 && a[ARG_protocol].u_int != 3) {
+        mp_raise_ValueError(MP_ERROR_TEXT("protocol must be 2 or 3"));
+    }
+    bool decode = a[ARG_encoding].u_obj != mp_const_none;
+    if (decode) {
+        const char *enc = mp_obj_str_get_str(a[ARG_encoding].u_obj);
+        if (strcmp(enc, "utf-8") != 0 && strcmp(enc, "utf8") != 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("only utf-8 is supported"));
+        }
+    }
+    return picoredis_reader_new(type, decode);
+}
+
+static mp_obj_t reader_feed(mp_obj_t self, mp_obj_t data) {
+    return raise_or_value(picoredis_reader_feed(self, data));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reader_feed_obj, reader_feed);
+
+static mp_obj_t reader_gets(mp_obj_t self) {
+    return raise_or_value(picoredis_reader_gets(self));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(reader_gets_obj, reader_gets);
+
+static const mp_rom_map_elem_t reader_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&reader_feed_obj) },
+    { MP_ROM_QSTR(MP_QSTR_gets), MP_ROM_PTR(&reader_gets_obj) },
+};
+static MP_DEFINE_CONST_DICT(reader_locals, reader_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_Reader,
+    MP_QSTR_Reader,
+    MP_TYPE_FLAG_NONE,
+    make_new, reader_make_new,
+    locals_dict, &reader_locals
+    );
+
+// ---- module -----------------------------------------------------------------------------
+
 static const mp_rom_map_elem_t picoredis_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_picoredis) },
     { MP_ROM_QSTR(MP_QSTR_Redis), MP_ROM_PTR(&picoredis_type_Redis) },
+    { MP_ROM_QSTR(MP_QSTR_Reader), MP_ROM_PTR(&picoredis_type_Reader) },
     { MP_ROM_QSTR(MP_QSTR_RedisError), MP_ROM_PTR(&mp_type_RedisError) },
     { MP_ROM_QSTR(MP_QSTR_ParseError), MP_ROM_PTR(&mp_type_ParseError) },
     { MP_ROM_QSTR(MP_QSTR_RedisTimeout), MP_ROM_PTR(&mp_type_RedisTimeout) },

@@ -21,6 +21,12 @@ typedef struct {
 typedef picoredis_result_t (*picoredis_op_t)(mp_obj_t client, size_t n_args, const mp_obj_t *args);
 
 /**
+ * Rust's prebuilt `core` for hosted targets (the unix port) is compiled for unwinding and
+ * names this symbol; picoredis aborts instead of unwinding, so it is never called.
+ */
+void rust_eh_personality(void);
+
+/**
  * A new, unconnected client object of type `t`.
  */
 mp_obj_t picoredis_client_new(const mp_obj_type_t *t,
@@ -52,5 +58,28 @@ void picoredis_client_set_address(mp_obj_t client, mp_obj_t host, mp_obj_t port)
 bool picoredis_client_get_debug(mp_obj_t client);
 
 void picoredis_client_set_debug(mp_obj_t client, bool on);
+
+/**
+ * Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+ */
+picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, const mp_obj_t *a);
+
+/**
+ * The client's cache of bound command objects: `*n` slots, indexed by qstr % n.
+ */
+mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
+
+/**
+ * A new `Reader`; `decode` returns strings as str.
+ */
+mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode);
+
+picoredis_result_t picoredis_reader_feed(mp_obj_t reader, mp_obj_t data);
+
+/**
+ * The next complete reply, False when more bytes are needed; a protocol error is
+ * returned as ParseError (and every later call returns it again).
+ */
+picoredis_result_t picoredis_reader_gets(mp_obj_t reader);
 
 #endif  /* PICOREDIS_RS_H */

@@ -3,7 +3,7 @@
 
 use resp::parse::{Limits, Parser};
 
-use crate::conn::{Conn, Deadline};
+use crate::conn::{self, Conn, Deadline};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::reply::{self, Input};
@@ -20,7 +20,12 @@ pub struct Client {
     user_sock: bool,
     conn: Conn,
     parser: Parser,
+    /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
+    /// but its reply (direct-mapped, filled by the glue).
+    cmd_cache: [Obj; CMD_CACHE],
 }
+
+pub const CMD_CACHE: usize = 8;
 
 pub fn limits() -> Limits {
     Limits {
@@ -72,6 +77,7 @@ impl Client {
             user_sock: false,
             conn: Conn::new(),
             parser: Parser::new(limits()),
+            cmd_cache: [mp::NULL; CMD_CACHE],
         });
         (*p).conn.debug = debug;
         p as Obj
@@ -79,6 +85,10 @@ impl Client {
 
     pub unsafe fn from_obj<'a>(o: Obj) -> &'a mut Client {
         &mut *(o as *mut Client)
+    }
+
+    pub fn command_cache(&mut self) -> &mut [Obj; CMD_CACHE] {
+        &mut self.cmd_cache
     }
 
     pub fn debug(&self) -> bool {
@@ -140,35 +150,120 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one command and reads its reply.
-    pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
-        if !self.conn.is_open() {
-            // Closed after an error (or by close()): reconnect to our own address. A user
-            // stream cannot be reopened by us.
-            if self.user_sock {
-                return Err(Fail::NotConnected);
+    /// Reconnects a client closed after an error (or by close()) to its own address. A
+    /// user's stream cannot be reopened by picoredis.
+    unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
+        if self.conn.is_open() {
+            return Ok(());
+        }
+        if self.user_sock {
+            return Err(Fail::NotConnected);
+        }
+        self.connect(mp::none())
+    }
+
+    /// Sends the requests that `encode` queues with one write: collected whole in a
+    /// temporary vstr (freed right after, so no garbage is left), printed when tracing.
+    unsafe fn send_collected(
+        &mut self,
+        encode: impl FnOnce(&mut Conn) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        let mut v: sys::vstr_t = core::mem::zeroed();
+        sys::vstr_init(&mut v, conn::WBUF);
+        self.conn.collect = &mut v;
+        let queued = encode(&mut self.conn);
+        self.conn.collect = core::ptr::null_mut();
+        let data = mp::vstr_slice(&mut v);
+        let sent = queued.and_then(|_| {
+            if self.conn.debug {
+                crate::text::print_repr(b"SEND: ", data, false);
             }
-            self.connect(mp::none())?;
+            self.conn.write_all(data)
+        });
+        sys::vstr_clear(&mut v);
+        sent
+    }
+
+    fn options(&self, raise_top_error: bool) -> reply::Options {
+        reply::Options {
+            raise_top_error,
+            decode: false,
         }
-        self.conn.set_timeout(self.timeout_ms);
-        if self.conn.debug {
-            mp::print(b"SEND: '");
-        }
-        let sent = request::encode(&mut self.conn, args).and_then(|_| self.conn.flush());
-        if self.conn.debug {
-            mp::print(b"'\n");
-        }
-        sent?;
+    }
+
+    /// Reads one reply with the deadline starting now.
+    unsafe fn read_reply(&mut self, raise_top_error: bool) -> Result<Obj, Fail> {
+        let opts = self.options(raise_top_error);
         let mut input = SocketInput {
             conn: &mut self.conn,
             deadline: Deadline::after(self.timeout_ms),
         };
-        reply::read(
-            &mut self.parser,
-            &mut input,
-            reply::Options {
-                raise_top_error: true,
-            },
-        )
+        reply::read(&mut self.parser, &mut input, opts)
     }
+
+    /// Sends one command and reads its reply.
+    pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
+        request::check(args)?;
+        self.ensure_connected()?;
+        self.conn.set_timeout(self.timeout_ms);
+        if self.conn.debug {
+            self.send_collected(|c| request::encode(c, args))?;
+        } else {
+            request::encode(&mut self.conn, args)?;
+            self.conn.flush()?;
+        }
+        self.read_reply(true)
+    }
+
+    /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
+    /// all their replies: a list with server errors in place. With `transaction`, the
+    /// commands are wrapped in MULTI/EXEC and the result is EXEC's reply (None when a
+    /// WATCHed key changed); an error at queue time raises, after all replies are read.
+    pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
+        for &cmd in cmds {
+            request::check(mp::items(cmd))?;
+        }
+        self.ensure_connected()?;
+        self.conn.set_timeout(self.timeout_ms);
+        let multi = [mp::str_utf8(b"MULTI")];
+        let exec = [mp::str_utf8(b"EXEC")];
+        self.send_collected(|c| {
+            if transaction {
+                request::encode(c, &multi)?;
+            }
+            for &cmd in cmds {
+                request::encode(c, mp::items(cmd))?;
+            }
+            if transaction {
+                request::encode(c, &exec)?;
+            }
+            Ok(())
+        })?;
+        if !transaction {
+            let out = sys::mp_obj_new_list(cmds.len(), core::ptr::null_mut());
+            for slot in mp::items_mut(out) {
+                *slot = self.read_reply(false)?;
+            }
+            return Ok(out);
+        }
+        // MULTI's +OK, one +QUEUED (or an error) per command, then EXEC's reply. Every
+        // reply is read before anything is raised, so the link stays in step.
+        let multi_reply = self.read_reply(false)?;
+        let mut first_error = Some(multi_reply).filter(|&v| is_error(v));
+        for _ in cmds {
+            let v = self.read_reply(false)?;
+            if first_error.is_none() && is_error(v) {
+                first_error = Some(v);
+            }
+        }
+        let result = self.read_reply(false)?;
+        if is_error(result) {
+            return Err(Fail::Reply(first_error.unwrap_or(result)));
+        }
+        Ok(result)
+    }
+}
+
+unsafe fn is_error(v: Obj) -> bool {
+    reply::is_error(v)
 }

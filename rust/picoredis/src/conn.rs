@@ -8,7 +8,6 @@
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::sys;
-use crate::text;
 
 pub const RBUF: usize = 1024;
 pub const WBUF: usize = 512;
@@ -43,6 +42,10 @@ pub struct Conn {
     sock_timeout_ms: u32,
     can_settimeout: bool,
     pub debug: bool,
+    /// When set, `write` appends here instead of sending: a pipeline (or a traced
+    /// command) is collected whole, then sent with one write. The vstr lives on the
+    /// caller's stack, where the GC sees its buffer.
+    pub collect: *mut sys::vstr_t,
     rpos: usize,
     rlen: usize,
     wlen: usize,
@@ -57,6 +60,7 @@ impl Conn {
             sock_timeout_ms: 0,
             can_settimeout: false,
             debug: false,
+            collect: core::ptr::null_mut(),
             rpos: 0,
             rlen: 0,
             wlen: 0,
@@ -88,6 +92,7 @@ impl Conn {
     pub unsafe fn detach(&mut self, close: bool) {
         let sock = self.sock;
         self.sock = mp::NULL;
+        self.collect = core::ptr::null_mut();
         self.rpos = 0;
         self.rlen = 0;
         self.wlen = 0;
@@ -110,6 +115,10 @@ impl Conn {
 
     /// Queues `data`; a piece too large for the buffer is written straight from its source.
     pub unsafe fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
+        if !self.collect.is_null() {
+            sys::vstr_add_strn(self.collect, data.as_ptr() as *const _, data.len());
+            return Ok(());
+        }
         if data.len() > WBUF.saturating_sub(self.wlen) {
             self.flush()?;
             if data.len() >= WBUF {
@@ -132,12 +141,9 @@ impl Conn {
         self.write_all(core::slice::from_raw_parts(ptr, len))
     }
 
-    unsafe fn write_all(&mut self, data: &[u8]) -> Result<(), Fail> {
+    pub unsafe fn write_all(&mut self, data: &[u8]) -> Result<(), Fail> {
         if data.is_empty() {
             return Ok(());
-        }
-        if self.debug {
-            text::print_escaped(data);
         }
         let mut err: core::ffi::c_int = 0;
         let n = sys::mp_stream_rw(

@@ -5,9 +5,10 @@
 //! glue to raise once Rust's frames are gone. A failure that leaves the link out of step
 //! with the server closes the connection before returning.
 
-use crate::client::Client;
+use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
+use crate::reader::Reader;
 use crate::sys::{mp_int_t, mp_obj_t, mp_obj_type_t};
 
 /// The outcome of an operation: `exc` is NULL on success.
@@ -24,21 +25,27 @@ pub type picoredis_op_t = unsafe extern "C" fn(
     args: *const mp_obj_t,
 ) -> picoredis_result_t;
 
+/// The outcome of a client operation; a failure that leaves the link out of step with
+/// the server closes the connection first.
 unsafe fn finish(c: &mut Client, r: Result<Obj, Fail>) -> picoredis_result_t {
+    if let Err(f) = r {
+        if f.breaks_connection() {
+            c.abort();
+        }
+    }
+    outcome(r)
+}
+
+unsafe fn outcome(r: Result<Obj, Fail>) -> picoredis_result_t {
     match r {
         Ok(value) => picoredis_result_t {
             value,
             exc: mp::NULL,
         },
-        Err(f) => {
-            if f.breaks_connection() {
-                c.abort();
-            }
-            picoredis_result_t {
-                value: mp::NULL,
-                exc: f.exception(),
-            }
-        }
+        Err(f) => picoredis_result_t {
+            value: mp::NULL,
+            exc: f.exception(),
+        },
     }
 }
 
@@ -112,4 +119,53 @@ pub unsafe extern "C" fn picoredis_client_get_debug(client: mp_obj_t) -> bool {
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_set_debug(client: mp_obj_t, on: bool) {
     Client::from_obj(client).set_debug(on);
+}
+
+/// Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_client_pipeline(
+    client: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    let c = Client::from_obj(client);
+    let a = args(n_args, a);
+    let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
+        return outcome(Err(Fail::Type("pipeline needs commands")));
+    };
+    let r = c.pipeline(mp::items(cmds), transaction == mp::boolean(true));
+    finish(c, r)
+}
+
+/// The client's cache of bound command objects: `*n` slots, indexed by qstr % n.
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_client_command_cache(
+    client: mp_obj_t,
+    n: *mut usize,
+) -> *mut mp_obj_t {
+    if !n.is_null() {
+        *n = CMD_CACHE;
+    }
+    Client::from_obj(client).command_cache().as_mut_ptr()
+}
+
+/// A new `Reader`; `decode` returns strings as str.
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_reader_new(t: *const mp_obj_type_t, decode: bool) -> mp_obj_t {
+    Reader::alloc(t, decode)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_reader_feed(
+    reader: mp_obj_t,
+    data: mp_obj_t,
+) -> picoredis_result_t {
+    outcome(Reader::from_obj(reader).feed(data).map(|_| mp::none()))
+}
+
+/// The next complete reply, False when more bytes are needed; a protocol error is
+/// returned as ParseError (and every later call returns it again).
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_reader_gets(reader: mp_obj_t) -> picoredis_result_t {
+    outcome(Reader::from_obj(reader).gets())
 }

@@ -20,6 +20,7 @@ mod conn;
 mod fail;
 pub mod ffi;
 mod mp;
+mod reader;
 mod reply;
 mod request;
 mod text;

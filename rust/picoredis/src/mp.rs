@@ -124,6 +124,17 @@ pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
     core::slice::from_raw_parts(items, len)
 }
 
+/// The item slots of a list, to fill in place.
+pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
+    let mut len: usize = 0;
+    let mut items: *mut Obj = ptr::null_mut();
+    sys::mp_obj_list_get(list, &mut len, &mut items);
+    if items.is_null() || len == 0 {
+        return &mut [];
+    }
+    core::slice::from_raw_parts_mut(items, len)
+}
+
 pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
     sys::mp_obj_new_exception_args(t, args.len(), args.as_ptr())
 }

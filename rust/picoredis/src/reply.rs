@@ -66,6 +66,9 @@ pub struct Options {
     /// Error replies at the top level become `Fail::Reply` (raised by `Redis`); a
     /// `Reader` returns them as values instead.
     pub raise_top_error: bool,
+    /// Strings (simple, bulk, verbatim) become `str` instead of `bytes`; bytes that are
+    /// not UTF-8 become U+FFFD.
+    pub decode: bool,
 }
 
 /// Reads one complete reply and returns it as a Python object.
@@ -79,7 +82,7 @@ pub unsafe fn read<I: Input>(
         len: 0,
     };
     loop {
-        let value = next_value(parser, input, &mut stack)?;
+        let value = next_value(parser, input, &mut stack, opts)?;
         let Some(mut v) = value else { continue };
         // Place the finished value; finishing a container may finish its parent too.
         loop {
@@ -109,6 +112,7 @@ unsafe fn next_value<I: Input>(
     parser: &mut Parser,
     input: &mut I,
     stack: &mut Stack,
+    opts: Options,
 ) -> Result<Option<Obj>, Fail> {
     loop {
         let pending = input.pending();
@@ -125,7 +129,7 @@ unsafe fn next_value<I: Input>(
             trace_recv(pending.get(..consumed).unwrap_or(&[]));
         }
         let value = match event {
-            Event::Simple(s) => mp::bytes(s),
+            Event::Simple(s) => string(s, opts),
             Event::Error(s) => fail::redis_error(s),
             Event::Integer(i) => mp::int(i),
             Event::Null => mp::none(),
@@ -139,7 +143,7 @@ unsafe fn next_value<I: Input>(
             ),
             Event::BulkStart { kind, len } => {
                 input.consume(consumed);
-                return bulk(parser, input, kind, len).map(Some);
+                return bulk(parser, input, kind, len, opts).map(Some);
             }
             Event::AggregateStart { kind, len } => {
                 let (obj, k, children) = container(kind, len)?;
@@ -178,6 +182,7 @@ unsafe fn bulk<I: Input>(
     input: &mut I,
     kind: BulkKind,
     len: usize,
+    opts: Options,
 ) -> Result<Obj, Fail> {
     let mut v = mp::vstr_with_len(len);
     let dst = mp::vstr_slice(&mut v);
@@ -218,7 +223,23 @@ unsafe fn bulk<I: Input>(
             sys::vstr_clear(&mut v);
             Ok(e)
         }
-        BulkKind::String | BulkKind::Verbatim => Ok(mp::bytes_from_vstr(&mut v)),
+        BulkKind::String | BulkKind::Verbatim if !opts.decode => Ok(mp::bytes_from_vstr(&mut v)),
+        BulkKind::String | BulkKind::Verbatim => {
+            if core::str::from_utf8(dst).is_ok() {
+                return Ok(sys::mp_obj_new_str_from_vstr(&mut v));
+            }
+            let s = text::decode_lossy(dst);
+            sys::vstr_clear(&mut v);
+            Ok(s)
+        }
+    }
+}
+
+unsafe fn string(s: &[u8], opts: Options) -> Obj {
+    if opts.decode {
+        text::decode_lossy(s)
+    } else {
+        mp::bytes(s)
     }
 }
 
@@ -294,7 +315,7 @@ unsafe fn hashable(v: Obj) -> Obj {
     v
 }
 
-unsafe fn is_error(v: Obj) -> bool {
+pub unsafe fn is_error(v: Obj) -> bool {
     extern "C" {
         static mp_type_RedisError: sys::mp_obj_type_t;
     }
@@ -319,13 +340,15 @@ unsafe fn double(t: &[u8]) -> Obj {
 }
 
 unsafe fn trace_recv(line: &[u8]) {
-    mp::print(b"RECV: b'");
-    text::print_escaped(line);
-    mp::print(b"'\n");
+    text::print_repr(b"RECV: ", line, true);
 }
 
+/// The original read a bulk's payload and its CRLF as one line: print them so.
 unsafe fn trace_bulk(payload: &[u8]) {
-    mp::print(b"RECV: b'");
-    text::print_escaped(payload);
-    mp::print(b"\\r\\n'\n");
+    let mut v: sys::vstr_t = core::mem::zeroed();
+    sys::vstr_init(&mut v, payload.len() + 2);
+    sys::vstr_add_strn(&mut v, payload.as_ptr() as *const _, payload.len());
+    sys::vstr_add_strn(&mut v, b"\r\n".as_ptr() as *const _, 2);
+    text::print_repr(b"RECV: ", mp::vstr_slice(&mut v), true);
+    sys::vstr_clear(&mut v);
 }

@@ -47,11 +47,20 @@ unsafe fn is_float(_: Obj) -> bool {
     false
 }
 
-/// Checks all arguments, then queues `*N\r\n` and each as a bulk string.
-pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
+/// Fails with TypeError if any argument cannot be sent.
+pub unsafe fn check(args: &[Obj]) -> Result<(), Fail> {
+    if args.is_empty() {
+        return Err(Fail::Type("a command needs at least its name"));
+    }
     for &a in args {
         classify(a)?;
     }
+    Ok(())
+}
+
+/// Queues `*N\r\n` and each argument as a bulk string. Call `check` first: an argument
+/// that fails here would leave a partial command queued.
+pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
     conn.write(resp::encode::array_header(args.len(), &mut hdr))?;
     for &a in args {

@@ -1,5 +1,4 @@
-//! Text helpers that need no `core::fmt`: lossy UTF-8 decoding and the escaping used by
-//! the debug trace.
+//! Text helpers that need no `core::fmt`: lossy UTF-8 decoding and the debug trace.
 
 use crate::mp::{self, Obj};
 use crate::sys;
@@ -37,35 +36,15 @@ pub unsafe fn decode_lossy(bytes: &[u8]) -> Obj {
     s
 }
 
-/// Prints `data` escaped the way Python's repr shows the inside of a string literal.
-pub unsafe fn print_escaped(data: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut run_start = 0;
-    for (i, &b) in data.iter().enumerate() {
-        let esc: Option<&[u8]> = match b {
-            b'\r' => Some(b"\\r"),
-            b'\n' => Some(b"\\n"),
-            b'\t' => Some(b"\\t"),
-            b'\\' => Some(b"\\\\"),
-            b'\'' => Some(b"\\'"),
-            0x20..=0x7e => None,
-            _ => Some(b""),
-        };
-        if let Some(e) = esc {
-            mp::print(data.get(run_start..i).unwrap_or(&[]));
-            if e.is_empty() {
-                let hex = [
-                    b'\\',
-                    b'x',
-                    HEX[(b >> 4) as usize & 15],
-                    HEX[(b & 15) as usize],
-                ];
-                mp::print(&hex);
-            } else {
-                mp::print(e);
-            }
-            run_start = i + 1;
-        }
+/// Prints `label` and then `data` as Python's repr shows it: `bytes` style when asked
+/// or when the data is not UTF-8, `str` style otherwise (the original printed the request
+/// as a str and each reply line as bytes).
+pub unsafe fn print_repr(label: &[u8], data: &[u8], as_bytes: bool) {
+    let as_bytes = as_bytes || core::str::from_utf8(data).is_err();
+    mp::print(label);
+    if as_bytes {
+        mp::print(b"b");
     }
-    mp::print(data.get(run_start..).unwrap_or(&[]));
+    sys::mp_str_print_quoted(&sys::mp_plat_print, data.as_ptr(), data.len(), as_bytes);
+    mp::print(b"\n");
 }

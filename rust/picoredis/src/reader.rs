@@ -1,0 +1,164 @@
+//! `picoredis.Reader`: the reply parser without a socket, for other libraries and for
+//! asyncio code (hiredis-py style): `feed(bytes)`, then `gets()` returns the next complete
+//! reply or `False`.
+//!
+//! Two parsers, both kept in the object (not on the stack, so a MemoryError mid-build
+//! skips nothing): `scan` walks the fed bytes only to find where a complete reply ends,
+//! resuming where it stopped; `build` then turns exactly that span into objects, in one
+//! pass. Feeding a reply byte by byte therefore costs linear time, and no partial
+//! objects have to be kept between calls.
+
+use resp::parse::{Parser, Step};
+
+use crate::fail::Fail;
+use crate::mp::{self, Obj};
+use crate::reply::{self, Input};
+use crate::sys;
+
+#[repr(C)]
+pub struct Reader {
+    base: sys::mp_obj_base_t,
+    /// Fed bytes; `start..` not yet returned. The vstr's buffer is reachable by the GC
+    /// through this object.
+    buf: sys::vstr_t,
+    start: usize,
+    /// How far `scan` has looked.
+    scanned: usize,
+    /// `start..scanned` is one complete reply, not yet built (a build that raised
+    /// MemoryError is retried by the next `gets`).
+    complete: bool,
+    decode: bool,
+    failed: Option<resp::Error>,
+    scan: Parser,
+    build: Parser,
+}
+
+/// The bytes of one complete reply.
+struct Span<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Input for Span<'_> {
+    fn pending(&self) -> &[u8] {
+        self.data.get(self.pos..).unwrap_or(&[])
+    }
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.data.len());
+    }
+    unsafe fn fill(&mut self) -> Result<(), Fail> {
+        // The scan proved the span complete: needing more means the two parsers
+        // disagree, which is reported rather than trusted.
+        Err(Fail::Parse(resp::Error::BulkOverrun))
+    }
+    unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
+        let src = self.pending();
+        let n = src.len().min(dst.len());
+        if n == 0 {
+            return self.fill().map(|_| 0);
+        }
+        if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+    fn debug(&self) -> bool {
+        false
+    }
+}
+
+impl Reader {
+    pub unsafe fn alloc(t: *const sys::mp_obj_type_t, decode: bool) -> Obj {
+        let p = sys::m_malloc(core::mem::size_of::<Reader>()) as *mut Reader;
+        p.write(Reader {
+            base: sys::mp_obj_base_t { type_: t },
+            buf: core::mem::zeroed(),
+            start: 0,
+            scanned: 0,
+            complete: false,
+            decode,
+            failed: None,
+            scan: Parser::new(crate::client::limits()),
+            build: Parser::new(crate::client::limits()),
+        });
+        sys::vstr_init(&mut (*p).buf, 64);
+        p as Obj
+    }
+
+    pub unsafe fn from_obj<'a>(o: Obj) -> &'a mut Reader {
+        &mut *(o as *mut Reader)
+    }
+
+    fn data(&mut self) -> &[u8] {
+        unsafe { mp::vstr_slice(&mut self.buf) }
+    }
+
+    pub unsafe fn feed(&mut self, data: Obj) -> Result<(), Fail> {
+        let Some(bytes) = mp::buffer(data) else {
+            return Err(Fail::Type("feed() takes bytes, bytearray or memoryview"));
+        };
+        // Drop what was returned once it is at least half the buffer, so the buffer
+        // does not grow with the stream and compaction stays amortised O(1) per byte.
+        let len = self.buf.len;
+        if self.start > 0 && self.start * 2 >= len {
+            let keep = len - self.start;
+            let base = self.buf.buf as *mut u8;
+            core::ptr::copy(base.add(self.start), base, keep);
+            self.buf.len = keep;
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        sys::vstr_add_strn(&mut self.buf, bytes.as_ptr() as *const _, bytes.len());
+        Ok(())
+    }
+
+    /// The next complete reply, or `False`.
+    pub unsafe fn gets(&mut self) -> Result<Obj, Fail> {
+        if let Some(e) = self.failed {
+            return Err(Fail::Parse(e));
+        }
+        while !self.complete {
+            let scanned = self.scanned;
+            let step = {
+                let data = mp::vstr_slice(&mut self.buf);
+                self.scan.next(data.get(scanned..).unwrap_or(&[]))
+            };
+            match step {
+                Step::NeedMore { consumed } => {
+                    self.scanned += consumed;
+                    return Ok(mp::boolean(false));
+                }
+                Step::Event { consumed, .. } => {
+                    self.scanned += consumed;
+                    self.complete = self.scan.is_idle();
+                }
+                Step::Error(e) => {
+                    self.failed = Some(e);
+                    return Err(Fail::Parse(e));
+                }
+            }
+        }
+        let (start, end) = (self.start, self.scanned);
+        let opts = reply::Options {
+            raise_top_error: false,
+            decode: self.decode,
+        };
+        self.build.reset();
+        let data = self.data();
+        let span = core::slice::from_raw_parts(data.as_ptr(), data.len());
+        let mut input = Span {
+            data: span.get(start..end).unwrap_or(&[]),
+            pos: 0,
+        };
+        let v = reply::read(&mut self.build, &mut input, opts)?;
+        self.start = end;
+        self.complete = false;
+        if self.start == self.buf.len {
+            self.buf.len = 0;
+            self.start = 0;
+            self.scanned = 0;
+        }
+        Ok(v)
+    }
+}

@@ -366,12 +366,13 @@ static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const
 
 // ---- Reader -------------------------------------------------------------------------------
 
-// Reader(protocol=2, encoding=None)
+// Reader(protocol=2, encoding=None, notEnoughData=False)
 static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    enum { ARG_protocol, ARG_encoding };
+    enum { ARG_protocol, ARG_encoding, ARG_notEnoughData };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_protocol, MP_ARG_INT, {.u_int = 2} },
         { MP_QSTR_encoding, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_notEnoughData, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_FALSE} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
@@ -385,7 +386,7 @@ static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t
             mp_raise_ValueError(MP_ERROR_TEXT("only utf-8 is supported"));
         }
     }
-    return picoredis_reader_new(type, decode);
+    return picoredis_reader_new(type, decode, a[ARG_notEnoughData].u_obj);
 }
 
 static mp_obj_t reader_feed(mp_obj_t self, mp_obj_t data) {

@@ -70,9 +70,10 @@ picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, con
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 
 /**
- * A new `Reader`; `decode` returns strings as str.
+ * A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
+ * complete reply is buffered.
  */
-mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode);
+mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more);
 
 picoredis_result_t picoredis_reader_feed(mp_obj_t reader, mp_obj_t data);
 

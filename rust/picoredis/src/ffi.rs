@@ -149,10 +149,15 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
     Client::from_obj(client).command_cache().as_mut_ptr()
 }
 
-/// A new `Reader`; `decode` returns strings as str.
+/// A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
+/// complete reply is buffered.
 #[no_mangle]
-pub unsafe extern "C" fn picoredis_reader_new(t: *const mp_obj_type_t, decode: bool) -> mp_obj_t {
-    Reader::alloc(t, decode)
+pub unsafe extern "C" fn picoredis_reader_new(
+    t: *const mp_obj_type_t,
+    decode: bool,
+    more: mp_obj_t,
+) -> mp_obj_t {
+    Reader::alloc(t, decode, more)
 }
 
 #[no_mangle]

@@ -1,6 +1,6 @@
 //! `picoredis.Reader`: the reply parser without a socket, for other libraries and for
 //! asyncio code (hiredis-py style): `feed(bytes)`, then `gets()` returns the next complete
-//! reply or `False`.
+//! reply or `False` (or the `notEnoughData` sentinel given).
 //!
 //! Two parsers, both kept in the object (not on the stack, so a MemoryError mid-build
 //! skips nothing): `scan` walks the fed bytes only to find where a complete reply ends,
@@ -28,6 +28,9 @@ pub struct Reader {
     /// MemoryError is retried by the next `gets`).
     complete: bool,
     decode: bool,
+    /// What `gets` returns while no complete reply is buffered (hiredis-py's
+    /// `notEnoughData`, default False; a sentinel tells it apart from a RESP3 `#f`).
+    more: Obj,
     failed: Option<resp::Error>,
     scan: Parser,
     build: Parser,
@@ -69,7 +72,7 @@ impl Input for Span<'_> {
 }
 
 impl Reader {
-    pub unsafe fn alloc(t: *const sys::mp_obj_type_t, decode: bool) -> Obj {
+    pub unsafe fn alloc(t: *const sys::mp_obj_type_t, decode: bool, more: Obj) -> Obj {
         let p = sys::m_malloc(core::mem::size_of::<Reader>()) as *mut Reader;
         p.write(Reader {
             base: sys::mp_obj_base_t { type_: t },
@@ -78,6 +81,7 @@ impl Reader {
             scanned: 0,
             complete: false,
             decode,
+            more,
             failed: None,
             scan: Parser::new(crate::client::limits()),
             build: Parser::new(crate::client::limits()),
@@ -127,7 +131,7 @@ impl Reader {
             match step {
                 Step::NeedMore { consumed } => {
                     self.scanned += consumed;
-                    return Ok(mp::boolean(false));
+                    return Ok(self.more);
                 }
                 Step::Event { consumed, .. } => {
                     self.scanned += consumed;

@@ -24,8 +24,26 @@ PYTHON ?= python3
 UNIX_FLAGS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
 	MICROPY_SSL_MBEDTLS=0 MICROPY_PY_SSL=0 STRIP=
 
+# Bare metal under QEMU (Cortex-M3 MPS2_AN385 and RV32 VIRT_RV32): ports/qemu/qemu.mk.
+BUILD_DIR := $(REPO)/build
+USER_C_MODULES := $(REPO)
+# Boards have no filesystem to import helpers from: each test is prepended with
+# tests/qemu/lib/*.py into build/qemu-tests/, which run-tests.py then runs.
+QEMU_TEST_DIR := $(REPO)/build/qemu-tests
+include ports/qemu/qemu.mk
+
+qemu-tests-gen:
+	@rm -rf $(QEMU_TEST_DIR) && mkdir -p $(QEMU_TEST_DIR)
+	@for t in tests/qemu/test_*.py; do \
+		cat tests/qemu/lib/*.py $$t > $(QEMU_TEST_DIR)/$$(basename $$t); \
+		cp $$t.exp $(QEMU_TEST_DIR)/; done
+qemu-test-arm qemu-test-rv32: qemu-tests-gen
+
+# Speed and memory against the original picoredis, redis-py + hiredis and redis-benchmark.
+include bench/bench.mk
+
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke clean
+	lint fuzz fuzz-smoke qemu-tests-gen clean
 
 all: firmware
 
@@ -47,7 +65,7 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust lint check-header check-no-panic test-unix fuzz-smoke
+test: deps firmware test-rust lint check-header check-no-panic test-unix qemu-test fuzz-smoke
 
 test-rust:
 	cargo test -p resp --quiet

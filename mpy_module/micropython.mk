@@ -18,10 +18,13 @@ PICOREDIS_RUST_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 PICOREDIS_CARGO ?= cargo
 PICOREDIS_CARGO_DIR := $(abspath $(BUILD))/rust
 PICOREDIS_LIB := $(PICOREDIS_CARGO_DIR)/$(PICOREDIS_RUST_TARGET)/release/libpicoredis.a
-LDFLAGS_USERMOD += $(PICOREDIS_LIB)
+# Some ports (qemu) put LDFLAGS before the objects on the link line; naming one symbol
+# as undefined makes the linker take the staticlib's object wherever the .a appears.
+LDFLAGS_USERMOD += -Wl,--undefined=picoredis_client_new $(PICOREDIS_LIB)
 
-# The port compiler's own system include dirs (glibc, newlib or picolibc), for bindgen.
-PICOREDIS_SYSINC = $(shell $(CC) -xc -E -Wp,-v - </dev/null 2>&1 | sed -n 's,^ ,,p')
+# The port compiler's own system include dirs (glibc, newlib or picolibc), for bindgen;
+# --specs (picolibc.specs on RV32) changes them.
+PICOREDIS_SYSINC = $(shell $(CC) $(filter --specs=%,$(CFLAGS)) -xc -E -Wp,-v - </dev/null 2>&1 | sed -n 's,^ ,,p')
 
 # The C flags reach bindgen through a file ($(file) writes it when the recipe expands).
 $(shell mkdir -p $(PICOREDIS_CARGO_DIR))

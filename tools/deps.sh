@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in redis-server dpkg-dev libclang-dev make gcc xz-utils; do
+for pkg in redis-server dpkg-dev libclang-dev libmbedtls-dev python3-venv make gcc xz-utils; do
     have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -14,6 +14,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}" >/dev/null
 fi
+
+# Bare metal: cross compilers, QEMU, pyserial, Rust targets.
+"$(dirname "$0")/qemu/deps.sh"
 
 if ! command -v cbindgen >/dev/null; then
     echo "deps: cargo install cbindgen"

@@ -40,7 +40,7 @@ fn main() {
     }
 
     let mut args: Vec<String> = vec![format!("-I{top}")];
-    args.push(format!("--target={}", clang_target()));
+    args.extend(clang_target());
     if let Ok(sysinc) = env::var("MICROPY_SYSINC") {
         if !sysinc.trim().is_empty() {
             // Use the port compiler's C library headers, not the host's.
@@ -56,7 +56,6 @@ fn main() {
             println!("cargo:rerun-if-changed={f}");
             std::fs::read_to_string(&f)
                 .unwrap_or_else(|e| panic!("micropython-sys: cannot read {f}: {e}"))
-                .replace("\\\"", "\"")
         }
         Err(_) => String::new(),
     };
@@ -99,22 +98,69 @@ fn main() {
     }
 }
 
-/// The clang target for cargo's target triple (clang knows most Rust triples as they are;
-/// RISC-V needs the base arch and `-march` separately).
-fn clang_target() -> String {
+/// The clang target flags for cargo's target triple (clang knows most Rust triples as
+/// they are; RISC-V needs the base arch and `-march` separately).
+fn clang_target() -> Vec<String> {
     let target = env::var("TARGET").unwrap_or_default();
     if let Some(rest) = target.strip_prefix("riscv32") {
         let isa = rest.split('-').next().unwrap_or("imac");
-        return format!("riscv32-unknown-elf -march=rv32{isa}");
+        return vec![
+            "--target=riscv32-unknown-elf".into(),
+            format!("-march=rv32{isa}"),
+        ];
     }
-    target
+    vec![format!("--target={target}")]
+}
+
+/// Splits make's flag text into words as the shell would: quotes group (a define such as
+/// `-DMICROPY_HW_MCU_NAME='"rv32imac -misa-spec=2.2"'` holds a space) and a backslash
+/// escapes the next character.
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    word.push(n);
+                }
+            }
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+        if quote.is_some() || !word.is_empty() {
+            in_word = true;
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// Keeps the flags that change what the headers declare, making relative paths absolute.
 fn filter_cflags(cflags: &str, port_dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    let mut words = cflags.split_whitespace().peekable();
+    let mut words = shell_words(cflags).into_iter();
     while let Some(w) = words.next() {
+        let w = w.as_str();
         let abs = |p: &str| -> String {
             let path = Path::new(p);
             if path.is_absolute() {
@@ -126,7 +172,7 @@ fn filter_cflags(cflags: &str, port_dir: &Path) -> Vec<String> {
         if w == "-I" || w == "-isystem" || w == "-include" {
             if let Some(p) = words.next() {
                 out.push(w.to_string());
-                out.push(abs(p));
+                out.push(abs(&p));
             }
         } else if let Some(p) = w.strip_prefix("-I") {
             out.push(format!("-I{}", abs(p)));

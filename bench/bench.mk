@@ -1,0 +1,17 @@
+# `make bench`: picoredis against the original pure-Python picoredis 0.1.1,
+# redis-py + hiredis and redis-benchmark -c 1.  See bench/README.md.
+#
+# Include it from the top-level Makefile after FIRMWARE and PYTHON are defined:
+#     include bench/bench.mk
+# Knobs: BENCH_OUT (default build/bench), BENCH_ARGS (e.g. --rounds 5 --strict).
+# It needs redis-server and redis-benchmark (Debian: redis-server, redis-tools;
+# `make deps` installs them), the venv module of $(PYTHON) (Debian: python3-venv)
+# and the package index for pip the first time (the venv and the seed are kept
+# in $(BENCH_OUT) and reused).
+
+BENCH_OUT ?= build/bench
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: firmware
+	$(PYTHON) bench/run.py --firmware $(FIRMWARE) --out $(BENCH_OUT) $(BENCH_ARGS)

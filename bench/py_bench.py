@@ -1,0 +1,98 @@
+"""CPython side of `make bench`: redis-py with the hiredis parser.
+
+    build/bench/venv/bin/python bench/py_bench.py --port N [--budget-ms MS]
+
+Runs the same workloads as bench/mpy_bench.py (same keys and values, created
+by bench/run.py) and prints the same lines:
+    RESULT <workload> <ops_per_s> <ops> <elapsed_us>
+    INFO <what> <value>
+"""
+
+import argparse
+import gc
+import os
+import time
+
+import redis
+
+SMALL_KEY = 'bench:small'
+BIG_KEY = 'bench:10k'
+SET_KEY = 'bench:set1k'
+LIST_KEY = 'bench:list'
+SET_VALUE = 'x' * 1024
+BIG_LEN = 10 * 1024
+LIST_LEN = 1000
+
+
+def run_timed(op, budget_us):
+    """Call op() for about budget_us; same chunked loop as mpy_bench.py."""
+    clock = time.perf_counter_ns
+    t0 = clock()
+    op()
+    one = max(1, (clock() - t0) // 1000)
+    chunk = max(1, budget_us // 20 // one)
+    gc.collect()
+    ops = 0
+    t0 = clock()
+    while True:
+        for _ in range(chunk):
+            op()
+        ops += chunk
+        elapsed = (clock() - t0) // 1000
+        if elapsed >= budget_us:
+            return ops, elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=int(os.getenv('PICOREDIS_PORT') or 6379))
+    ap.add_argument('--budget-ms', type=int, default=700)
+    ap.add_argument('--only', default=None)
+    opts = ap.parse_args()
+    only = opts.only.split(',') if opts.only else None
+
+    r = redis.Redis(host=opts.host, port=opts.port, protocol=2)
+    conn = r.connection_pool.get_connection()
+    parser = type(conn._parser).__name__
+    r.connection_pool.release(conn)
+    print('INFO redis-py', redis.__version__)
+    print('INFO parser', parser)
+    if parser != '_HiredisParser':
+        raise SystemExit('redis-py is not using hiredis (parser %s)' % parser)
+
+    assert r.get(SMALL_KEY) == b'abc'
+    assert len(r.get(BIG_KEY)) == BIG_LEN
+    assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
+
+    def pipelined(batch):
+        p = r.pipeline(transaction=False)
+
+        def op():
+            for _ in range(batch):
+                p.get(SMALL_KEY)
+            return p.execute()
+        return op
+
+    workloads = [
+        ('get_small', lambda: r.get(SMALL_KEY), 1),
+        ('get_10k', lambda: r.get(BIG_KEY), 1),
+        ('pipe_get_100', pipelined(100), 100),
+        ('pipe_get_1000', pipelined(1000), 1000),
+        ('set_1k', lambda: r.set(SET_KEY, SET_VALUE), 1),
+        ('lrange_1000', lambda: r.lrange(LIST_KEY, 0, -1), 1),
+    ]
+    budget = opts.budget_ms * 1000
+    for name, op, per_op in workloads:
+        if only and name not in only:
+            continue
+        if per_op > 1:
+            replies = op()
+            assert len(replies) == per_op and replies[-1] == b'abc'
+        ops, us = run_timed(op, budget)
+        print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
+    r.close()
+
+
+if __name__ == '__main__':
+    main()

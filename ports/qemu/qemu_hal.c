@@ -1,0 +1,70 @@
+// HAL functions that MicroPython 1.25's ports/qemu does not provide but user C modules
+// (picoredis's Rust core: socket timeouts) use.  qemu.mk compiles this file per board
+// and links it through LIBS; it needs no MicroPython header (mp_uint_t is uintptr_t-sized
+// on both 32-bit boards).  Weak, so a port that grows its own definition wins.
+//
+// mp_hal_ticks_ms: a free-running millisecond counter, wrapping like mp_uint_t.
+//  - MPS2_AN385 (qemu-system-arm -machine mps2-an385): CMSDK APB TIMER0 at 0x40000000,
+//    32-bit down-counter at the 25 MHz peripheral clock; software-extended, so it must be
+//    read at least once every ~171 s (every timeout loop does).
+//  - VIRT_RV32 (qemu-system-riscv32 -machine virt): CLINT mtime at 0x0200BFF8, 10 MHz.
+
+#include <stdint.h>
+
+#if defined(__arm__)
+
+typedef struct {
+    volatile uint32_t CTRL;
+    volatile uint32_t VALUE;
+    volatile uint32_t RELOAD;
+    volatile uint32_t INTSTATUS;
+} cmsdk_timer_t;
+
+#define QEMU_HAL_TIMER0 ((cmsdk_timer_t *)0x40000000u)
+#define QEMU_HAL_TIMER_HZ (25000000u)
+#define QEMU_HAL_CYCLES_PER_MS (QEMU_HAL_TIMER_HZ / 1000u)
+
+static uint32_t qemu_hal_last;
+static uint32_t qemu_hal_ms;
+static uint32_t qemu_hal_rem;
+static uint8_t qemu_hal_started;
+
+__attribute__((weak)) uintptr_t mp_hal_ticks_ms(void) {
+    if (!qemu_hal_started) {
+        QEMU_HAL_TIMER0->CTRL = 0;
+        QEMU_HAL_TIMER0->RELOAD = 0xffffffffu;
+        QEMU_HAL_TIMER0->VALUE = 0xffffffffu;
+        QEMU_HAL_TIMER0->CTRL = 1; // enable, no interrupt
+        qemu_hal_last = QEMU_HAL_TIMER0->VALUE;
+        qemu_hal_started = 1;
+    }
+    uint32_t now = QEMU_HAL_TIMER0->VALUE;
+    uint32_t elapsed = qemu_hal_last - now; // down-counter; modulo 2^32 handles the wrap
+    qemu_hal_last = now;
+    qemu_hal_ms += elapsed / QEMU_HAL_CYCLES_PER_MS;
+    qemu_hal_rem += elapsed % QEMU_HAL_CYCLES_PER_MS;
+    if (qemu_hal_rem >= QEMU_HAL_CYCLES_PER_MS) {
+        qemu_hal_rem -= QEMU_HAL_CYCLES_PER_MS;
+        qemu_hal_ms += 1;
+    }
+    return qemu_hal_ms;
+}
+
+#elif defined(__riscv)
+
+#define QEMU_HAL_MTIME ((volatile uint32_t *)0x0200BFF8u)
+#define QEMU_HAL_MTIME_HZ (10000000u)
+
+__attribute__((weak)) uintptr_t mp_hal_ticks_ms(void) {
+    uint32_t hi, lo;
+    do {
+        hi = QEMU_HAL_MTIME[1];
+        lo = QEMU_HAL_MTIME[0];
+    } while (hi != QEMU_HAL_MTIME[1]);
+    uint64_t t = ((uint64_t)hi << 32) | lo;
+    return (uintptr_t)(t / (QEMU_HAL_MTIME_HZ / 1000u));
+}
+
+#else
+#error "qemu_hal.c: unsupported architecture"
+#endif

@@ -8,6 +8,7 @@
 # MICROPY_DIR=/path/to/micropython builds against your own checkout instead of the pinned
 # Debian source package that `make deps` unpacks.
 
+.DEFAULT_GOAL := all
 REPO := $(abspath .)
 DEPS_DIR := $(REPO)/build/deps
 ifeq ($(origin MICROPY_DIR),undefined)
@@ -19,10 +20,10 @@ UNIX_BUILD := $(REPO)/build/unix
 FIRMWARE := $(UNIX_BUILD)/micropython
 PYTHON ?= python3
 
-# The +ds source has empty lib/ submodules: no frozen manifest, no btree/ffi. TLS uses
-# the system mbedtls where it is new enough (see README).
+# The +ds source has empty lib/ submodules: no frozen manifest, no btree/ffi. TLS (the
+# `tls` module) uses the system mbedTLS, as Debian's patch to extmod.mk arranges.
 UNIX_FLAGS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
-	MICROPY_SSL_MBEDTLS=0 MICROPY_PY_SSL=0 STRIP=
+	MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 STRIP=
 
 # Bare metal under QEMU (Cortex-M3 MPS2_AN385 and RV32 VIRT_RV32): ports/qemu/qemu.mk.
 BUILD_DIR := $(REPO)/build

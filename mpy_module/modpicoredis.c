@@ -15,6 +15,7 @@
 #include "py/runtime.h"
 #include "py/objexcept.h"
 #include "py/objstr.h"
+#include "py/mperrno.h"
 #include "picoredis_rs.h"
 
 // The exceptions of the original picoredis: all direct subclasses of Exception.
@@ -27,6 +28,10 @@ MP_DEFINE_EXCEPTION(RedisTimeout, Exception)
 const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_socket, MP_QSTR_getaddrinfo, MP_QSTR_connect, MP_QSTR_settimeout,
     MP_QSTR_close, MP_QSTR_SOCK_STREAM,
+    MP_QSTR_tls, MP_QSTR_SSLContext, MP_QSTR_PROTOCOL_TLS_CLIENT, MP_QSTR_wrap_socket,
+    MP_QSTR_server_hostname,
+    MP_QSTR_type, MP_QSTR_pattern, MP_QSTR_channel, MP_QSTR_data,
+    MP_QSTR_setsockopt, MP_QSTR_IPPROTO_TCP, MP_QSTR_TCP_NODELAY,
 };
 
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
@@ -51,7 +56,19 @@ static mp_obj_t raise_or_value(picoredis_result_t res) {
     return res.value;
 }
 
-// Runs `op` and, if it raises, closes the client's connection before re-raising.
+// Whether `exc` is OSError(ETIMEDOUT or EAGAIN): a stream (the TLS one) that raises its
+// timeout instead of returning it.
+static bool is_timeout_error(mp_obj_t exc) {
+    if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)), MP_OBJ_FROM_PTR(&mp_type_OSError))) {
+        return false;
+    }
+    mp_obj_t errno_obj = mp_obj_exception_get_value(exc);
+    return errno_obj == MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT) || errno_obj == MP_OBJ_NEW_SMALL_INT(MP_EAGAIN);
+}
+
+// Runs `op` and, if it raises, closes the client's connection before re-raising. A
+// timeout raised by the stream while waiting for a reply is a RedisTimeout, as when
+// the stream returns it.
 static mp_obj_t guarded(mp_obj_t client, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -60,6 +77,10 @@ static mp_obj_t guarded(mp_obj_t client, picoredis_op_t op, size_t n_args, const
         return raise_or_value(res);
     }
     close_quietly(client);
+    mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+    if (op != picoredis_client_connect && is_timeout_error(exc)) {
+        mp_raise_msg(&mp_type_RedisTimeout, MP_ERROR_TEXT("no reply from server within timeout"));
+    }
     nlr_jump(nlr.ret_val);
 }
 
@@ -113,10 +134,16 @@ static mp_obj_t new_command(mp_obj_t target, qstr name) {
 
 extern const mp_obj_type_t picoredis_type_Redis;
 extern const mp_obj_type_t picoredis_type_Pipeline;
+extern const mp_obj_type_t picoredis_type_PubSub;
 
-// Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, server=None, sock=None)
+// Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, server=None, sock=None,
+//       username=None, password=None, db=0, client_name=None, protocol=2,
+//       connect_timeout=None, decode_responses=False, reconnect=True, ssl=False,
+//       ssl_context=None)
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock };
+    enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
+           ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
+           ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_port, MP_ARG_INT, {.u_int = 6379} },
@@ -124,18 +151,50 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         { MP_QSTR_debug, MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_server, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_sock, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_username, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_password, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_db, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_client_name, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_protocol, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 2} },
+        { MP_QSTR_connect_timeout, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_decode_responses, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
+        { MP_QSTR_reconnect, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true} },
+        { MP_QSTR_ssl, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
+        { MP_QSTR_ssl_context, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
 
-    mp_obj_t host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
-    if (host == mp_const_none) {
-        host = MP_OBJ_FROM_PTR(&default_host_obj);
+    picoredis_options_t o;
+    o.host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
+    if (o.host == mp_const_none) {
+        o.host = MP_OBJ_FROM_PTR(&default_host_obj);
     }
-    if (a[ARG_timeout].u_int <= 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("timeout must be > 0 ms"));
+    o.port = a[ARG_port].u_int;
+    o.timeout_ms = a[ARG_timeout].u_int;
+    o.connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
+        ? o.timeout_ms : mp_obj_get_int(a[ARG_connect_timeout].u_obj);
+    if (o.timeout_ms <= 0 || o.connect_timeout_ms <= 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("timeouts must be > 0 ms"));
     }
-    mp_obj_t self = picoredis_client_new(type, host, a[ARG_port].u_int, a[ARG_timeout].u_int, a[ARG_debug].u_bool);
+    o.db = a[ARG_db].u_int;
+    o.protocol = a[ARG_protocol].u_int;
+    if (o.protocol != 2 && o.protocol != 3) {
+        mp_raise_ValueError(MP_ERROR_TEXT("protocol must be 2 or 3"));
+    }
+    o.username = a[ARG_username].u_obj;
+    o.password = a[ARG_password].u_obj;
+    o.client_name = a[ARG_client_name].u_obj;
+    o.ssl_context = a[ARG_ssl_context].u_obj != mp_const_none ? a[ARG_ssl_context].u_obj
+        : mp_obj_new_bool(a[ARG_ssl].u_bool == true);
+    if (o.ssl_context == mp_const_false) {
+        o.ssl_context = mp_const_none;
+    }
+    o.debug = a[ARG_debug].u_bool;
+    o.decode_responses = a[ARG_decode_responses].u_bool;
+    o.reconnect = a[ARG_reconnect].u_bool;
+
+    mp_obj_t self = picoredis_client_new(type, &o);
     guarded(self, picoredis_client_connect, 1, &a[ARG_sock].u_obj);
     return self;
 }
@@ -199,6 +258,12 @@ static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(redis_pipeline_obj, 1, redis_pipeline);
 
+// pubsub() -> PubSub, with a connection of its own (opened by the first subscribe).
+static mp_obj_t redis_pubsub(mp_obj_t self) {
+    return picoredis_pubsub_client_new(&picoredis_type_PubSub, self);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(redis_pubsub_obj, redis_pubsub);
+
 static mp_obj_t identity(mp_obj_t self) {
     return self;
 }
@@ -209,6 +274,7 @@ static const mp_rom_map_elem_t redis_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_do_cmd), MP_ROM_PTR(&redis_do_cmd_obj) },
     { MP_ROM_QSTR(MP_QSTR_pipeline), MP_ROM_PTR(&redis_pipeline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pubsub), MP_ROM_PTR(&redis_pubsub_obj) },
     { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
     { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
 };
@@ -364,6 +430,85 @@ static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const
     return res;
 }
 
+// ---- PubSub ------------------------------------------------------------------------------
+// A client object of its own (same options as the Redis it came from) whose connection is
+// in subscribe mode: it offers only the subscribe family and get_message().
+
+static mp_obj_t pubsub_send(qstr cmd, size_t n_args, const mp_obj_t *args) {
+    // args[0] is the PubSub; the rest are channels or patterns.
+    mp_obj_t small[8];
+    mp_obj_t *argv = n_args <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args);
+    argv[0] = MP_OBJ_NEW_QSTR(cmd);
+    for (size_t i = 1; i < n_args; i++) {
+        argv[i] = args[i];
+    }
+    mp_obj_t res = guarded(args[0], picoredis_client_send, n_args, argv);
+    if (argv != small) {
+        m_del(mp_obj_t, argv, n_args);
+    }
+    return res;
+}
+
+static mp_obj_t pubsub_subscribe(size_t n_args, const mp_obj_t *args) {
+    return pubsub_send(MP_QSTR_SUBSCRIBE, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(pubsub_subscribe_obj, 2, pubsub_subscribe);
+
+static mp_obj_t pubsub_psubscribe(size_t n_args, const mp_obj_t *args) {
+    return pubsub_send(MP_QSTR_PSUBSCRIBE, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(pubsub_psubscribe_obj, 2, pubsub_psubscribe);
+
+static mp_obj_t pubsub_unsubscribe(size_t n_args, const mp_obj_t *args) {
+    return pubsub_send(MP_QSTR_UNSUBSCRIBE, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(pubsub_unsubscribe_obj, 1, pubsub_unsubscribe);
+
+static mp_obj_t pubsub_punsubscribe(size_t n_args, const mp_obj_t *args) {
+    return pubsub_send(MP_QSTR_PUNSUBSCRIBE, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(pubsub_punsubscribe_obj, 1, pubsub_punsubscribe);
+
+static mp_obj_t pubsub_ping(mp_obj_t self) {
+    return pubsub_send(MP_QSTR_PING, 1, &self);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(pubsub_ping_obj, pubsub_ping);
+
+// get_message(timeout=0) -> dict or None; timeout in ms.
+static mp_obj_t pubsub_get_message(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_timeout, MP_ARG_INT, {.u_int = 0} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    if (a[0].u_int < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("timeout must be >= 0 ms"));
+    }
+    mp_obj_t wait = mp_obj_new_int(a[0].u_int);
+    return guarded(pos_args[0], picoredis_client_get_message, 1, &wait);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(pubsub_get_message_obj, 1, pubsub_get_message);
+
+static const mp_rom_map_elem_t pubsub_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_subscribe), MP_ROM_PTR(&pubsub_subscribe_obj) },
+    { MP_ROM_QSTR(MP_QSTR_psubscribe), MP_ROM_PTR(&pubsub_psubscribe_obj) },
+    { MP_ROM_QSTR(MP_QSTR_unsubscribe), MP_ROM_PTR(&pubsub_unsubscribe_obj) },
+    { MP_ROM_QSTR(MP_QSTR_punsubscribe), MP_ROM_PTR(&pubsub_punsubscribe_obj) },
+    { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&pubsub_ping_obj) },
+    { MP_ROM_QSTR(MP_QSTR_get_message), MP_ROM_PTR(&pubsub_get_message_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
+    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
+    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
+};
+static MP_DEFINE_CONST_DICT(pubsub_locals, pubsub_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_PubSub,
+    MP_QSTR_PubSub,
+    MP_TYPE_FLAG_NONE,
+    locals_dict, &pubsub_locals
+    );
+
 // ---- Reader -------------------------------------------------------------------------------
 
 // Reader(protocol=2, encoding=None, notEnoughData=False)
@@ -419,6 +564,8 @@ static const mp_rom_map_elem_t picoredis_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_picoredis) },
     { MP_ROM_QSTR(MP_QSTR_Redis), MP_ROM_PTR(&picoredis_type_Redis) },
     { MP_ROM_QSTR(MP_QSTR_Reader), MP_ROM_PTR(&picoredis_type_Reader) },
+    { MP_ROM_QSTR(MP_QSTR_PubSub), MP_ROM_PTR(&picoredis_type_PubSub) },
+    { MP_ROM_QSTR(MP_QSTR_Pipeline), MP_ROM_PTR(&picoredis_type_Pipeline) },
     { MP_ROM_QSTR(MP_QSTR_RedisError), MP_ROM_PTR(&mp_type_RedisError) },
     { MP_ROM_QSTR(MP_QSTR_ParseError), MP_ROM_PTR(&mp_type_ParseError) },
     { MP_ROM_QSTR(MP_QSTR_RedisTimeout), MP_ROM_PTR(&mp_type_RedisTimeout) },

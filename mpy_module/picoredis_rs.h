@@ -8,6 +8,50 @@
 #include "py/obj.h"
 
 /**
+ * A client's options, as the glue parsed them from `Redis(...)`. Objects that are not
+ * given are None.
+ */
+typedef struct {
+  mp_obj_t host;
+  mp_int_t port;
+  /**
+   * Bound on the wait for a whole reply (ms).
+   */
+  mp_int_t timeout_ms;
+  /**
+   * Bound on connecting (ms).
+   */
+  mp_int_t connect_timeout_ms;
+  /**
+   * SELECTed after connecting when not 0.
+   */
+  mp_int_t db;
+  /**
+   * 2, or 3 for HELLO 3 (RESP3).
+   */
+  mp_int_t protocol;
+  mp_obj_t username;
+  mp_obj_t password;
+  /**
+   * CLIENT SETNAME (or HELLO's SETNAME).
+   */
+  mp_obj_t client_name;
+  /**
+   * None: plain TCP; True: TLS with a default client context; else an SSLContext.
+   */
+  mp_obj_t ssl_context;
+  bool debug;
+  /**
+   * Strings come back as str.
+   */
+  bool decode_responses;
+  /**
+   * Reopen a dropped connection on the next command.
+   */
+  bool reconnect;
+} picoredis_options_t;
+
+/**
  * The outcome of an operation: `exc` is NULL on success.
  */
 typedef struct {
@@ -29,11 +73,23 @@ void rust_eh_personality(void);
 /**
  * A new, unconnected client object of type `t`.
  */
-mp_obj_t picoredis_client_new(const mp_obj_type_t *t,
-                              mp_obj_t host,
-                              mp_int_t port,
-                              mp_int_t timeout_ms,
-                              bool debug);
+mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t *opts);
+
+/**
+ * A new, unconnected client with `client`'s options for a PubSub (of type `t`): its
+ * own connection, on which push frames are messages.
+ */
+mp_obj_t picoredis_pubsub_client_new(const mp_obj_type_t *t, mp_obj_t client);
+
+/**
+ * Sends a command without reading its reply (SUBSCRIBE and friends).
+ */
+picoredis_result_t picoredis_client_send(mp_obj_t client, size_t n_args, const mp_obj_t *a);
+
+/**
+ * The next pub/sub message or None; args[0] is how long to wait for one (ms).
+ */
+picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
  * Connects (args[0]: a connected stream object to use, or None for host:port).

@@ -4,10 +4,11 @@
     python3 tests/run_unix_tests.py [--micropython PATH] [-v] [FILTER ...]
 
 Starts one throwaway redis-server (tools/redis_fixture.py) and the fake
-misbehaving server (tests/fake_server.py), then runs every test file (or
-those whose name contains one of the FILTERs) with MICROPYPATH=tests/lib and
-PICOREDIS_HOST / PICOREDIS_PORT / PICOREDIS_FAKE_PORT set, FLUSHALL between
-files.  Two kinds of files:
+misbehaving server (tests/fake_server.py) and the fault-injecting proxy in
+front of the real server (tests/faults/proxy.py), then runs every test file
+(or those whose name contains one of the FILTERs) with MICROPYPATH=tests/lib
+and PICOREDIS_HOST / PICOREDIS_PORT / PICOREDIS_FAKE_PORT /
+PICOREDIS_PROXY_PORT set, FLUSHALL between files.  Two kinds of files:
 
   * with a .exp sibling: the whole stdout must equal it (one test);
   * otherwise ptest-style: PASS/FAIL lines and a final `N passed, M failed`.
@@ -31,6 +32,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, HERE)
 
 import fake_server  # noqa: E402
+from extra_servers import ExtraServers  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "faults"))
+from proxy import FaultProxy  # noqa: E402
 from redis_fixture import RedisServer, install_sigterm_handler  # noqa: E402
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
@@ -108,6 +112,8 @@ def judge_ptest(out, crash):
 
 def main():
     args = parse_args()
+    if os.sep in args.micropython:   # test files run in tests/unix: keep relative paths valid
+        args.micropython = os.path.abspath(args.micropython)
     if not os.access(args.micropython, os.X_OK):
         print("firmware not found or not executable: %s" % args.micropython)
         print("unix: 0 passed, 1 failed")
@@ -122,14 +128,18 @@ def main():
     total_passed = total_failed = 0
     fake = fake_server.start()
     try:
-        with RedisServer() as redis:
-            env = dict(os.environ,
+        with RedisServer() as redis, FaultProxy(redis.port, lifetime=3600) as proxy, \
+                ExtraServers() as extra:
+            env = dict(os.environ, **extra.env())
+            env.update(
+                       PICOREDIS_PROXY_PORT=str(proxy.port),
                        MICROPYPATH=os.pathsep.join(args.lib + [os.path.join(HERE, "lib")]),
                        PICOREDIS_HOST=redis.host,
                        PICOREDIS_PORT=str(redis.port),
                        PICOREDIS_FAKE_PORT=str(fake.server_address[1]))
-            print("redis-server on %s:%d, fake server on port %d, firmware %s"
-                  % (redis.host, redis.port, fake.server_address[1], args.micropython))
+            print("redis-server on %s:%d, fake server on port %d, fault proxy on port %d, "
+                  "firmware %s" % (redis.host, redis.port, fake.server_address[1], proxy.port,
+                                   args.micropython))
             for path in tests:
                 redis.flushall()
                 t0 = time.monotonic()

@@ -1,23 +1,32 @@
-//! The `Redis` object: address, options, connection and parser state, allocated on the
-//! MicroPython heap (so the GC sees the socket and host objects it holds).
+//! The `Redis` object: options, connection and parser state, allocated on the MicroPython
+//! heap (so the GC sees the socket, host and credential objects it holds).
 
 use resp::parse::{Limits, Parser};
 
 use crate::conn::{self, Conn, Deadline};
 use crate::fail::Fail;
+use crate::ffi::picoredis_options_t as Options;
 use crate::mp::{self, Obj};
 use crate::reply::{self, Input};
-use crate::request;
-use crate::sys;
+use crate::{handshake, pubsub, request, sys};
+
+pub const CMD_CACHE: usize = 8;
+
+/// After this long without traffic, the link is checked before a command is sent: a
+/// server that restarted or dropped an idle client leaves the socket readable (EOF).
+const IDLE_CHECK_MS: u32 = 250;
+
+/// Commands up to this size are sent with a single write.
+const COLLECT_MAX: usize = 64 * 1024;
 
 #[repr(C)]
 pub struct Client {
     base: sys::mp_obj_base_t,
-    host: Obj,
-    port: sys::mp_int_t,
-    timeout_ms: u32,
+    pub opts: Options,
     /// The stream was given by the user (`sock=`): never reconnected by picoredis.
     user_sock: bool,
+    /// This connection belongs to a `PubSub`: push frames are its messages.
+    pubsub: bool,
     conn: Conn,
     parser: Parser,
     /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
@@ -25,13 +34,11 @@ pub struct Client {
     cmd_cache: [Obj; CMD_CACHE],
 }
 
-pub const CMD_CACHE: usize = 8;
-
 pub fn limits() -> Limits {
     Limits {
         max_depth: reply::MAX_DEPTH,
         // A header or simple line must fit the read buffer.
-        max_line_len: crate::conn::RBUF,
+        max_line_len: conn::RBUF,
         ..Limits::default()
     }
 }
@@ -61,25 +68,18 @@ impl Input for SocketInput<'_> {
 }
 
 impl Client {
-    pub unsafe fn alloc(
-        t: *const sys::mp_obj_type_t,
-        host: Obj,
-        port: isize,
-        timeout_ms: u32,
-        debug: bool,
-    ) -> Obj {
+    pub unsafe fn alloc(t: *const sys::mp_obj_type_t, opts: &Options, pubsub: bool) -> Obj {
         let p = sys::m_malloc(core::mem::size_of::<Client>()) as *mut Client;
         p.write(Client {
             base: sys::mp_obj_base_t { type_: t },
-            host,
-            port: port as sys::mp_int_t,
-            timeout_ms,
+            opts: *opts,
             user_sock: false,
+            pubsub,
             conn: Conn::new(),
             parser: Parser::new(limits()),
             cmd_cache: [mp::NULL; CMD_CACHE],
         });
-        (*p).conn.debug = debug;
+        (*p).conn.debug = opts.debug;
         p as Obj
     }
 
@@ -97,16 +97,21 @@ impl Client {
 
     pub fn set_debug(&mut self, on: bool) {
         self.conn.debug = on;
+        self.opts.debug = on;
     }
 
     pub fn set_address(&mut self, host: Obj, port: Obj) {
         if !mp::is_none(host) {
-            self.host = host;
+            self.opts.host = host;
         }
         if !mp::is_none(port) {
             // A non-int port raises TypeError here, before anything changes.
-            self.port = unsafe { sys::mp_obj_get_int(port) };
+            self.opts.port = unsafe { sys::mp_obj_get_int(port) };
         }
+    }
+
+    fn timeout_ms(&self) -> u32 {
+        u32::try_from(self.opts.timeout_ms).unwrap_or(u32::MAX)
     }
 
     /// Drops the connection: after this nothing of an earlier reply can be read.
@@ -115,68 +120,107 @@ impl Client {
         self.conn.detach(true);
     }
 
-    /// Connects to `sock` if it is a stream object, else to host:port.
+    /// Connects to `sock` if it is a stream object, else to host:port (through TLS when
+    /// configured), then authenticates, names the connection and selects the database.
     pub unsafe fn connect(&mut self, sock: Obj) -> Result<(), Fail> {
         self.abort();
         if !mp::is_none(sock) {
             self.user_sock = true;
-            self.conn.attach(sock);
+            self.conn.attach(sock, mp::NULL);
         } else {
             self.user_sock = false;
-            let socket =
-                sys::mp_import_name(mp::qstr(sys::MP_QSTR_socket), mp::none(), mp::small_int(0));
-            let getaddrinfo = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_getaddrinfo));
-            let stream = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_SOCK_STREAM));
-            let port = mp::small_int(self.port as isize);
-            let infos =
-                mp::call_function(getaddrinfo, &[self.host, port, mp::small_int(0), stream]);
-            let Some(&info) = mp::items(infos).first() else {
-                return Err(Fail::Os(sys::MP_EHOSTUNREACH as i32));
-            };
-            let ai = mp::items(info);
-            let (Some(&family), Some(&kind), Some(&proto), Some(&addr)) =
-                (ai.first(), ai.get(1), ai.get(2), ai.last())
-            else {
-                return Err(Fail::Os(sys::MP_EINVAL as i32));
-            };
-            let sock_type = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_socket));
-            let s = mp::call_function(sock_type, &[family, kind, proto]);
-            // Attached before connecting, so a failed connect still closes the socket.
-            self.conn.attach(s);
-            self.conn.set_timeout(self.timeout_ms);
-            mp::call_method(s, mp::qstr(sys::MP_QSTR_connect), &[addr]);
+            self.open_socket()?;
         }
-        self.conn.set_timeout(self.timeout_ms);
+        self.conn.set_timeout(self.timeout_ms());
+        let done = handshake::run(self);
+        if done.is_err() {
+            self.abort();
+        }
+        done
+    }
+
+    unsafe fn open_socket(&mut self) -> Result<(), Fail> {
+        let socket =
+            sys::mp_import_name(mp::qstr(sys::MP_QSTR_socket), mp::none(), mp::small_int(0));
+        let getaddrinfo = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_getaddrinfo));
+        let stream = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_SOCK_STREAM));
+        let port = mp::small_int(self.opts.port as isize);
+        let infos = mp::call_function(
+            getaddrinfo,
+            &[self.opts.host, port, mp::small_int(0), stream],
+        );
+        let Some(&info) = mp::items(infos).first() else {
+            return Err(Fail::Os(sys::MP_EHOSTUNREACH as i32));
+        };
+        let ai = mp::items(info);
+        let (Some(&family), Some(&kind), Some(&proto), Some(&addr)) =
+            (ai.first(), ai.get(1), ai.get(2), ai.last())
+        else {
+            return Err(Fail::Os(sys::MP_EINVAL as i32));
+        };
+        let sock_type = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_socket));
+        let s = mp::call_function(sock_type, &[family, kind, proto]);
+        // Attached before connecting, so a failed connect still closes the socket.
+        self.conn.attach(s, mp::NULL);
+        let connect_ms = u32::try_from(self.opts.connect_timeout_ms).unwrap_or(u32::MAX);
+        self.conn.set_timeout(connect_ms);
+        mp::call_method(s, mp::qstr(sys::MP_QSTR_connect), &[addr]);
+        no_delay(socket, s);
+        if !mp::is_none(self.opts.ssl_context) {
+            let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
+            self.conn.attach(tls, s);
+            self.conn.set_timeout(connect_ms);
+        }
         Ok(())
     }
 
-    /// Reconnects a client closed after an error (or by close()) to its own address. A
-    /// user's stream cannot be reopened by picoredis.
+    /// Makes sure there is a healthy connection to send on. A connection that was closed
+    /// (after an error, or by close()) is reopened once, when `reconnect` allows it; one
+    /// that sat idle is first checked, since a server restart leaves it dead.
     unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
         if self.conn.is_open() {
-            return Ok(());
+            // (A pub/sub connection is readable whenever messages wait: not a sign.)
+            if self.pubsub || self.conn.idle_ms() < IDLE_CHECK_MS || !self.conn.readable_now() {
+                return Ok(());
+            }
+            // Readable while nothing was asked: EOF (the server closed it) or bytes
+            // nobody asked for. RESP3 push frames are fine (replies skip them); anything
+            // else means this link cannot be trusted.
+            let peek = self.conn.fill(Deadline::after(1));
+            match peek {
+                Err(Fail::Timeout) => return Ok(()),
+                Ok(()) if self.opts.protocol == 3 => return Ok(()),
+                _ => self.abort(),
+            }
         }
-        if self.user_sock {
+        if self.user_sock || !self.opts.reconnect {
             return Err(Fail::NotConnected);
         }
         self.connect(mp::none())
     }
 
     /// Sends the requests that `encode` queues with one write: collected whole in a
-    /// temporary vstr (freed right after, so no garbage is left), printed when tracing.
-    unsafe fn send_collected(
+    /// temporary vstr (freed right after, so no garbage is left), printed when tracing
+    /// (except `secret` requests, which hold a password).
+    pub unsafe fn send_collected(
         &mut self,
+        secret: bool,
+        size_hint: usize,
         encode: impl FnOnce(&mut Conn) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
         let mut v: sys::vstr_t = core::mem::zeroed();
-        sys::vstr_init(&mut v, conn::WBUF);
+        sys::vstr_init(&mut v, size_hint.max(conn::WBUF));
         self.conn.collect = &mut v;
         let queued = encode(&mut self.conn);
         self.conn.collect = core::ptr::null_mut();
         let data = mp::vstr_slice(&mut v);
         let sent = queued.and_then(|_| {
             if self.conn.debug {
-                crate::text::print_repr(b"SEND: ", data, false);
+                if secret {
+                    mp::print(b"SEND: (connection handshake: not shown, it holds credentials)\n");
+                } else {
+                    crate::text::print_repr(b"SEND: ", data, false);
+                }
             }
             self.conn.write_all(data)
         });
@@ -184,35 +228,81 @@ impl Client {
         sent
     }
 
-    fn options(&self, raise_top_error: bool) -> reply::Options {
-        reply::Options {
+    /// Reads one reply, the deadline starting now. RESP3 push frames that arrive before
+    /// it (client-side caching invalidations, stray messages) are skipped, except on a
+    /// pub/sub connection, where they are the messages.
+    pub unsafe fn read_reply(&mut self, raise_top_error: bool) -> Result<Obj, Fail> {
+        let opts = reply::Options {
             raise_top_error,
-            decode: false,
-        }
-    }
-
-    /// Reads one reply with the deadline starting now.
-    unsafe fn read_reply(&mut self, raise_top_error: bool) -> Result<Obj, Fail> {
-        let opts = self.options(raise_top_error);
-        let mut input = SocketInput {
-            conn: &mut self.conn,
-            deadline: Deadline::after(self.timeout_ms),
+            decode: self.opts.decode_responses,
         };
-        reply::read(&mut self.parser, &mut input, opts)
+        let timeout = self.timeout_ms();
+        loop {
+            let mut input = SocketInput {
+                conn: &mut self.conn,
+                deadline: Deadline::after(timeout),
+            };
+            let (value, push) = reply::read(&mut self.parser, &mut input, opts)?;
+            if !push || self.pubsub {
+                return Ok(value);
+            }
+        }
     }
 
     /// Sends one command and reads its reply.
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
         request::check(args)?;
+        if pubsub::is_subscribe(args) {
+            return Err(Fail::Reply(pubsub::needs_own_connection()));
+        }
         self.ensure_connected()?;
-        self.conn.set_timeout(self.timeout_ms);
-        if self.conn.debug {
-            self.send_collected(|c| request::encode(c, args))?;
+        self.conn.set_timeout(self.timeout_ms());
+        // One write per command: small ones through the connection's buffer; larger ones
+        // (up to COLLECT_MAX) collected whole in a temporary buffer freed right after, as
+        // header, value and CRLF in separate writes meet Nagle and the server's delayed
+        // ACK; beyond that, written piece by piece rather than doubled in RAM.
+        let size = request::encoded_len(args);
+        if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
+            self.send_collected(false, size, |c| request::encode(c, args))?;
         } else {
             request::encode(&mut self.conn, args)?;
             self.conn.flush()?;
         }
         self.read_reply(true)
+    }
+
+    /// Sends a command without reading a reply (pub/sub: its answers come as messages).
+    pub unsafe fn send_only(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
+        request::check(args)?;
+        self.ensure_connected()?;
+        self.conn.set_timeout(self.timeout_ms());
+        self.send_collected(false, request::encoded_len(args), |c| {
+            request::encode(c, args)
+        })?;
+        Ok(mp::none())
+    }
+
+    /// The next pub/sub message, waiting up to `wait_ms` for one to start (0: only if
+    /// one is already there); None when there is none. A message that has started is
+    /// read completely (bounded by `timeout`), so the link never stops mid-message.
+    pub unsafe fn get_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
+        if !self.conn.is_open() {
+            return Err(Fail::NotConnected);
+        }
+        if self.conn.pending().is_empty() {
+            if wait_ms == 0 {
+                if !self.conn.readable_now() {
+                    return Ok(mp::none());
+                }
+            } else {
+                match self.conn.fill(Deadline::after(wait_ms)) {
+                    Err(Fail::Timeout) => return Ok(mp::none()),
+                    other => other?,
+                }
+            }
+        }
+        let v = self.read_reply(false)?;
+        pubsub::message(v)
     }
 
     /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
@@ -221,13 +311,22 @@ impl Client {
     /// WATCHed key changed); an error at queue time raises, after all replies are read.
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
         for &cmd in cmds {
-            request::check(mp::items(cmd))?;
+            let args = mp::items(cmd);
+            request::check(args)?;
+            if pubsub::is_subscribe(args) {
+                return Err(Fail::Reply(pubsub::needs_own_connection()));
+            }
         }
         self.ensure_connected()?;
-        self.conn.set_timeout(self.timeout_ms);
+        self.conn.set_timeout(self.timeout_ms());
         let multi = [mp::str_utf8(b"MULTI")];
         let exec = [mp::str_utf8(b"EXEC")];
-        self.send_collected(|c| {
+        let size = cmds
+            .iter()
+            .map(|&c| request::encoded_len(mp::items(c)))
+            .sum::<usize>()
+            + 64;
+        self.send_collected(false, size, |c| {
             if transaction {
                 request::encode(c, &multi)?;
             }
@@ -249,21 +348,36 @@ impl Client {
         // MULTI's +OK, one +QUEUED (or an error) per command, then EXEC's reply. Every
         // reply is read before anything is raised, so the link stays in step.
         let multi_reply = self.read_reply(false)?;
-        let mut first_error = Some(multi_reply).filter(|&v| is_error(v));
+        let mut first_error = Some(multi_reply).filter(|&v| reply::is_error(v));
         for _ in cmds {
             let v = self.read_reply(false)?;
-            if first_error.is_none() && is_error(v) {
+            if first_error.is_none() && reply::is_error(v) {
                 first_error = Some(v);
             }
         }
         let result = self.read_reply(false)?;
-        if is_error(result) {
+        if reply::is_error(result) {
             return Err(Fail::Reply(first_error.unwrap_or(result)));
         }
         Ok(result)
     }
 }
 
-unsafe fn is_error(v: Obj) -> bool {
-    reply::is_error(v)
+/// Turns Nagle's algorithm off: a request is complete when written, and waiting to
+/// coalesce it with more data only adds latency. The option's number comes from the socket
+/// module when it has it (lwIP's differs); the unix port's module lacks the constants,
+/// so Linux's values are used there.
+unsafe fn no_delay(socket: Obj, s: Obj) {
+    if !mp::has_method(s, mp::qstr(sys::MP_QSTR_setsockopt)) {
+        return;
+    }
+    let level =
+        mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_IPPROTO_TCP)).unwrap_or(mp::small_int(6));
+    let option =
+        mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_TCP_NODELAY)).unwrap_or(mp::small_int(1));
+    mp::call_method(
+        s,
+        mp::qstr(sys::MP_QSTR_setsockopt),
+        &[level, option, mp::small_int(1)],
+    );
 }

@@ -37,10 +37,16 @@ impl Deadline {
 pub struct Conn {
     /// The stream, or NULL when closed. Reachable by the GC through the client object.
     pub sock: Obj,
+    /// The object `settimeout` is called on: the stream itself, or the raw socket under
+    /// a TLS stream that has no `settimeout` of its own; NULL when neither has one.
+    timeout_obj: Obj,
     /// The timeout last given to `settimeout` (0: unknown), so it is only called when it
     /// has to change.
     sock_timeout_ms: u32,
-    can_settimeout: bool,
+    /// The stream protocol of `sock` (for the readiness poll).
+    stream: *const sys::mp_stream_p_t,
+    /// `ticks_ms` of the last read or write, to know how long the link sat idle.
+    last_io: u32,
     pub debug: bool,
     /// When set, `write` appends here instead of sending: a pipeline (or a traced
     /// command) is collected whole, then sent with one write. The vstr lives on the
@@ -57,8 +63,10 @@ impl Conn {
     pub const fn new() -> Self {
         Conn {
             sock: mp::NULL,
+            timeout_obj: mp::NULL,
             sock_timeout_ms: 0,
-            can_settimeout: false,
+            stream: core::ptr::null(),
+            last_io: 0,
             debug: false,
             collect: core::ptr::null_mut(),
             rpos: 0,
@@ -74,14 +82,23 @@ impl Conn {
     }
 
     /// Takes `sock` (already connected) as the stream. Raises if it is not a stream.
-    pub unsafe fn attach(&mut self, sock: Obj) {
-        sys::mp_get_stream_raise(
+    /// `raw` is the socket under it (for `settimeout`) when `sock` wraps one (TLS).
+    pub unsafe fn attach(&mut self, sock: Obj, raw: Obj) {
+        self.stream = sys::mp_get_stream_raise(
             sock,
-            (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE) as _,
+            (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE | sys::MP_STREAM_OP_IOCTL) as _,
         );
         self.sock = sock;
         self.sock_timeout_ms = 0;
-        self.can_settimeout = mp::has_method(sock, mp::qstr(sys::MP_QSTR_settimeout));
+        let settimeout = mp::qstr(sys::MP_QSTR_settimeout);
+        self.timeout_obj = if mp::has_method(sock, settimeout) {
+            sock
+        } else if !raw.is_null() && mp::has_method(raw, settimeout) {
+            raw
+        } else {
+            mp::NULL
+        };
+        self.last_io = mp::ticks_ms();
         self.rpos = 0;
         self.rlen = 0;
         self.wlen = 0;
@@ -92,6 +109,8 @@ impl Conn {
     pub unsafe fn detach(&mut self, close: bool) {
         let sock = self.sock;
         self.sock = mp::NULL;
+        self.timeout_obj = mp::NULL;
+        self.stream = core::ptr::null();
         self.collect = core::ptr::null_mut();
         self.rpos = 0;
         self.rlen = 0;
@@ -103,12 +122,32 @@ impl Conn {
 
     /// Sets the socket timeout, when the stream has one and it differs.
     pub unsafe fn set_timeout(&mut self, ms: u32) {
-        if !self.can_settimeout || self.sock_timeout_ms == ms || self.sock.is_null() {
+        if self.timeout_obj.is_null() || self.sock_timeout_ms == ms {
             return;
         }
         let secs = seconds(ms);
-        mp::call_method(self.sock, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
+        mp::call_method(self.timeout_obj, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
         self.sock_timeout_ms = ms;
+    }
+
+    /// Milliseconds since the last read or write.
+    pub unsafe fn idle_ms(&self) -> u32 {
+        mp::ticks_ms().wrapping_sub(self.last_io)
+    }
+
+    /// Whether bytes (or EOF) are waiting to be read, without blocking.
+    pub unsafe fn readable_now(&self) -> bool {
+        if !self.pending().is_empty() {
+            return true;
+        }
+        let Some(ioctl) = self.stream.as_ref().and_then(|p| p.ioctl) else {
+            return false;
+        };
+        let mut err: core::ffi::c_int = 0;
+        let flags = sys::MP_STREAM_POLL_RD as usize;
+        let r = ioctl(self.sock, sys::MP_STREAM_POLL as _, flags as _, &mut err);
+        // MP_STREAM_ERROR is (mp_uint_t)-1.
+        (r as usize) != usize::MAX && (r as usize) & flags != 0
     }
 
     // ---- writing -------------------------------------------------------------------
@@ -116,7 +155,13 @@ impl Conn {
     /// Queues `data`; a piece too large for the buffer is written straight from its source.
     pub unsafe fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
         if !self.collect.is_null() {
-            sys::vstr_add_strn(self.collect, data.as_ptr() as *const _, data.len());
+            let v = &mut *self.collect;
+            // Grow by doubling: MicroPython's vstr grows to just what is asked, which makes
+            // a long pipeline quadratic in reallocations.
+            if v.alloc - v.len < data.len() {
+                sys::vstr_hint_size(v, data.len().max(v.alloc));
+            }
+            sys::vstr_add_strn(v, data.as_ptr() as *const _, data.len());
             return Ok(());
         }
         if data.len() > WBUF.saturating_sub(self.wlen) {
@@ -159,6 +204,7 @@ impl Conn {
         if (n as usize) < data.len() {
             return Err(Fail::Closed);
         }
+        self.last_io = mp::ticks_ms();
         Ok(())
     }
 
@@ -233,6 +279,7 @@ impl Conn {
         if n == 0 {
             return Err(Fail::Closed);
         }
+        self.last_io = mp::ticks_ms();
         Ok(n as usize)
     }
 }

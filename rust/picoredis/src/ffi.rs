@@ -57,17 +57,80 @@ unsafe fn args<'a>(n: usize, p: *const mp_obj_t) -> &'a [mp_obj_t] {
     }
 }
 
+/// A client's options, as the glue parsed them from `Redis(...)`. Objects that are not
+/// given are None.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct picoredis_options_t {
+    pub host: mp_obj_t,
+    pub port: mp_int_t,
+    /// Bound on the wait for a whole reply (ms).
+    pub timeout_ms: mp_int_t,
+    /// Bound on connecting (ms).
+    pub connect_timeout_ms: mp_int_t,
+    /// SELECTed after connecting when not 0.
+    pub db: mp_int_t,
+    /// 2, or 3 for HELLO 3 (RESP3).
+    pub protocol: mp_int_t,
+    pub username: mp_obj_t,
+    pub password: mp_obj_t,
+    /// CLIENT SETNAME (or HELLO's SETNAME).
+    pub client_name: mp_obj_t,
+    /// None: plain TCP; True: TLS with a default client context; else an SSLContext.
+    pub ssl_context: mp_obj_t,
+    pub debug: bool,
+    /// Strings come back as str.
+    pub decode_responses: bool,
+    /// Reopen a dropped connection on the next command.
+    pub reconnect: bool,
+}
+
 /// A new, unconnected client object of type `t`.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_new(
     t: *const mp_obj_type_t,
-    host: mp_obj_t,
-    port: mp_int_t,
-    timeout_ms: mp_int_t,
-    debug: bool,
+    opts: *const picoredis_options_t,
 ) -> mp_obj_t {
-    let timeout = u32::try_from(timeout_ms).unwrap_or(u32::MAX);
-    Client::alloc(t, host, port as isize, timeout, debug)
+    Client::alloc(t, &*opts, false)
+}
+
+/// A new, unconnected client with `client`'s options for a PubSub (of type `t`): its
+/// own connection, on which push frames are messages.
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_pubsub_client_new(
+    t: *const mp_obj_type_t,
+    client: mp_obj_t,
+) -> mp_obj_t {
+    let opts = Client::from_obj(client).opts;
+    Client::alloc(t, &opts, true)
+}
+
+/// Sends a command without reading its reply (SUBSCRIBE and friends).
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_client_send(
+    client: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    let c = Client::from_obj(client);
+    let r = c.send_only(args(n_args, a));
+    finish(c, r)
+}
+
+/// The next pub/sub message or None; args[0] is how long to wait for one (ms).
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_client_get_message(
+    client: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    let c = Client::from_obj(client);
+    let wait = args(n_args, a)
+        .first()
+        .and_then(|&o| mp::small_int_value(o))
+        .unwrap_or(0);
+    let r = c.get_message(u32::try_from(wait).unwrap_or(0));
+    finish(c, r)
 }
 
 /// Connects (args[0]: a connected stream object to use, or None for host:port).

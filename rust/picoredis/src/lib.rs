@@ -19,11 +19,14 @@ mod client;
 mod conn;
 mod fail;
 pub mod ffi;
+mod handshake;
 mod mp;
+mod pubsub;
 mod reader;
 mod reply;
 mod request;
 mod text;
+mod tls;
 
 /// A panic on a microcontroller is a hard fault, so there must be none. The handler calls
 /// a function that exists nowhere: a release build (LTO) in which any panic path survives

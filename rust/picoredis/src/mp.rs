@@ -51,6 +51,11 @@ pub fn qstr(q: u32) -> Qstr {
     q as Qstr
 }
 
+/// The str object of a qstr (representation A: tagged with 0b010).
+pub fn qstr_obj(q: Qstr) -> Obj {
+    ((q << 3) | 2) as Obj
+}
+
 /// A new `bytes` object holding a copy of `data`.
 pub unsafe fn bytes(data: &[u8]) -> Obj {
     sys::mp_obj_new_bytes(data.as_ptr(), data.len())
@@ -174,8 +179,40 @@ pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
     core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len)
 }
 
+/// The final `bytes` object of a bulk string, taking over the vstr's buffer (allocated
+/// with exactly len + 1 bytes, so nothing is reallocated). The hash is left 0 ("not
+/// computed yet", computed if the object is ever hashed): hashing every reply up front
+/// would read all of a 100 KB value once more for nothing.
 pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
-    sys::mp_obj_new_bytes_from_vstr(v)
+    // MicroPython keeps a NUL after the data of every str/bytes (vstr_init_len left room).
+    if !v.buf.is_null() && v.alloc > v.len {
+        *v.buf.add(v.len) = 0;
+    }
+    let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+    o.write(sys::mp_obj_str_t {
+        base: sys::mp_obj_base_t {
+            type_: &sys::mp_type_bytes,
+        },
+        hash: 0,
+        len: v.len,
+        data: v.buf as *const u8,
+    });
+    *v = core::mem::zeroed();
+    o as Obj
+}
+
+/// Like `load_attr`, but None instead of AttributeError.
+pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
+    let mut dest = [NULL; 2];
+    sys::mp_load_method_maybe(obj, name, dest.as_mut_ptr());
+    if dest[0].is_null() {
+        None
+    } else if dest[1].is_null() {
+        Some(dest[0])
+    } else {
+        // A method: bind it by loading it as an attribute.
+        Some(sys::mp_load_attr(obj, name))
+    }
 }
 
 /// The text of `o` as `str(o)` gives it, written into a vstr (for int and float args).

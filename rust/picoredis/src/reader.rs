@@ -155,7 +155,7 @@ impl Reader {
             data: span.get(start..end).unwrap_or(&[]),
             pos: 0,
         };
-        let v = reply::read(&mut self.build, &mut input, opts)?;
+        let (v, _push) = reply::read(&mut self.build, &mut input, opts)?;
         self.start = end;
         self.complete = false;
         if self.start == self.buf.len {

@@ -58,6 +58,8 @@ const EMPTY: Frame = Frame {
 struct Stack {
     frames: [Frame; MAX_DEPTH],
     len: usize,
+    /// The reply is a RESP3 push frame (out-of-band data, not a command's reply).
+    push: bool,
 }
 
 /// Options of the conversion.
@@ -71,15 +73,17 @@ pub struct Options {
     pub decode: bool,
 }
 
-/// Reads one complete reply and returns it as a Python object.
+/// Reads one complete reply and returns it as a Python object, and whether it was a
+/// RESP3 push frame.
 pub unsafe fn read<I: Input>(
     parser: &mut Parser,
     input: &mut I,
     opts: Options,
-) -> Result<Obj, Fail> {
+) -> Result<(Obj, bool), Fail> {
     let mut stack = Stack {
         frames: [EMPTY; MAX_DEPTH],
         len: 0,
+        push: false,
     };
     loop {
         let value = next_value(parser, input, &mut stack, opts)?;
@@ -94,7 +98,7 @@ pub unsafe fn read<I: Input>(
                 if opts.raise_top_error && is_error(v) {
                     return Err(Fail::Reply(v));
                 }
-                return Ok(v);
+                return Ok((v, stack.push));
             };
             add(top, v)?;
             if top.left > 0 {
@@ -146,6 +150,9 @@ unsafe fn next_value<I: Input>(
                 return bulk(parser, input, kind, len, opts).map(Some);
             }
             Event::AggregateStart { kind, len } => {
+                if stack.len == 0 {
+                    stack.push = kind == AggKind::Push;
+                }
                 let (obj, k, children) = container(kind, len)?;
                 input.consume(consumed);
                 if children == 0 {

@@ -58,6 +58,15 @@ pub unsafe fn check(args: &[Obj]) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Roughly how many bytes `encode` will queue (numbers count as their longest form).
+pub unsafe fn encoded_len(args: &[Obj]) -> usize {
+    let mut n = 16;
+    for &a in args {
+        n += 16 + mp::buffer(a).map_or(24, |b| b.len());
+    }
+    n
+}
+
 /// Queues `*N\r\n` and each argument as a bulk string. Call `check` first: an argument
 /// that fails here would leave a partial command queued.
 pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {

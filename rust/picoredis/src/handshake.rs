@@ -1,0 +1,93 @@
+//! What runs on every new connection before the first command: HELLO 3 (with AUTH and
+//! SETNAME folded in) or AUTH and CLIENT SETNAME, then SELECT. Every reconnect repeats it,
+//! so a reconnected client is in the same state as the first one.
+
+use crate::client::Client;
+use crate::fail::Fail;
+use crate::mp::{self, Obj};
+use crate::request;
+
+/// Up to HELLO 3 AUTH user pass SETNAME name.
+const MAX_ARGS: usize = 7;
+
+struct Args {
+    items: [Obj; MAX_ARGS],
+    len: usize,
+}
+
+impl Args {
+    fn new() -> Self {
+        Args {
+            items: [mp::NULL; MAX_ARGS],
+            len: 0,
+        }
+    }
+    unsafe fn text(&mut self, s: &[u8]) -> &mut Self {
+        self.obj(mp::str_utf8(s))
+    }
+    fn obj(&mut self, o: Obj) -> &mut Self {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = o;
+            self.len += 1;
+        }
+        self
+    }
+    fn as_slice(&self) -> &[Obj] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+}
+
+fn given(o: Obj) -> bool {
+    !o.is_null() && !mp::is_none(o)
+}
+
+pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
+    let o = c.opts;
+    if o.protocol == 3 {
+        let mut hello = Args::new();
+        hello.text(b"HELLO").text(b"3");
+        if given(o.password) {
+            hello.text(b"AUTH");
+            if given(o.username) {
+                hello.obj(o.username);
+            } else {
+                hello.text(b"default");
+            }
+            hello.obj(o.password);
+        }
+        if given(o.client_name) {
+            hello.text(b"SETNAME").obj(o.client_name);
+        }
+        call(c, hello.as_slice(), given(o.password))?;
+    } else {
+        if given(o.password) {
+            let mut auth = Args::new();
+            auth.text(b"AUTH");
+            if given(o.username) {
+                auth.obj(o.username);
+            }
+            auth.obj(o.password);
+            call(c, auth.as_slice(), true)?;
+        }
+        if given(o.client_name) {
+            let mut name = Args::new();
+            name.text(b"CLIENT").text(b"SETNAME").obj(o.client_name);
+            call(c, name.as_slice(), false)?;
+        }
+    }
+    if o.db != 0 {
+        let mut select = Args::new();
+        select.text(b"SELECT").obj(mp::small_int(o.db as isize));
+        call(c, select.as_slice(), false)?;
+    }
+    Ok(())
+}
+
+/// One handshake command; a server error fails the connect.
+unsafe fn call(c: &mut Client, args: &[Obj], secret: bool) -> Result<(), Fail> {
+    request::check(args)?;
+    c.send_collected(secret, request::encoded_len(args), |conn| {
+        request::encode(conn, args)
+    })?;
+    c.read_reply(true).map(|_| ())
+}

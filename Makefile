@@ -43,8 +43,28 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 # Speed and memory against the original picoredis, redis-py + hiredis and redis-benchmark.
 include bench/bench.mk
 
+# Flash and RAM picoredis adds to each QEMU firmware (with vs without the module).
+size: qemu-firmware qemu-firmware-plain esp32-parts
+	$(REPO)/tools/size.sh
+qemu-firmware-plain:
+	$(MAKE) qemu-firmware-arm qemu-firmware-rv32 USER_C_MODULES= \
+		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-plain QEMU_BUILD_RV32=$(BUILD_DIR)/qemu-rv32-plain
+
+# ESP32 without ESP-IDF (not obtainable here): the Rust core for the ESP32-C3 (riscv32imc)
+# and ESP32-C6 (riscv32imac) targets, compiled against the RV32 QEMU board's MicroPython
+# configuration (same core headers, 32-bit layout). The glue is compiled for RV32 by
+# qemu-firmware-rv32. ports/esp32/README.md has the steps on a machine with ESP-IDF.
+esp32-parts: qemu-firmware-rv32
+	for t in riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do \
+		MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/qemu \
+		MICROPY_CFLAGS_FILE=$(BUILD_DIR)/qemu-rv32/rust/cflags.txt \
+		MICROPY_SYSINC="$$(riscv64-unknown-elf-gcc --specs=picolibc.specs -xc -E -Wp,-v - </dev/null 2>&1 | sed -n 's,^ ,,p')" \
+		cargo build --release --locked -q -p picoredis --target $$t \
+			--target-dir $(BUILD_DIR)/esp32-parts/rust || exit 1; done
+	@ls -l $(BUILD_DIR)/esp32-parts/rust/*/release/libpicoredis.a
+
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke qemu-tests-gen clean
+	lint fuzz fuzz-smoke qemu-tests-gen size qemu-firmware-plain esp32-parts clean
 
 all: firmware
 

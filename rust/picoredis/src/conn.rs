@@ -170,10 +170,8 @@ impl Conn {
                 return self.write_all(data);
             }
         }
-        let end = self.wlen + data.len();
-        if let Some(dst) = self.wbuf.get_mut(self.wlen..end) {
-            dst.copy_from_slice(data);
-            self.wlen = end;
+        if let Some(dst) = self.wbuf.get_mut(self.wlen..) {
+            self.wlen += mp::copy_prefix(dst, data);
         }
         Ok(())
     }
@@ -249,10 +247,7 @@ impl Conn {
     pub unsafe fn read_into(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
         let pending = self.pending();
         if !pending.is_empty() {
-            let n = pending.len().min(dst.len());
-            if let (Some(d), Some(s)) = (dst.get_mut(..n), pending.get(..n)) {
-                d.copy_from_slice(s);
-            }
+            let n = mp::copy_prefix(dst, pending);
             self.consume(n);
             return Ok(n);
         }

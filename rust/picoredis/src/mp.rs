@@ -221,3 +221,13 @@ pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
     sys::vstr_init_print(v, 24, &mut pr);
     sys::mp_obj_print_helper(&pr, o, sys::PRINT_STR);
 }
+
+/// Copies as many bytes as both slices hold and returns how many. Unlike
+/// `copy_from_slice` it has no length-mismatch panic for the optimiser to keep.
+pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
+    let n = dst.len().min(src.len());
+    // SAFETY: both ranges are in bounds (n is the shorter length) and a &mut slice cannot
+    // overlap a & slice.
+    unsafe { ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr(), n) };
+    n
+}

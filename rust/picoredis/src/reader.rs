@@ -60,9 +60,7 @@ impl Input for Span<'_> {
         if n == 0 {
             return self.fill().map(|_| 0);
         }
-        if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
-            d.copy_from_slice(s);
-        }
+        mp::copy_prefix(dst, src);
         self.consume(n);
         Ok(n)
     }

@@ -73,11 +73,15 @@ pub struct Options {
     pub decode: bool,
 }
 
+/// (`input` is a trait object: one copy of the builder serves sockets and the Reader,
+/// which saves flash on boards; the calls through it are per chunk, not per byte.)
+///
 /// Reads one complete reply and returns it as a Python object, and whether it was a
 /// RESP3 push frame.
-pub unsafe fn read<I: Input>(
+#[inline(never)] // one copy for sockets and the Reader: flash matters more here
+pub unsafe fn read(
     parser: &mut Parser,
-    input: &mut I,
+    input: &mut dyn Input,
     opts: Options,
 ) -> Result<(Obj, bool), Fail> {
     let mut stack = Stack {
@@ -112,9 +116,9 @@ pub unsafe fn read<I: Input>(
 
 /// One parser step: `Some(value)` when a value is complete, `None` when a container was
 /// opened (its children follow).
-unsafe fn next_value<I: Input>(
+unsafe fn next_value(
     parser: &mut Parser,
-    input: &mut I,
+    input: &mut dyn Input,
     stack: &mut Stack,
     opts: Options,
 ) -> Result<Option<Obj>, Fail> {
@@ -184,9 +188,9 @@ unsafe fn next_value<I: Input>(
 
 /// A bulk string of `len` bytes: allocated once at its final size and filled from the
 /// buffer, then directly from the stream.
-unsafe fn bulk<I: Input>(
+unsafe fn bulk(
     parser: &mut Parser,
-    input: &mut I,
+    input: &mut dyn Input,
     kind: BulkKind,
     len: usize,
     opts: Options,

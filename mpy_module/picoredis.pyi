@@ -1,0 +1,89 @@
+"""Type stubs for the built-in `picoredis` module (for IDEs; micropython-stubs style).
+
+The module is implemented in Rust and C (see README.md); these stubs only describe it.
+"""
+from typing import Any, Callable, Dict, List, Optional, Set, Union
+
+Arg = Union[str, bytes, bytearray, memoryview, int, float]
+Reply = Union[bytes, str, int, float, bool, None, List[Any], Dict[Any, Any], Set[Any], "RedisError"]
+
+
+class RedisError(Exception):
+    """An error reply: args == (code, message), or (code,) when there is no message."""
+
+
+class ParseError(Exception):
+    """The server's reply broke the protocol or a limit; the connection was closed."""
+
+
+class RedisTimeout(Exception):
+    """No complete reply within the timeout; the connection was closed."""
+
+
+class Redis:
+    debug: bool
+
+    def __init__(
+        self,
+        host: Optional[str] = "127.0.0.1",
+        port: int = 6379,
+        timeout: int = 3000,
+        debug: bool = False,
+        *,
+        server: Optional[str] = None,
+        sock: Any = None,
+        username: Optional[Union[str, bytes]] = None,
+        password: Optional[Union[str, bytes]] = None,
+        db: int = 0,
+        client_name: Optional[Union[str, bytes]] = None,
+        protocol: int = 2,
+        connect_timeout: Optional[int] = None,
+        decode_responses: bool = False,
+        reconnect: bool = True,
+        ssl: bool = False,
+        ssl_context: Any = None,
+    ) -> None:
+        """Connects at once. Timeouts are in milliseconds; `timeout` bounds a whole reply."""
+
+    def connect(self, host: Optional[str] = None, port: Optional[int] = None) -> None: ...
+    def close(self) -> None: ...
+    def do_cmd(self, cmd: Arg, *args: Arg) -> Reply: ...
+    def __call__(self, cmd: Arg, *args: Arg) -> Reply: ...
+    def pipeline(self, transaction: bool = False) -> "Pipeline": ...
+    def pubsub(self) -> "PubSub": ...
+    def __enter__(self) -> "Redis": ...
+    def __exit__(self, *exc: Any) -> None: ...
+    def __getattr__(self, command: str) -> Callable[..., Reply]:
+        """Any name of ASCII letters and digits is a command: r.hset('h', 'k', 1)."""
+
+
+class Pipeline:
+    def __call__(self, cmd: Arg, *args: Arg) -> "Pipeline": ...
+    def __getattr__(self, command: str) -> Callable[..., "Pipeline"]: ...
+    def __len__(self) -> int: ...
+    def execute(self) -> Optional[List[Reply]]:
+        """One write, then every reply (errors in place); EXEC's reply with transaction=True."""
+    def reset(self) -> None: ...
+    def __enter__(self) -> "Pipeline": ...
+    def __exit__(self, *exc: Any) -> None: ...
+
+
+class PubSub:
+    def subscribe(self, *channels: Arg) -> None: ...
+    def psubscribe(self, *patterns: Arg) -> None: ...
+    def unsubscribe(self, *channels: Arg) -> None: ...
+    def punsubscribe(self, *patterns: Arg) -> None: ...
+    def ping(self) -> None: ...
+    def get_message(self, timeout: int = 0) -> Optional[Dict[str, Any]]:
+        """{'type', 'pattern', 'channel', 'data'} or None after `timeout` ms."""
+    def close(self) -> None: ...
+    def __enter__(self) -> "PubSub": ...
+    def __exit__(self, *exc: Any) -> None: ...
+
+
+class Reader:
+    def __init__(self, protocol: int = 2, encoding: Optional[str] = None, *,
+                 notEnoughData: Any = False) -> None: ...
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> None: ...
+    def gets(self) -> Any:
+        """The next complete reply, or notEnoughData."""

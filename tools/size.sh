@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# What picoredis adds to a firmware: each QEMU board built with and without the module,
+# flash = text + rodata, RAM = data + bss, plus the code size of the Rust staticlib for
+# each target and the largest picoredis functions on Cortex-M3. Prints a markdown table
+# (also written to build/size.md).
+#
+#   tools/size.sh            (make size: builds what is missing first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=build
+
+# sum of the named sections of an ELF (size -A), in bytes
+sections() { # tool elf regex
+    "$1" -A "$2" | awk -v re="$3" '$1 ~ re { s += $2 } END { print s + 0 }'
+}
+flash() { sections "$1" "$2" '^\.(text|rodata|srodata|ARM\.exidx|init_array)'; }
+ram() { sections "$1" "$2" '^\.(data|bss|sdata|sbss)'; }
+
+row() { # board tool with.elf without.elf
+    local fw fr pw pr
+    fw=$(flash "$2" "$3"); fr=$(flash "$2" "$4")
+    rw=$(ram "$2" "$3"); rr=$(ram "$2" "$4")
+    printf '| %s | %d | %d | **%d** | %d | %d | **%d** |\n' "$1" "$fr" "$fw" $((fw - fr)) "$rr" "$rw" $((rw - rr))
+}
+
+lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_builtins not counted
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && ar x "$OLDPWD/$2" && ls)
+    local total=0
+    for o in "$tmp"/picoredis-*.o; do
+        total=$((total + $(sections "$1" "$o" '^\.(text|rodata)')))
+    done
+    rm -rf "$tmp"
+    echo "$total"
+}
+
+{
+echo "| firmware | flash without | flash with | picoredis flash | RAM without | RAM with | picoredis RAM |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+row "qemu MPS2_AN385 (Cortex-M3)" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
+row "qemu VIRT_RV32 (RV32IMAC)" riscv64-unknown-elf-size $B/qemu-rv32/firmware.elf $B/qemu-rv32-plain/firmware.elf
+echo
+echo "| Rust staticlib (picoredis + resp, LTO, opt-level z) | code + rodata |"
+echo "| --- | ---: |"
+echo "| thumbv7m-none-eabi | $(lib_code arm-none-eabi-size $B/qemu-arm/rust/thumbv7m-none-eabi/release/libpicoredis.a 2>/dev/null | tail -1) |"
+echo "| riscv32imac-unknown-none-elf | $(lib_code riscv64-unknown-elf-size $B/qemu-rv32/rust/riscv32imac-unknown-none-elf/release/libpicoredis.a 2>/dev/null | tail -1) |"
+if [ -f $B/esp32-parts/rust/riscv32imc-unknown-none-elf/release/libpicoredis.a ]; then
+    echo "| riscv32imc-unknown-none-elf (ESP32-C3 class) | $(lib_code riscv64-unknown-elf-size $B/esp32-parts/rust/riscv32imc-unknown-none-elf/release/libpicoredis.a 2>/dev/null | tail -1) |"
+fi
+echo
+echo "Largest picoredis functions in the Cortex-M3 firmware (bytes):"
+echo
+echo '```'
+arm-none-eabi-nm --size-sort -S --radix=d -C $B/qemu-arm/firmware.elf |
+    grep -Ei ' (picoredis|resp::|redis_|pipeline_|pubsub_|reader_|command_)' |
+    tail -12 | awk '{ n = $2 + 0; $1 = $2 = $3 = ""; printf "%6d %s\n", n, $0 }'
+echo '```'
+} | tee $B/size.md

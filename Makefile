@@ -63,8 +63,16 @@ esp32-parts: qemu-firmware-rv32
 			--target-dir $(BUILD_DIR)/esp32-parts/rust || exit 1; done
 	@ls -l $(BUILD_DIR)/esp32-parts/rust/*/release/libpicoredis.a
 
+# mpy_module/micropython.cmake (what the esp32 port includes), exercised with a stand-in
+# MicroPython target: generate-time flags, cargo after genhdr, the staticlib linked.
+esp32-cmake-check: firmware
+	rm -rf $(BUILD_DIR)/esp32-cmake-check
+	cmake -S ports/esp32/cmake-check -B $(BUILD_DIR)/esp32-cmake-check -DPICOREDIS_MICROPY_DIR=$(MICROPY_DIR) \
+		-DPICOREDIS_UNIX_BUILD=$(UNIX_BUILD) -DPICOREDIS_HOST_TARGET=$$(rustc -vV | sed -n 's/^host: //p') >/dev/null
+	cmake --build $(BUILD_DIR)/esp32-cmake-check
+
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke qemu-tests-gen size qemu-firmware-plain esp32-parts clean
+	lint fuzz fuzz-smoke qemu-tests-gen size qemu-firmware-plain esp32-parts esp32-cmake-check clean
 
 all: firmware
 
@@ -86,7 +94,8 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust lint check-header check-no-panic test-unix qemu-test fuzz-smoke
+test: deps firmware test-rust lint check-header check-no-panic test-unix qemu-test esp32-parts \
+	esp32-cmake-check fuzz-smoke
 
 test-rust:
 	cargo test -p resp --quiet

@@ -88,13 +88,43 @@ def decode_responses_gives_str():
     eq(r.incr('opt:n'), 1)
 
 
+def full_listener():
+    """A listening socket whose accept queue is full, so a further connect hangs (the
+    kernel drops its SYNs): the way to make connecting slow on loopback."""
+    import random
+    for _ in range(20):
+        port = random.randrange(20000, 60000)
+        srv = socket.socket()
+        try:
+            srv.bind(socket.getaddrinfo(HOST, port)[0][-1])
+        except OSError:
+            srv.close()
+            continue
+        srv.listen(0)
+        fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(0.2)
+            try:
+                c.connect(socket.getaddrinfo(HOST, port)[0][-1])
+            except OSError:
+                pass
+            fillers.append(c)
+        return srv, port, fillers
+    raise OSError('no free port')
+
+
 @test
 def connect_timeout_bounds_connect():
-    # A non-routable-free check: the silent listener accepts the TCP handshake, so use
-    # it for the reply timeout; connect_timeout is accepted and must be positive.
     raises(ValueError, Redis, HOST, PORT, connect_timeout=0)
-    r = client(connect_timeout=500, timeout=2000)
-    eq(r.ping(), b'PONG')
+    srv, port, fillers = full_listener()
+    t0 = time.ticks_ms()
+    raises(OSError, Redis, HOST, port, connect_timeout=300, timeout=5000)
+    dt = time.ticks_diff(time.ticks_ms(), t0)
+    check(250 <= dt < 1500, 'connect took %d ms' % dt)
+    for c in fillers + [srv]:
+        c.close()
+    eq(client(connect_timeout=500, timeout=2000).ping(), b'PONG')
 
 
 @test

@@ -20,6 +20,20 @@ def client(**kw):
     return picoredis.Redis(HOST, **kw)
 
 
+def fresh_client(module_globals):
+    """A before_each hook giving the test module a new client `r` per test, so a desync in
+    one test cannot spill over into the next."""
+    def hook():
+        old = module_globals.get('r')
+        if old is not None:
+            try:
+                old.close()
+            except Exception:
+                pass
+        module_globals['r'] = client()
+    return hook
+
+
 def ms_since(t0):
     return time.ticks_diff(time.ticks_ms(), t0)
 

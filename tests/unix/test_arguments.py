@@ -1,7 +1,7 @@
 # How each argument type is encoded, and that unsupported types raise
 # TypeError before anything is sent.
 from ptest import test, add, run, eq, check, raises
-from testenv import client
+from testenv import client, fresh_client
 
 r = client()
 watcher = client()  # a second connection to look at r's server-side state
@@ -86,14 +86,4 @@ for name, arg in BAD_ARGS:
     add('type_error_' + name, check_type_error, arg)
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

@@ -1,7 +1,7 @@
 # Non-ASCII str (sent as UTF-8 with its *byte* length) and binary data with
 # CR, LF and NUL inside, as keys and as values.
 from ptest import test, add, run, eq, check
-from testenv import client
+from testenv import client, fresh_client
 
 r = client()
 
@@ -61,14 +61,4 @@ def hash_with_binary_fields():
     eq(r.hget('bin:h', '\u00fc'), '\u00fc'.encode('utf-8'))
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

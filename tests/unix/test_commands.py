@@ -2,7 +2,7 @@
 # plus which attribute names are commands and which are not.
 from picoredis import RedisError
 from ptest import test, add, run, eq, check, raises
-from testenv import client
+from testenv import client, fresh_client
 
 r = client()
 
@@ -96,14 +96,4 @@ def reserved_methods_are_methods():
     eq(c.do_cmd('ECHO', 'm'), b'm')
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

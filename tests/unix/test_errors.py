@@ -3,7 +3,7 @@
 # sync; undecodable error text is replaced, never a crash.
 from picoredis import RedisError
 from ptest import test, add, run, eq, check, raises
-from testenv import client, fake_client, hexstr, FAKE_PORT
+from testenv import client, fake_client, hexstr, FAKE_PORT, fresh_client
 
 r = client()
 
@@ -118,14 +118,4 @@ if FAKE_PORT is not None:
         add('raw_error_' + name, check_raw_error, raw, args)
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

@@ -1,6 +1,6 @@
 # Replies too big for any fixed buffer: a 100 KB value, 1000-element arrays.
 from ptest import test, run, eq, check
-from testenv import client
+from testenv import client, fresh_client
 
 r = client()
 
@@ -58,14 +58,4 @@ def array_of_1000_integers_from_eval():
     check(got == [i * 1000003 for i in range(1, 1001)], 'integers differ')
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

@@ -1,7 +1,7 @@
 # Each RESP reply type maps to the right Python value, from the real server.
 from picoredis import RedisError
 from ptest import test, add, run, eq, check, raises
-from testenv import client
+from testenv import client, fresh_client
 
 r = client()
 
@@ -118,14 +118,4 @@ def hash_reply():
     eq(sorted([got[0:2], got[2:4]]), [[b'f1', b'v1'], [b'f2', b'2']])
 
 
-def fresh_client():
-    # A new connection per test: a desync in one test can't spill over.
-    global r
-    try:
-        r.close()
-    except Exception:
-        pass
-    r = client()
-
-
-run(before_each=fresh_client)
+run(before_each=fresh_client(globals()))

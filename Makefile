@@ -72,7 +72,7 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke qemu-tests-gen size qemu-firmware-plain esp32-parts esp32-cmake-check clean
+	lint fuzz fuzz-smoke soak test-valgrind qemu-tests-gen size qemu-firmware-plain esp32-parts esp32-cmake-check clean
 
 all: firmware
 
@@ -94,8 +94,16 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust lint check-header check-no-panic test-unix qemu-test esp32-parts \
-	esp32-cmake-check fuzz-smoke
+test: deps firmware test-rust lint check-header check-no-panic test-unix test-valgrind qemu-test \
+	esp32-parts esp32-cmake-check fuzz-smoke
+
+# Reliability: the long soak through the fault-injecting proxy (make test runs a short
+# one), and the firmware tests under valgrind's memcheck (tools/valgrind/README.md).
+SOAK_COMMANDS ?= 100000
+soak: firmware
+	$(PYTHON) tools/soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
+test-valgrind: firmware
+	tools/valgrind/run.sh
 
 test-rust:
 	cargo test -p resp --quiet

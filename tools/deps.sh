@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in redis-server dpkg-dev libclang-dev libmbedtls-dev python3-venv openssl cmake make gcc xz-utils; do
+for pkg in redis-server dpkg-dev libclang-dev libmbedtls-dev python3-venv openssl cmake valgrind make gcc xz-utils; do
     have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -164,14 +164,6 @@ pub unsafe fn ticks_ms() -> u32 {
     sys::mp_hal_ticks_ms() as u32
 }
 
-/// A fresh `vstr` of exactly `len` bytes (len + 1 allocated, as MicroPython expects), to
-/// read a bulk string straight into before turning it into the final `bytes` object.
-pub unsafe fn vstr_with_len(len: usize) -> sys::vstr_t {
-    let mut v: sys::vstr_t = core::mem::zeroed();
-    sys::vstr_init_len(&mut v, len);
-    v
-}
-
 pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
     if v.buf.is_null() || v.len == 0 {
         return &mut [];

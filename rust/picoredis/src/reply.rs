@@ -30,7 +30,10 @@ pub trait Input {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// A list created at its final length, filled in place.
     List,
+    /// A long list, appended to as elements arrive.
+    Growing,
     Dict,
     Set,
 }
@@ -195,17 +198,27 @@ unsafe fn bulk(
     len: usize,
     opts: Options,
 ) -> Result<Obj, Fail> {
-    let mut v = mp::vstr_with_len(len);
-    let dst = mp::vstr_slice(&mut v);
-    let mut done = 0;
-    while done < len {
-        let n = match dst.get_mut(done..) {
-            Some(rest) => input.read_into(rest)?,
-            None => break,
+    // The buffer becomes the bytes object's own storage. A header alone (`$1000000`)
+    // must not claim the heap before any data has arrived, so at most PREALLOC_BYTES are
+    // taken up front; beyond that the buffer doubles as the payload arrives.
+    let mut v: sys::vstr_t = core::mem::zeroed();
+    sys::vstr_init(&mut v, len.min(PREALLOC_BYTES) + 1);
+    while v.len < len {
+        let room = v.alloc.saturating_sub(v.len + 1);
+        if room == 0 {
+            let grow = v.len.max(PREALLOC_BYTES).min(len - v.len);
+            sys::vstr_hint_size(&mut v, grow + 1);
+        }
+        let space = core::slice::from_raw_parts_mut(v.buf as *mut u8, v.alloc.saturating_sub(1));
+        let want = len.min(space.len());
+        let n = match space.get_mut(v.len..want) {
+            Some(rest) if !rest.is_empty() => input.read_into(rest)?,
+            _ => break,
         };
         parser.consume_bulk(n).map_err(Fail::Parse)?;
-        done += n;
+        v.len += n;
     }
+    let dst = mp::vstr_slice(&mut v);
     // The payload is in place; let the parser check the CRLF that ends it.
     loop {
         match parser.next(input.pending()) {
@@ -254,15 +267,27 @@ unsafe fn string(s: &[u8], opts: Options) -> Obj {
     }
 }
 
+/// Up-front allocation for one bulk string: a header alone (`$1000000`, sent by a broken
+/// or hostile server) cannot take more than this before its data arrives.
+const PREALLOC_BYTES: usize = 16 * 1024;
+/// Likewise for aggregates: slots for at most this many elements up front; a longer list
+/// grows (by doubling) as its elements arrive.
+const PREALLOC_ITEMS: usize = 1024;
+
 unsafe fn container(kind: AggKind, len: usize) -> Result<(Obj, Kind, usize), Fail> {
     Ok(match kind {
-        AggKind::Array | AggKind::Push => (
+        AggKind::Array | AggKind::Push if len <= PREALLOC_ITEMS => (
             sys::mp_obj_new_list(len, core::ptr::null_mut()),
             Kind::List,
             len,
         ),
+        AggKind::Array | AggKind::Push => (
+            sys::mp_obj_new_list(0, core::ptr::null_mut()),
+            Kind::Growing,
+            len,
+        ),
         AggKind::Map => (
-            sys::mp_obj_new_dict(len),
+            sys::mp_obj_new_dict(len.min(PREALLOC_ITEMS)),
             Kind::Dict,
             len.checked_mul(2)
                 .ok_or(Fail::Parse(resp::Error::AggregateTooLong))?,
@@ -292,6 +317,9 @@ unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
             }
             *items.add(f.next) = v;
             f.next += 1;
+        }
+        Kind::Growing => {
+            sys::mp_obj_list_append(f.obj, v);
         }
         Kind::Dict => {
             if f.key.is_null() {

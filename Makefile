@@ -20,10 +20,8 @@ UNIX_BUILD := $(REPO)/build/unix
 FIRMWARE := $(UNIX_BUILD)/micropython
 PYTHON ?= python3
 
-# The +ds source has empty lib/ submodules: no frozen manifest, no btree/ffi. TLS (the
-# `tls` module) uses the system mbedTLS, as Debian's patch to extmod.mk arranges.
-UNIX_FLAGS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
-	MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 STRIP=
+# The unix firmware (flags and why: ports/unix/unix.mk).
+include ports/unix/unix.mk
 
 # Bare metal under QEMU (Cortex-M3 MPS2_AN385 and RV32 VIRT_RV32): ports/qemu/qemu.mk.
 BUILD_DIR := $(REPO)/build
@@ -81,11 +79,6 @@ deps:
 ifdef FETCH_MICROPY
 	$(REPO)/tools/get-micropython.sh $(DEPS_DIR)
 endif
-
-firmware: $(MICROPY_DIR)/py/mpconfig.h
-	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_FLAGS) \
-		BUILD=$(UNIX_BUILD) USER_C_MODULES=$(REPO)
-	@test -x $(FIRMWARE)
 
 $(MICROPY_DIR)/py/mpconfig.h:
 	@echo "No MicroPython source at $(MICROPY_DIR): run 'make deps' (or pass MICROPY_DIR=)." >&2

@@ -18,9 +18,14 @@ PICOREDIS_RUST_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 PICOREDIS_CARGO ?= cargo
 PICOREDIS_CARGO_DIR := $(abspath $(BUILD))/rust
 PICOREDIS_LIB := $(PICOREDIS_CARGO_DIR)/$(PICOREDIS_RUST_TARGET)/release/libpicoredis.a
+# What is linked: the staticlib's own object only. Its other members are Rust's
+# compiler_builtins, weak copies of what the port's libgcc/libc already provide; linked
+# ahead of libgcc they would displace the port's own memcpy, soft-float and 64-bit
+# division routines with bigger ones (about 3 KB on Cortex-M3 and RV32).
+PICOREDIS_CORE := $(PICOREDIS_CARGO_DIR)/libpicoredis-core.a
 # Some ports (qemu) put LDFLAGS before the objects on the link line; naming one symbol
-# as undefined makes the linker take the staticlib's object wherever the .a appears.
-LDFLAGS_USERMOD += -Wl,--undefined=picoredis_client_new $(PICOREDIS_LIB)
+# as undefined makes the linker take the object wherever the archive appears.
+LDFLAGS_USERMOD += -Wl,--undefined=picoredis_client_new $(PICOREDIS_CORE)
 
 # The port compiler's own system include dirs (glibc, newlib or picolibc), for bindgen;
 # --specs (picolibc.specs on RV32) changes them.
@@ -46,10 +51,15 @@ $(PICOREDIS_LIB): picoredis-cargo-always | $(PICOREDIS_GENHDR)
 	  MICROPY_QSTR_HEADER=$(abspath $(HEADER_BUILD)/qstrdefs.generated.h) \
 	  $(PICOREDIS_CARGO) build --release --locked -p picoredis \
 	    --target $(PICOREDIS_RUST_TARGET) --target-dir $(PICOREDIS_CARGO_DIR) $(if $(Q),-q,)
+	$(Q)rm -rf $(PICOREDIS_CARGO_DIR)/core-objs $(PICOREDIS_CORE) && mkdir -p $(PICOREDIS_CARGO_DIR)/core-objs
+	$(Q)cd $(PICOREDIS_CARGO_DIR)/core-objs && $(AR) x $(PICOREDIS_LIB) $$($(AR) t $(PICOREDIS_LIB) | grep '^picoredis-') \
+	  && $(AR) rcs $(PICOREDIS_CORE) picoredis-*.o
+
+$(PICOREDIS_CORE): $(PICOREDIS_LIB)
 
 # The glue object is linked into the firmware, so depending on the staticlib here makes
 # every port's link step wait for cargo.
-$(BUILD)/$(patsubst $(USER_C_MODULES)/%,%,$(PICOREDIS_MOD_DIR))/modpicoredis.o: $(PICOREDIS_LIB)
+$(BUILD)/$(patsubst $(USER_C_MODULES)/%,%,$(PICOREDIS_MOD_DIR))/modpicoredis.o: $(PICOREDIS_CORE)
 
 # cargo decides what is stale; make always asks it.
 .PHONY: picoredis-cargo-always

@@ -36,6 +36,33 @@ const qstr picoredis_rust_qstrs[] = {
 
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
 
+#if defined(__ARM_EABI__) && !defined(__linux__)
+// Rust's core calls the ARM EABI memory helpers. Bare-metal MicroPython ports define
+// memcpy/memmove/memset but not these, so the linker would take compiler_builtins' own
+// implementations (2.3 KB on Cortex-M3) where a forwarding call to the port's suffices.
+void __aeabi_memcpy(void *dst, const void *src, size_t n) {
+    memcpy(dst, src, n);
+}
+void __aeabi_memcpy4(void *dst, const void *src, size_t n) {
+    memcpy(dst, src, n);
+}
+void __aeabi_memmove(void *dst, const void *src, size_t n) {
+    memmove(dst, src, n);
+}
+void __aeabi_memmove4(void *dst, const void *src, size_t n) {
+    memmove(dst, src, n);
+}
+void __aeabi_memset(void *dst, size_t n, int c) {
+    memset(dst, c, n);
+}
+void __aeabi_memclr(void *dst, size_t n) {
+    memset(dst, 0, n);
+}
+void __aeabi_memclr4(void *dst, size_t n) {
+    memset(dst, 0, n);
+}
+#endif
+
 // ---- calling into Rust ------------------------------------------------------------------
 
 // Closes the connection; an error from the stream's own close is dropped, since the

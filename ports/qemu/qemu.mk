@@ -42,8 +42,8 @@ QEMU_RUST_TARGET_RV32 ?= riscv32imac-unknown-none-elf
 # has cargo put libpicoredis.a ($(BUILD)/rust/<target>/release).  Expanded inside the
 # MicroPython make at link time (hence $$(wildcard)), so a missing lib (plain firmware, or
 # a module without Rust) just drops out.
-QEMU_RUST_LIB_ARM ?= $(QEMU_BUILD_ARM)/rust/$(QEMU_RUST_TARGET_ARM)/release/libpicoredis.a
-QEMU_RUST_LIB_RV32 ?= $(QEMU_BUILD_RV32)/rust/$(QEMU_RUST_TARGET_RV32)/release/libpicoredis.a
+QEMU_RUST_LIB_ARM ?= $(QEMU_BUILD_ARM)/rust/libpicoredis-core.a
+QEMU_RUST_LIB_RV32 ?= $(QEMU_BUILD_RV32)/rust/libpicoredis-core.a
 
 # Why LIBS: the port links with   $(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 #  - LDFLAGS_USERMOD ends up in LDFLAGS, i.e. BEFORE the objects: a plain .a there is

@@ -288,14 +288,20 @@ fn io_fail(err: core::ffi::c_int) -> Fail {
     }
 }
 
-#[cfg(mp_float)]
+/// `ms / 1000` as the float `settimeout` takes, computed by MicroPython (true division)
+/// so the Rust core carries no float code; without floats, whole seconds rounded up (a
+/// short timeout must not become 0, which means non-blocking).
 unsafe fn seconds(ms: u32) -> Obj {
-    sys::mp_obj_new_float(ms as sys::mp_float_t / 1000.0)
-}
-
-#[cfg(not(mp_float))]
-unsafe fn seconds(ms: u32) -> Obj {
-    // Without floats, whole seconds, rounded up so a short timeout never becomes 0
-    // (which would mean non-blocking).
-    mp::small_int(ms.div_ceil(1000) as isize)
+    #[cfg(mp_float)]
+    {
+        sys::mp_binary_op(
+            sys::MP_BINARY_OP_TRUE_DIVIDE,
+            mp::small_int(ms as isize),
+            mp::small_int(1000),
+        )
+    }
+    #[cfg(not(mp_float))]
+    {
+        mp::small_int(ms.div_ceil(1000) as isize)
+    }
 }

@@ -13,7 +13,7 @@ use crate::sys;
 /// How one argument goes on the wire.
 enum Arg<'a> {
     Bytes(&'a [u8]),
-    Int(i64),
+    Int(isize),
     /// Big integers and floats: as `str(arg)`.
     Text(Obj),
 }
@@ -25,7 +25,7 @@ unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
         return Ok(Arg::Bytes(b));
     }
     if let Some(v) = mp::small_int_value(o) {
-        return Ok(Arg::Int(v as i64));
+        return Ok(Arg::Int(v));
     }
     if mp::type_is(o, &sys::mp_type_int) {
         // Beyond the small-int range: MicroPython prints it.
@@ -77,7 +77,7 @@ pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
             Arg::Bytes(b) => bulk(conn, b)?,
             Arg::Int(i) => {
                 let mut digits = [0u8; 20];
-                bulk(conn, resp::encode::fmt_i64(i, &mut digits))?;
+                bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
             }
             Arg::Text(o) => {
                 let mut v: sys::vstr_t = core::mem::zeroed();

@@ -51,11 +51,13 @@ $(PICOREDIS_LIB): picoredis-cargo-always | $(PICOREDIS_GENHDR)
 	  MICROPY_QSTR_HEADER=$(abspath $(HEADER_BUILD)/qstrdefs.generated.h) \
 	  $(PICOREDIS_CARGO) build --release --locked -p picoredis \
 	    --target $(PICOREDIS_RUST_TARGET) --target-dir $(PICOREDIS_CARGO_DIR) $(if $(Q),-q,)
+
+# (The recipe is on this target, not on the staticlib's: make does not re-read the mtime
+# of a target without a recipe, and the glue object would miss the new archive.)
+$(PICOREDIS_CORE): $(PICOREDIS_LIB)
 	$(Q)rm -rf $(PICOREDIS_CARGO_DIR)/core-objs $(PICOREDIS_CORE) && mkdir -p $(PICOREDIS_CARGO_DIR)/core-objs
 	$(Q)cd $(PICOREDIS_CARGO_DIR)/core-objs && $(AR) x $(PICOREDIS_LIB) $$($(AR) t $(PICOREDIS_LIB) | grep '^picoredis-') \
 	  && $(AR) rcs $(PICOREDIS_CORE) picoredis-*.o
-
-$(PICOREDIS_CORE): $(PICOREDIS_LIB)
 
 # The glue object is linked into the firmware, so depending on the staticlib here makes
 # every port's link step wait for cargo.

@@ -32,6 +32,8 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_server_hostname,
     MP_QSTR_type, MP_QSTR_pattern, MP_QSTR_channel, MP_QSTR_data,
     MP_QSTR_setsockopt, MP_QSTR_IPPROTO_TCP, MP_QSTR_TCP_NODELAY,
+    MP_QSTR_HELLO, MP_QSTR_AUTH, MP_QSTR_default, MP_QSTR_SETNAME, MP_QSTR_CLIENT, MP_QSTR_SELECT,
+    MP_QSTR_MULTI, MP_QSTR_EXEC,
 };
 
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
@@ -109,6 +111,22 @@ static mp_obj_t guarded(mp_obj_t client, picoredis_op_t op, size_t n_args, const
         mp_raise_msg(&mp_type_RedisTimeout, MP_ERROR_TEXT("no reply from server within timeout"));
     }
     nlr_jump(nlr.ret_val);
+}
+
+// `op` on (name, *args): the command name goes first. A small array on the stack covers
+// typical calls without a heap allocation; longer ones take a temporary one.
+static mp_obj_t guarded_named(mp_obj_t client, picoredis_op_t op, qstr name, size_t n_args, const mp_obj_t *args) {
+    mp_obj_t small[8];
+    mp_obj_t *argv = n_args + 1 <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args + 1);
+    argv[0] = MP_OBJ_NEW_QSTR(name);
+    for (size_t i = 0; i < n_args; i++) {
+        argv[i + 1] = args[i];
+    }
+    mp_obj_t res = guarded(client, op, n_args + 1, argv);
+    if (argv != small) {
+        m_del(mp_obj_t, argv, n_args + 1);
+    }
+    return res;
 }
 
 // Names that become commands: ASCII letters and digits only, as in the original.
@@ -442,19 +460,7 @@ static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const
     if (mp_obj_is_type(self->target, &picoredis_type_Pipeline)) {
         return pipeline_queue(self->target, self->name, n_args, args);
     }
-    // The command name goes first; a small array on the stack covers typical calls
-    // without a heap allocation, longer ones take a temporary one.
-    mp_obj_t small[8];
-    mp_obj_t *argv = n_args + 1 <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args + 1);
-    argv[0] = MP_OBJ_NEW_QSTR(self->name);
-    for (size_t i = 0; i < n_args; i++) {
-        argv[i + 1] = args[i];
-    }
-    mp_obj_t res = guarded(self->target, picoredis_client_command, n_args + 1, argv);
-    if (argv != small) {
-        m_del(mp_obj_t, argv, n_args + 1);
-    }
-    return res;
+    return guarded_named(self->target, picoredis_client_command, self->name, n_args, args);
 }
 
 // ---- PubSub ------------------------------------------------------------------------------
@@ -463,17 +469,7 @@ static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const
 
 static mp_obj_t pubsub_send(qstr cmd, size_t n_args, const mp_obj_t *args) {
     // args[0] is the PubSub; the rest are channels or patterns.
-    mp_obj_t small[8];
-    mp_obj_t *argv = n_args <= MP_ARRAY_SIZE(small) ? small : m_new(mp_obj_t, n_args);
-    argv[0] = MP_OBJ_NEW_QSTR(cmd);
-    for (size_t i = 1; i < n_args; i++) {
-        argv[i] = args[i];
-    }
-    mp_obj_t res = guarded(args[0], picoredis_client_send, n_args, argv);
-    if (argv != small) {
-        m_del(mp_obj_t, argv, n_args);
-    }
-    return res;
+    return guarded_named(args[0], picoredis_client_send, cmd, n_args - 1, args + 1);
 }
 
 static mp_obj_t pubsub_subscribe(size_t n_args, const mp_obj_t *args) {

@@ -134,6 +134,25 @@ def encoding_utf8_gives_str():
     eq(rd.gets(), ['\ufffd\ufffd'])
 
 
+UTF8_CASES = [
+    (b'\xf0\x9f\x98\x80', '\U0001f600'),      # valid 4-byte sequence
+    (b'a\xc0\xafb', 'a\ufffd\ufffdb'),          # overlong encoding of '/'
+    (b'\xed\xa0\x80', '\ufffd\ufffd\ufffd'),     # UTF-16 surrogate
+    (b'\xf4\x90\x80\x80', '\ufffd\ufffd\ufffd\ufffd'),  # beyond U+10FFFF
+    (b'x\xe2\x82', 'x\ufffd'),                  # truncated at the end
+    (b'\xe2\x82y', '\ufffdy'),                  # truncated before an ASCII byte
+]
+
+
+@test
+def encoding_replaces_each_invalid_sequence():
+    for raw, want in UTF8_CASES:
+        rd = Reader(encoding='utf-8')
+        rd.feed(b'$%d\r\n' % len(raw) + raw + b'\r\n')
+        got = rd.gets()
+        check(got == want, '%r -> %r, expected %r' % (raw, got, want))
+
+
 @test
 def feed_accepts_buffers():
     rd = reader()

@@ -69,16 +69,14 @@ impl Input for SocketInput<'_> {
 
 impl Client {
     pub unsafe fn alloc(t: *const sys::mp_obj_type_t, opts: &Options, pubsub: bool) -> Obj {
-        let p = sys::m_malloc(core::mem::size_of::<Client>()) as *mut Client;
-        p.write(Client {
-            base: sys::mp_obj_base_t { type_: t },
-            opts: *opts,
-            user_sock: false,
-            pubsub,
-            conn: Conn::new(),
-            parser: Parser::new(limits()),
-            cmd_cache: [mp::NULL; CMD_CACHE],
-        });
+        // Zeroed memory is already a closed connection with empty buffers and cache
+        // (null pointers, zero lengths, false flags): only the rest is written, which
+        // keeps the code small (no 2 KB struct literal to build and copy).
+        let p = sys::m_malloc0(core::mem::size_of::<Client>()) as *mut Client;
+        core::ptr::addr_of_mut!((*p).base).write(sys::mp_obj_base_t { type_: t });
+        core::ptr::addr_of_mut!((*p).opts).write(*opts);
+        core::ptr::addr_of_mut!((*p).parser).write(Parser::new(limits()));
+        (*p).pubsub = pubsub;
         (*p).conn.debug = opts.debug;
         p as Obj
     }
@@ -206,7 +204,9 @@ impl Client {
         &mut self,
         secret: bool,
         size_hint: usize,
-        encode: impl FnOnce(&mut Conn) -> Result<(), Fail>,
+        // A trait object, not a generic: one copy of this function serves commands,
+        // pipelines, pub/sub and the handshake (flash on boards).
+        encode: &dyn Fn(&mut Conn) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
         let mut v: sys::vstr_t = core::mem::zeroed();
         sys::vstr_init(&mut v, size_hint.max(conn::WBUF));
@@ -263,7 +263,7 @@ impl Client {
         // ACK; beyond that, written piece by piece rather than doubled in RAM.
         let size = request::encoded_len(args);
         if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
-            self.send_collected(false, size, |c| request::encode(c, args))?;
+            self.send_collected(false, size, &|c| request::encode(c, args))?;
         } else {
             request::encode(&mut self.conn, args)?;
             self.conn.flush()?;
@@ -276,7 +276,7 @@ impl Client {
         request::check(args)?;
         self.ensure_connected()?;
         self.conn.set_timeout(self.timeout_ms());
-        self.send_collected(false, request::encoded_len(args), |c| {
+        self.send_collected(false, request::encoded_len(args), &|c| {
             request::encode(c, args)
         })?;
         Ok(mp::none())
@@ -319,14 +319,14 @@ impl Client {
         }
         self.ensure_connected()?;
         self.conn.set_timeout(self.timeout_ms());
-        let multi = [mp::str_utf8(b"MULTI")];
-        let exec = [mp::str_utf8(b"EXEC")];
+        let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
+        let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
         let size = cmds
             .iter()
             .map(|&c| request::encoded_len(mp::items(c)))
             .sum::<usize>()
             + 64;
-        self.send_collected(false, size, |c| {
+        self.send_collected(false, size, &|c| {
             if transaction {
                 request::encode(c, &multi)?;
             }
@@ -338,26 +338,23 @@ impl Client {
             }
             Ok(())
         })?;
+        // Every reply is read before anything is raised, so the link stays in step. With
+        // a transaction they are MULTI's +OK, a +QUEUED (or an error) per command, then
+        // EXEC's reply, which is the result.
+        let n = cmds.len() + if transaction { 2 } else { 0 };
+        let out = sys::mp_obj_new_list(n, core::ptr::null_mut());
+        for slot in mp::items_mut(out) {
+            *slot = self.read_reply(false)?;
+        }
         if !transaction {
-            let out = sys::mp_obj_new_list(cmds.len(), core::ptr::null_mut());
-            for slot in mp::items_mut(out) {
-                *slot = self.read_reply(false)?;
-            }
             return Ok(out);
         }
-        // MULTI's +OK, one +QUEUED (or an error) per command, then EXEC's reply. Every
-        // reply is read before anything is raised, so the link stays in step.
-        let multi_reply = self.read_reply(false)?;
-        let mut first_error = Some(multi_reply).filter(|&v| reply::is_error(v));
-        for _ in cmds {
-            let v = self.read_reply(false)?;
-            if first_error.is_none() && reply::is_error(v) {
-                first_error = Some(v);
-            }
-        }
-        let result = self.read_reply(false)?;
+        let replies = mp::items(out);
+        let result = replies.last().copied().unwrap_or(mp::none());
         if reply::is_error(result) {
-            return Err(Fail::Reply(first_error.unwrap_or(result)));
+            // EXECABORT: the error that made the server refuse the queue says more.
+            let first = replies.iter().copied().find(|&v| reply::is_error(v));
+            return Err(Fail::Reply(first.unwrap_or(result)));
         }
         Ok(result)
     }

@@ -33,6 +33,7 @@ impl Deadline {
     }
 }
 
+/// All zeroes is the initial state (closed, buffers empty): `Client::alloc` relies on it.
 #[repr(C)]
 pub struct Conn {
     /// The stream, or NULL when closed. Reachable by the GC through the client object.
@@ -60,23 +61,6 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub const fn new() -> Self {
-        Conn {
-            sock: mp::NULL,
-            timeout_obj: mp::NULL,
-            sock_timeout_ms: 0,
-            stream: core::ptr::null(),
-            last_io: 0,
-            debug: false,
-            collect: core::ptr::null_mut(),
-            rpos: 0,
-            rlen: 0,
-            wlen: 0,
-            rbuf: [0; RBUF],
-            wbuf: [0; WBUF],
-        }
-    }
-
     pub fn is_open(&self) -> bool {
         !self.sock.is_null()
     }

@@ -6,6 +6,7 @@ use crate::client::Client;
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::request;
+use crate::sys;
 
 /// Up to HELLO 3 AUTH user pass SETNAME name.
 const MAX_ARGS: usize = 7;
@@ -22,8 +23,9 @@ impl Args {
             len: 0,
         }
     }
-    unsafe fn text(&mut self, s: &[u8]) -> &mut Self {
-        self.obj(mp::str_utf8(s))
+    /// A command word: a qstr object, which costs no allocation (the glue lists them).
+    fn word(&mut self, q: u32) -> &mut Self {
+        self.obj(mp::qstr_obj(mp::qstr(q)))
     }
     fn obj(&mut self, o: Obj) -> &mut Self {
         if let Some(slot) = self.items.get_mut(self.len) {
@@ -45,24 +47,24 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
     let o = c.opts;
     if o.protocol == 3 {
         let mut hello = Args::new();
-        hello.text(b"HELLO").text(b"3");
+        hello.word(sys::MP_QSTR_HELLO).obj(mp::small_int(3));
         if given(o.password) {
-            hello.text(b"AUTH");
+            hello.word(sys::MP_QSTR_AUTH);
             if given(o.username) {
                 hello.obj(o.username);
             } else {
-                hello.text(b"default");
+                hello.word(sys::MP_QSTR_default);
             }
             hello.obj(o.password);
         }
         if given(o.client_name) {
-            hello.text(b"SETNAME").obj(o.client_name);
+            hello.word(sys::MP_QSTR_SETNAME).obj(o.client_name);
         }
         call(c, hello.as_slice(), given(o.password))?;
     } else {
         if given(o.password) {
             let mut auth = Args::new();
-            auth.text(b"AUTH");
+            auth.word(sys::MP_QSTR_AUTH);
             if given(o.username) {
                 auth.obj(o.username);
             }
@@ -71,13 +73,17 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
         }
         if given(o.client_name) {
             let mut name = Args::new();
-            name.text(b"CLIENT").text(b"SETNAME").obj(o.client_name);
+            name.word(sys::MP_QSTR_CLIENT)
+                .word(sys::MP_QSTR_SETNAME)
+                .obj(o.client_name);
             call(c, name.as_slice(), false)?;
         }
     }
     if o.db != 0 {
         let mut select = Args::new();
-        select.text(b"SELECT").obj(mp::small_int(o.db as isize));
+        select
+            .word(sys::MP_QSTR_SELECT)
+            .obj(mp::small_int(o.db as isize));
         call(c, select.as_slice(), false)?;
     }
     Ok(())
@@ -86,7 +92,7 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
 /// One handshake command; a server error fails the connect.
 unsafe fn call(c: &mut Client, args: &[Obj], secret: bool) -> Result<(), Fail> {
     request::check(args)?;
-    c.send_collected(secret, request::encoded_len(args), |conn| {
+    c.send_collected(secret, request::encoded_len(args), &|conn| {
         request::encode(conn, args)
     })?;
     c.read_reply(true).map(|_| ())

@@ -19,7 +19,7 @@ pub unsafe fn is_subscribe(args: &[Obj]) -> bool {
 }
 
 pub unsafe fn needs_own_connection() -> Obj {
-    crate::fail::redis_error(b"ERR subscribing puts a connection in subscribe mode: use Redis.pubsub(), which has its own")
+    crate::fail::redis_error(b"ERR SUBSCRIBE needs a connection of its own: use pubsub()")
 }
 
 /// A message dict from a reply of a subscribed connection.

@@ -71,19 +71,15 @@ impl Input for Span<'_> {
 
 impl Reader {
     pub unsafe fn alloc(t: *const sys::mp_obj_type_t, decode: bool, more: Obj) -> Obj {
-        let p = sys::m_malloc(core::mem::size_of::<Reader>()) as *mut Reader;
-        p.write(Reader {
-            base: sys::mp_obj_base_t { type_: t },
-            buf: core::mem::zeroed(),
-            start: 0,
-            scanned: 0,
-            complete: false,
-            decode,
-            more,
-            failed: None,
-            scan: Parser::new(crate::client::limits()),
-            build: Parser::new(crate::client::limits()),
-        });
+        // Zeroed memory is an empty reader (zero offsets, flags false): only the rest is
+        // written, as in Client::alloc.
+        let p = sys::m_malloc0(core::mem::size_of::<Reader>()) as *mut Reader;
+        core::ptr::addr_of_mut!((*p).base).write(sys::mp_obj_base_t { type_: t });
+        core::ptr::addr_of_mut!((*p).failed).write(None);
+        core::ptr::addr_of_mut!((*p).scan).write(Parser::new(crate::client::limits()));
+        core::ptr::addr_of_mut!((*p).build).write(Parser::new(crate::client::limits()));
+        (*p).decode = decode;
+        (*p).more = more;
         sys::vstr_init(&mut (*p).buf, 64);
         p as Obj
     }

@@ -249,7 +249,7 @@ unsafe fn bulk(
         }
         BulkKind::String | BulkKind::Verbatim if !opts.decode => Ok(mp::bytes_from_vstr(&mut v)),
         BulkKind::String | BulkKind::Verbatim => {
-            if core::str::from_utf8(dst).is_ok() {
+            if text::is_utf8(dst) {
                 return Ok(sys::mp_obj_new_str_from_vstr(&mut v));
             }
             let s = text::decode_lossy(dst);

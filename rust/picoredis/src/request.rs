@@ -18,7 +18,7 @@ enum Arg<'a> {
     Text(Obj),
 }
 
-const BAD_ARG: &str = "command arguments must be str, bytes, bytearray, memoryview, int or float";
+const BAD_ARG: &str = "arguments must be str, bytes, a buffer, int or float";
 
 unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
     if let Some(b) = mp::buffer(o) {

@@ -441,6 +441,6 @@ fn error_messages() {
     for e in all {
         assert!(!e.message().is_empty());
     }
-    assert_eq!(BadTypeByte.message(), "protocol error: invalid type byte");
+    assert_eq!(BadTypeByte.message(), "invalid type byte");
     let _ = End::Idle;
 }

@@ -251,7 +251,7 @@ impl Client {
 
     /// Sends one command and reads its reply.
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
-        request::check(args)?;
+        let size = request::check(args)?;
         if pubsub::is_subscribe(args) {
             return Err(Fail::Reply(pubsub::needs_own_connection()));
         }
@@ -261,7 +261,6 @@ impl Client {
         // (up to COLLECT_MAX) collected whole in a temporary buffer freed right after, as
         // header, value and CRLF in separate writes meet Nagle and the server's delayed
         // ACK; beyond that, written piece by piece rather than doubled in RAM.
-        let size = request::encoded_len(args);
         if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
             self.send_collected(false, size, &|c| request::encode(c, args))?;
         } else {
@@ -273,12 +272,10 @@ impl Client {
 
     /// Sends a command without reading a reply (pub/sub: its answers come as messages).
     pub unsafe fn send_only(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
-        request::check(args)?;
+        let size = request::check(args)?;
         self.ensure_connected()?;
         self.conn.set_timeout(self.timeout_ms());
-        self.send_collected(false, request::encoded_len(args), &|c| {
-            request::encode(c, args)
-        })?;
+        self.send_collected(false, size, &|c| request::encode(c, args))?;
         Ok(mp::none())
     }
 
@@ -310,9 +307,10 @@ impl Client {
     /// commands are wrapped in MULTI/EXEC and the result is EXEC's reply (None when a
     /// WATCHed key changed); an error at queue time raises, after all replies are read.
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
+        let mut size = 64;
         for &cmd in cmds {
             let args = mp::items(cmd);
-            request::check(args)?;
+            size += request::check(args)?;
             if pubsub::is_subscribe(args) {
                 return Err(Fail::Reply(pubsub::needs_own_connection()));
             }
@@ -321,11 +319,6 @@ impl Client {
         self.conn.set_timeout(self.timeout_ms());
         let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
         let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
-        let size = cmds
-            .iter()
-            .map(|&c| request::encoded_len(mp::items(c)))
-            .sum::<usize>()
-            + 64;
         self.send_collected(false, size, &|c| {
             if transaction {
                 request::encode(c, &multi)?;

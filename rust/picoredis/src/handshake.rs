@@ -91,9 +91,7 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
 
 /// One handshake command; a server error fails the connect.
 unsafe fn call(c: &mut Client, args: &[Obj], secret: bool) -> Result<(), Fail> {
-    request::check(args)?;
-    c.send_collected(secret, request::encoded_len(args), &|conn| {
-        request::encode(conn, args)
-    })?;
+    let size = request::check(args)?;
+    c.send_collected(secret, size, &|conn| request::encode(conn, args))?;
     c.read_reply(true).map(|_| ())
 }

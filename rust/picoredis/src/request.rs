@@ -47,24 +47,22 @@ unsafe fn is_float(_: Obj) -> bool {
     false
 }
 
-/// Fails with TypeError if any argument cannot be sent.
-pub unsafe fn check(args: &[Obj]) -> Result<(), Fail> {
+/// Checks every argument (TypeError if one cannot be sent, before anything is queued)
+/// and returns roughly how many bytes `encode` will queue (numbers count as their longest
+/// form): one pass over the arguments serves both.
+pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
     if args.is_empty() {
         return Err(Fail::Type("a command needs at least its name"));
     }
-    for &a in args {
-        classify(a)?;
-    }
-    Ok(())
-}
-
-/// Roughly how many bytes `encode` will queue (numbers count as their longest form).
-pub unsafe fn encoded_len(args: &[Obj]) -> usize {
     let mut n = 16;
     for &a in args {
-        n += 16 + mp::buffer(a).map_or(24, |b| b.len());
+        n += 16
+            + match classify(a)? {
+                Arg::Bytes(b) => b.len(),
+                Arg::Int(_) | Arg::Text(_) => 24,
+            };
     }
-    n
+    Ok(n)
 }
 
 /// Queues `*N\r\n` and each argument as a bulk string. Call `check` first: an argument

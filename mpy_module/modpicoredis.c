@@ -15,6 +15,8 @@
 #include "py/runtime.h"
 #include "py/objexcept.h"
 #include "py/objstr.h"
+#include "py/objint.h"
+#include "py/smallint.h"
 #include "py/mperrno.h"
 #include "picoredis_rs.h"
 
@@ -65,16 +67,87 @@ void __aeabi_memclr4(void *dst, size_t n) {
 }
 #endif
 
+// ---- one caller at a time ----------------------------------------------------------------
+// Every Redis, PubSub and Reader object has a lock, so the Rust core never sees two callers
+// of one object at once. Re-entry from the thread already inside (a stream's readinto, a
+// scheduled callback run by a blocking read, a finaliser run by an allocation) raises
+// RuntimeError; another thread waits its turn, with the GIL released where the port has one.
+// The lock block is allocated here (its layout is the port's) and referenced from the Rust
+// object's header, so the GC keeps it alive.
+
+typedef struct {
+    void *owner; // the thread inside the object, or NULL
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_t mutex;
+    #endif
+} lock_t;
+
+static mp_obj_t with_lock(mp_obj_t obj) {
+    lock_t *lock = m_new0(lock_t, 1);
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_init(&lock->mutex);
+    #endif
+    ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock = lock;
+    return obj;
+}
+
+// Any non-NULL value that differs between threads.
+static void *this_thread(void) {
+    #if MICROPY_PY_THREAD
+    return mp_thread_get_state();
+    #else
+    return &mp_state_ctx;
+    #endif
+}
+
+extern const mp_obj_type_t picoredis_type_Redis;
+extern const mp_obj_type_t picoredis_type_PubSub;
+extern const mp_obj_type_t picoredis_type_Reader;
+
+static lock_t *lock_take(mp_obj_t obj) {
+    const mp_obj_type_t *t = mp_obj_get_type(obj);
+    if (t != &picoredis_type_Redis && t != &picoredis_type_PubSub && t != &picoredis_type_Reader) {
+        mp_raise_TypeError(MP_ERROR_TEXT("not a picoredis object"));
+    }
+    lock_t *lock = ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock;
+    void *me = this_thread();
+    // Only this thread ever stores `me`, so reading it without the mutex is safe.
+    if (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) == me) {
+        mp_raise_msg(&mp_type_RuntimeError,
+            MP_ERROR_TEXT("client in use: called again from inside one of its own calls"));
+    }
+    #if MICROPY_PY_THREAD
+    if (!mp_thread_mutex_lock(&lock->mutex, 0)) {
+        MP_THREAD_GIL_EXIT();
+        mp_thread_mutex_lock(&lock->mutex, 1);
+        MP_THREAD_GIL_ENTER();
+    }
+    #endif
+    __atomic_store_n(&lock->owner, me, __ATOMIC_RELAXED);
+    return lock;
+}
+
+static void lock_give(lock_t *lock) {
+    __atomic_store_n(&lock->owner, NULL, __ATOMIC_RELAXED);
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_unlock(&lock->mutex);
+    #endif
+}
+
 // ---- calling into Rust ------------------------------------------------------------------
 
-// Closes the connection; an error from the stream's own close is dropped, since the
-// exception that got us here is the one the caller must see.
-static void close_quietly(mp_obj_t client) {
+// Runs f(ctx) and returns the exception it raised, or MP_OBJ_NULL: for the few MicroPython
+// calls whose exception the Rust core takes as a value (a stream's close or readiness poll).
+// Rust's frames between here and the raise hold nothing to drop (checked at compile time).
+// (Declared in picoredis_rs.h, from the Rust side's extern block.)
+mp_obj_t picoredis_protect(void (*f)(void *), void *ctx) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        picoredis_client_abort(client);
+        f(ctx);
         nlr_pop();
+        return MP_OBJ_NULL;
     }
+    return MP_OBJ_FROM_PTR(nlr.ret_val);
 }
 
 // Raises the exception an operation returned, else gives its value.
@@ -95,17 +168,22 @@ static bool is_timeout_error(mp_obj_t exc) {
     return errno_obj == MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT) || errno_obj == MP_OBJ_NEW_SMALL_INT(MP_EAGAIN);
 }
 
-// Runs `op` and, if it raises, closes the client's connection before re-raising. A
-// timeout raised by the stream while waiting for a reply is a RedisTimeout, as when
-// the stream returns it.
-static mp_obj_t guarded(mp_obj_t client, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
+// Runs `op` on `obj` holding its lock. If anything raises part-way, the object is
+// abandoned (a client's connection closed, errors of that close dropped: the exception
+// that got us here is the one the caller must see) before the exception continues. A
+// timeout raised by the stream while waiting for a reply is a RedisTimeout, as when the
+// stream returns it.
+static mp_obj_t guarded(mp_obj_t obj, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
+    lock_t *lock = lock_take(obj);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        picoredis_result_t res = op(client, n_args, args);
+        picoredis_result_t res = op(obj, n_args, args);
         nlr_pop();
+        lock_give(lock);
         return raise_or_value(res);
     }
-    close_quietly(client);
+    picoredis_abandon(obj);
+    lock_give(lock);
     mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
     if (op != picoredis_client_connect && is_timeout_error(exc)) {
         mp_raise_msg(&mp_type_RedisTimeout, MP_ERROR_TEXT("no reply from server within timeout"));
@@ -177,9 +255,26 @@ static mp_obj_t new_command(mp_obj_t target, qstr name) {
 
 // ---- Redis ------------------------------------------------------------------------------
 
-extern const mp_obj_type_t picoredis_type_Redis;
 extern const mp_obj_type_t picoredis_type_Pipeline;
-extern const mp_obj_type_t picoredis_type_PubSub;
+
+// A timeout argument in ms: None waits without limit (-1); a value too large for a machine
+// int is as good as no limit; 0 or less is refused.
+static mp_int_t timeout_arg(mp_obj_t t) {
+    if (t == mp_const_none) {
+        return -1;
+    }
+    mp_int_t ms;
+    if (!mp_obj_get_int_maybe(t, &ms)) {
+        if (!mp_obj_is_int(t)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("timeout must be an int (ms) or None"));
+        }
+        ms = mp_obj_int_sign(t) > 0 ? MP_SMALL_INT_MAX : 0;
+    }
+    if (ms <= 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("timeouts must be > 0 ms, or None"));
+    }
+    return ms;
+}
 
 // Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, server=None, sock=None,
 //       username=None, password=None, db=0, client_name=None, protocol=2,
@@ -191,8 +286,8 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
            ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
-        { MP_QSTR_port, MP_ARG_INT, {.u_int = 6379} },
-        { MP_QSTR_timeout, MP_ARG_INT, {.u_int = 3000} },
+        { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(6379)} },
+        { MP_QSTR_timeout, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(3000)} },
         { MP_QSTR_debug, MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_server, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_sock, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -215,13 +310,10 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     if (o.host == mp_const_none) {
         o.host = MP_OBJ_FROM_PTR(&default_host_obj);
     }
-    o.port = a[ARG_port].u_int;
-    o.timeout_ms = a[ARG_timeout].u_int;
+    o.port = 6379; // checked and set by the connect below
+    o.timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
     o.connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
-        ? o.timeout_ms : mp_obj_get_int(a[ARG_connect_timeout].u_obj);
-    if (o.timeout_ms <= 0 || o.connect_timeout_ms <= 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("timeouts must be > 0 ms"));
-    }
+        ? o.timeout_ms : timeout_arg(a[ARG_connect_timeout].u_obj);
     o.db = a[ARG_db].u_int;
     o.protocol = a[ARG_protocol].u_int;
     if (o.protocol != 2 && o.protocol != 3) {
@@ -239,12 +331,14 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     o.decode_responses = a[ARG_decode_responses].u_bool;
     o.reconnect = a[ARG_reconnect].u_bool;
 
-    mp_obj_t self = picoredis_client_new(type, &o);
-    guarded(self, picoredis_client_connect, 1, &a[ARG_sock].u_obj);
+    mp_obj_t self = with_lock(picoredis_client_new(type, &o));
+    mp_obj_t connect_args[3] = { a[ARG_sock].u_obj, mp_const_none, a[ARG_port].u_obj };
+    guarded(self, picoredis_client_connect, 3, connect_args);
     return self;
 }
 
-// connect(host=None, port=None): (re)connect, keeping the previous value of a None argument.
+// connect(host=None, port=None): (re)connect, keeping the previous value of a None argument;
+// a bad argument changes nothing.
 static mp_obj_t redis_connect(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_host, ARG_port };
     static const mp_arg_t allowed_args[] = {
@@ -253,15 +347,15 @@ static mp_obj_t redis_connect(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
-    picoredis_client_set_address(pos_args[0], a[ARG_host].u_obj, a[ARG_port].u_obj);
-    mp_obj_t no_sock = mp_const_none;
-    return guarded(pos_args[0], picoredis_client_connect, 1, &no_sock);
+    mp_obj_t connect_args[3] = { mp_const_none, a[ARG_host].u_obj, a[ARG_port].u_obj };
+    return guarded(pos_args[0], picoredis_client_connect, 3, connect_args);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(redis_connect_obj, 1, redis_connect);
 
+// close(): idempotent; an error raised by the stream's own close is raised (the client is
+// closed all the same).
 static mp_obj_t redis_close(mp_obj_t self) {
-    picoredis_client_abort(self);
-    return mp_const_none;
+    return guarded(self, picoredis_client_close, 0, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(redis_close_obj, redis_close);
 
@@ -305,7 +399,7 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(redis_pipeline_obj, 1, redis_pipeline);
 
 // pubsub() -> PubSub, with a connection of its own (opened by the first subscribe).
 static mp_obj_t redis_pubsub(mp_obj_t self) {
-    return picoredis_pubsub_client_new(&picoredis_type_PubSub, self);
+    return with_lock(guarded(self, picoredis_pubsub_client_new, 0, NULL));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(redis_pubsub_obj, redis_pubsub);
 
@@ -497,17 +591,16 @@ static mp_obj_t pubsub_ping(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pubsub_ping_obj, pubsub_ping);
 
-// get_message(timeout=0) -> dict or None; timeout in ms.
+// get_message(timeout=0) -> dict or None; timeout in ms (0: only a message already there;
+// None: wait without limit).
 static mp_obj_t pubsub_get_message(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     static const mp_arg_t allowed_args[] = {
-        { MP_QSTR_timeout, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_timeout, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(0)} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
-    if (a[0].u_int < 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("timeout must be >= 0 ms"));
-    }
-    mp_obj_t wait = mp_obj_new_int(a[0].u_int);
+    mp_obj_t t = a[0].u_obj;
+    mp_obj_t wait = MP_OBJ_NEW_SMALL_INT(t == MP_OBJ_NEW_SMALL_INT(0) ? 0 : timeout_arg(t));
     return guarded(pos_args[0], picoredis_client_get_message, 1, &wait);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(pubsub_get_message_obj, 1, pubsub_get_message);
@@ -554,16 +647,16 @@ static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t
             mp_raise_ValueError(MP_ERROR_TEXT("only utf-8 is supported"));
         }
     }
-    return picoredis_reader_new(type, decode, a[ARG_notEnoughData].u_obj);
+    return with_lock(picoredis_reader_new(type, decode, a[ARG_notEnoughData].u_obj));
 }
 
 static mp_obj_t reader_feed(mp_obj_t self, mp_obj_t data) {
-    return raise_or_value(picoredis_reader_feed(self, data));
+    return guarded(self, picoredis_reader_feed, 1, &data);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(reader_feed_obj, reader_feed);
 
 static mp_obj_t reader_gets(mp_obj_t self) {
-    return raise_or_value(picoredis_reader_gets(self));
+    return guarded(self, picoredis_reader_gets, 0, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reader_gets_obj, reader_gets);
 

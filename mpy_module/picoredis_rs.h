@@ -15,19 +15,19 @@ typedef struct {
   mp_obj_t host;
   mp_int_t port;
   /**
-   * Bound on the wait for a whole reply (ms).
+   * Bound on the wait for a whole reply (ms; negative: no limit).
    */
   mp_int_t timeout_ms;
   /**
-   * Bound on connecting (ms).
+   * Bound on connecting (ms; negative: no limit).
    */
   mp_int_t connect_timeout_ms;
   /**
-   * SELECTed after connecting when not 0.
+   * SELECTed after connecting when not 0 (then follows the user's SELECT commands).
    */
   mp_int_t db;
   /**
-   * 2, or 3 for HELLO 3 (RESP3).
+   * 2, or 3 for HELLO 3 (RESP3) (then follows the user's HELLO commands).
    */
   mp_int_t protocol;
   mp_obj_t username;
@@ -60,9 +60,19 @@ typedef struct {
 } picoredis_result_t;
 
 /**
- * An operation on a client, as called by the glue's `guarded()`.
+ * An operation on an object (a client or a Reader), as called by the glue's `guarded()`.
  */
-typedef picoredis_result_t (*picoredis_op_t)(mp_obj_t client, size_t n_args, const mp_obj_t *args);
+typedef picoredis_result_t (*picoredis_op_t)(mp_obj_t obj, size_t n_args, const mp_obj_t *args);
+
+/**
+ * The start of every picoredis object (Redis, PubSub, Reader): the MicroPython object
+ * header and the lock the glue takes around every call (allocated and used by the glue;
+ * the pointer here keeps it alive for the GC).
+ */
+typedef struct {
+  mp_obj_base_t base;
+  void *lock;
+} picoredis_head_t;
 
 /**
  * Rust's prebuilt `core` for hosted targets (the unix port) is compiled for unwinding and
@@ -76,10 +86,11 @@ void rust_eh_personality(void);
 mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t *opts);
 
 /**
- * A new, unconnected client with `client`'s options for a PubSub (of type `t`): its
- * own connection, on which push frames are messages.
+ * `pubsub()`: a new PubSub with `client`'s options and a connection of its own, on which
+ * push frames are messages. A client on a stream the user gave (`sock=`) has no address
+ * to open a second connection to: ValueError.
  */
-mp_obj_t picoredis_pubsub_client_new(const mp_obj_type_t *t, mp_obj_t client);
+picoredis_result_t picoredis_pubsub_client_new(mp_obj_t client, size_t _n_args, const mp_obj_t *_a);
 
 /**
  * Sends a command without reading its reply (SUBSCRIBE and friends).
@@ -87,12 +98,15 @@ mp_obj_t picoredis_pubsub_client_new(const mp_obj_type_t *t, mp_obj_t client);
 picoredis_result_t picoredis_client_send(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
- * The next pub/sub message or None; args[0] is how long to wait for one (ms).
+ * The next pub/sub message or None; args[0] is how long to wait for one to start (ms; a
+ * negative value waits without limit).
  */
 picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
- * Connects (args[0]: a connected stream object to use, or None for host:port).
+ * Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
+ * None for host:port; a host or port that is not None replaces the one used so far,
+ * after both are checked (a bad one changes nothing).
  */
 picoredis_result_t picoredis_client_connect(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
@@ -102,14 +116,17 @@ picoredis_result_t picoredis_client_connect(mp_obj_t client, size_t n_args, cons
 picoredis_result_t picoredis_client_command(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
- * Closes the connection (idempotent). May raise if the stream's close raises.
+ * `close()`: idempotent; an exception raised by the stream's own close is returned (the
+ * client is closed all the same).
  */
-void picoredis_client_abort(mp_obj_t client);
+picoredis_result_t picoredis_client_close(mp_obj_t client, size_t _n_args, const mp_obj_t *_a);
 
 /**
- * Changes the address used by the next connect; None keeps a value.
+ * An operation on `obj` raised part-way: a client's connection can no longer be trusted
+ * and is closed (an error from that close is dropped: the first error wins). A Reader's
+ * state is consistent at every call that may raise, so it needs nothing.
  */
-void picoredis_client_set_address(mp_obj_t client, mp_obj_t host, mp_obj_t port);
+void picoredis_abandon(mp_obj_t obj);
 
 bool picoredis_client_get_debug(mp_obj_t client);
 
@@ -121,7 +138,8 @@ void picoredis_client_set_debug(mp_obj_t client, bool on);
 picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
- * The client's cache of bound command objects: `*n` slots, indexed by qstr % n.
+ * The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
+ * when `client` is not a client).
  */
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 
@@ -131,12 +149,17 @@ mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
  */
 mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more);
 
-picoredis_result_t picoredis_reader_feed(mp_obj_t reader, mp_obj_t data);
+/**
+ * `feed(data)`: args[0] is the data.
+ */
+picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const mp_obj_t *a);
 
 /**
  * The next complete reply, False when more bytes are needed; a protocol error is
  * returned as ParseError (and every later call returns it again).
  */
-picoredis_result_t picoredis_reader_gets(mp_obj_t reader);
+picoredis_result_t picoredis_reader_gets(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
+
+extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 
 #endif  /* PICOREDIS_RS_H */

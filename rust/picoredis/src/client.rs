@@ -1,13 +1,14 @@
 //! The `Redis` object: options, connection and parser state, allocated on the MicroPython
 //! heap (so the GC sees the socket, host and credential objects it holds).
 
-use resp::parse::{Limits, Parser};
+use resp::parse::Parser;
 
 use crate::conn::{self, Conn, Deadline};
 use crate::fail::Fail;
-use crate::ffi::picoredis_options_t as Options;
 use crate::mp::{self, Obj};
+use crate::options::{self, picoredis_head_t, Options};
 use crate::reply::{self, Input};
+use crate::session::{self, Effect};
 use crate::{handshake, pubsub, request, sys};
 
 pub const CMD_CACHE: usize = 8;
@@ -21,8 +22,17 @@ const COLLECT_MAX: usize = 64 * 1024;
 
 #[repr(C)]
 pub struct Client {
-    base: sys::mp_obj_base_t,
+    head: picoredis_head_t,
+    /// The options, kept up to date with the session commands the user ran (SELECT,
+    /// HELLO, AUTH, CLIENT SETNAME, RESET): what a reconnect re-applies.
     pub opts: Options,
+    /// Inside MULTI (the server is queueing).
+    in_multi: bool,
+    /// Keys are WATCHed.
+    watching: bool,
+    /// The connection was lost inside MULTI or after WATCH: the next command raises
+    /// instead of running outside the transaction on a fresh connection.
+    transaction_lost: bool,
     /// The stream was given by the user (`sock=`): never reconnected by picoredis.
     user_sock: bool,
     /// This connection belongs to a `PubSub`: push frames are its messages.
@@ -34,14 +44,9 @@ pub struct Client {
     cmd_cache: [Obj; CMD_CACHE],
 }
 
-pub fn limits() -> Limits {
-    Limits {
-        max_depth: reply::MAX_DEPTH,
-        // A header or simple line must fit the read buffer.
-        max_line_len: conn::RBUF,
-        ..Limits::default()
-    }
-}
+// Nothing alive across a MicroPython call (which may longjmp) may need dropping.
+const _: () = assert!(!core::mem::needs_drop::<Client>());
+const _: () = assert!(!core::mem::needs_drop::<SocketInput>());
 
 /// The socket side of a reply being read: the connection plus the reply's deadline.
 struct SocketInput<'a> {
@@ -73,16 +78,23 @@ impl Client {
         // (null pointers, zero lengths, false flags): only the rest is written, which
         // keeps the code small (no 2 KB struct literal to build and copy).
         let p = sys::m_malloc0(core::mem::size_of::<Client>()) as *mut Client;
-        core::ptr::addr_of_mut!((*p).base).write(sys::mp_obj_base_t { type_: t });
+        core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
         core::ptr::addr_of_mut!((*p).opts).write(*opts);
-        core::ptr::addr_of_mut!((*p).parser).write(Parser::new(limits()));
+        core::ptr::addr_of_mut!((*p).parser).write(Parser::new(reply::limits()));
         (*p).pubsub = pubsub;
         (*p).conn.debug = opts.debug;
+        (*p).conn.write_ms = options::timeout(opts.timeout_ms);
         p as Obj
     }
 
-    pub unsafe fn from_obj<'a>(o: Obj) -> &'a mut Client {
-        &mut *(o as *mut Client)
+    /// The client behind `o`, if `o` is a Redis or PubSub object.
+    pub unsafe fn from_obj<'a>(o: Obj) -> Option<&'a mut Client> {
+        mp::is_client(o).then(|| &mut *(o as *mut Client))
+    }
+
+    /// Whether this client talks over a stream the user gave (`sock=`).
+    pub fn user_sock(&self) -> bool {
+        self.user_sock
     }
 
     pub fn command_cache(&mut self) -> &mut [Obj; CMD_CACHE] {
@@ -98,30 +110,66 @@ impl Client {
         self.opts.debug = on;
     }
 
-    pub fn set_address(&mut self, host: Obj, port: Obj) {
+    /// Changes the address used by the next connect; None keeps a value. Both are checked
+    /// before either changes.
+    pub unsafe fn set_address(&mut self, host: Obj, port: Obj) -> Result<(), Fail> {
+        if !mp::is_none(host) && !mp::is_str(host) {
+            return Err(Fail::Type("host must be a str"));
+        }
+        let port = if mp::is_none(port) {
+            self.opts.port
+        } else {
+            let Some(p) = mp::small_int_value(port).or_else(|| mp::is_int(port).then_some(-1))
+            else {
+                return Err(Fail::Type("port must be an int"));
+            };
+            if !(0..=65535).contains(&p) {
+                return Err(Fail::Value("port must be 0-65535"));
+            }
+            p as sys::mp_int_t
+        };
         if !mp::is_none(host) {
             self.opts.host = host;
         }
-        if !mp::is_none(port) {
-            // A non-int port raises TypeError here, before anything changes.
-            self.opts.port = unsafe { sys::mp_obj_get_int(port) };
-        }
+        self.opts.port = port;
+        Ok(())
     }
 
     fn timeout_ms(&self) -> u32 {
-        u32::try_from(self.opts.timeout_ms).unwrap_or(u32::MAX)
+        options::timeout(self.opts.timeout_ms)
     }
 
-    /// Drops the connection: after this nothing of an earlier reply can be read.
+    /// Drops the connection after a failure: nothing of an earlier reply can be read after
+    /// this. An error from the stream's own close is dropped (the failure that got us here
+    /// is the one to report). A transaction in progress is lost with the connection.
     pub unsafe fn abort(&mut self) {
+        if self.in_multi || self.watching {
+            self.transaction_lost = true;
+        }
+        self.in_multi = false;
+        self.watching = false;
         self.parser.reset();
-        self.conn.detach(true);
+        let _ = self.conn.detach(true);
+    }
+
+    /// `close()`: the user ends the connection (and any transaction with it). The client
+    /// is closed whatever happens; an error from the stream's own close is returned.
+    pub unsafe fn close(&mut self) -> Result<Obj, Fail> {
+        self.in_multi = false;
+        self.watching = false;
+        self.transaction_lost = false;
+        self.parser.reset();
+        match self.conn.detach(true) {
+            Some(exc) => Err(Fail::Exception(exc)),
+            None => Ok(mp::none()),
+        }
     }
 
     /// Connects to `sock` if it is a stream object, else to host:port (through TLS when
     /// configured), then authenticates, names the connection and selects the database.
     pub unsafe fn connect(&mut self, sock: Obj) -> Result<(), Fail> {
-        self.abort();
+        // The old stream is replaced: an error from its close does not stop the new one.
+        let _ = self.close();
         if !mp::is_none(sock) {
             self.user_sock = true;
             self.conn.attach(sock, mp::NULL);
@@ -129,8 +177,14 @@ impl Client {
             self.user_sock = false;
             self.open_socket()?;
         }
+        self.conn.write_ms = self.timeout_ms();
         self.conn.set_timeout(self.timeout_ms());
-        let done = handshake::run(self);
+        let opts = self.opts;
+        let done = handshake::run(&opts, &mut |args, secret| {
+            let size = request::check(args)?;
+            self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
+            self.read_reply(true).map(|_| ())
+        });
         if done.is_err() {
             self.abort();
         }
@@ -174,8 +228,19 @@ impl Client {
 
     /// Makes sure there is a healthy connection to send on. A connection that was closed
     /// (after an error, or by close()) is reopened once, when `reconnect` allows it; one
-    /// that sat idle is first checked, since a server restart leaves it dead.
+    /// that sat idle is first checked, since a server restart leaves it dead. Bytes that
+    /// no command asked for (other than RESP3 pushes) make the link untrustworthy: it is
+    /// closed and the command fails with ParseError, unsent. A transaction lost with the
+    /// old connection fails the command too, rather than running it outside.
     unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
+        if let Some(&first) = self.conn.pending().first() {
+            if !self.pubsub && !(self.opts.protocol == 3 && first == b'>') {
+                self.abort();
+                return Err(Fail::Protocol(
+                    "data from the server that no command asked for: connection closed",
+                ));
+            }
+        }
         if self.conn.is_open() {
             // (A pub/sub connection is readable whenever messages wait: not a sign.)
             if self.pubsub || self.conn.idle_ms() < IDLE_CHECK_MS || !self.conn.readable_now() {
@@ -191,10 +256,109 @@ impl Client {
                 _ => self.abort(),
             }
         }
+        if core::mem::take(&mut self.transaction_lost) {
+            return Err(Fail::TransactionLost);
+        }
         if self.user_sock || !self.opts.reconnect {
             return Err(Fail::NotConnected);
         }
         self.connect(mp::none())
+    }
+
+    /// Refuses, before anything is sent, what this connection must not run.
+    fn admit(&self, e: Effect, in_multi: bool) -> Result<(), Fail> {
+        match e {
+            Effect::Subscribe => Err(Fail::Refused(
+                b"ERR SUBSCRIBE needs a connection of its own: use pubsub()",
+            )),
+            Effect::Monitor => Err(Fail::Refused(
+                b"ERR MONITOR turns every later reply into a monitor line: not on a Redis client",
+            )),
+            // Queued, its effect would be unknown until EXEC: a reconnect could not
+            // restore it.
+            e if in_multi && e.changes_session() => Err(Fail::Refused(
+                b"ERR SELECT, HELLO, AUTH and CLIENT SETNAME inside MULTI: use pipeline(transaction=True)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Follows a command's effect on the session once its reply (`ok`: not an error)
+    /// is read, so a reconnect restores what the user last set.
+    unsafe fn observe(&mut self, e: Effect, args: &[Obj], ok: bool) {
+        if !ok {
+            return;
+        }
+        let o = &mut self.opts;
+        match e {
+            Effect::Multi => self.in_multi = true,
+            Effect::Watch => self.watching = true,
+            Effect::Unwatch => self.watching = false,
+            Effect::Select => {
+                if let Some(db) = session::int_arg(args.get(1)) {
+                    o.db = db as sys::mp_int_t;
+                }
+            }
+            Effect::Auth => match args {
+                [_, password] => {
+                    o.username = mp::none();
+                    o.password = mp::frozen(*password);
+                }
+                [_, user, password] => {
+                    o.username = mp::frozen(*user);
+                    o.password = mp::frozen(*password);
+                }
+                _ => {}
+            },
+            Effect::SetName => {
+                if let Some(&name) = args.get(2) {
+                    o.client_name = mp::frozen(name);
+                }
+            }
+            Effect::Hello => {
+                if let Some(p) = session::int_arg(args.get(1)) {
+                    o.protocol = p as sys::mp_int_t;
+                }
+                let mut i = 2;
+                while let Some(word) = args.get(i) {
+                    if session::word_is(Some(word), b"auth") {
+                        if let (Some(&u), Some(&p)) = (args.get(i + 1), args.get(i + 2)) {
+                            o.username = mp::frozen(u);
+                            o.password = mp::frozen(p);
+                        }
+                        i += 3;
+                    } else if session::word_is(Some(word), b"setname") {
+                        if let Some(&n) = args.get(i + 1) {
+                            o.client_name = mp::frozen(n);
+                        }
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            Effect::Reset => {
+                o.db = 0;
+                o.protocol = 2;
+                o.client_name = mp::none();
+                o.username = mp::none();
+                o.password = mp::none();
+            }
+            Effect::None
+            | Effect::Subscribe
+            | Effect::Monitor
+            | Effect::Exec
+            | Effect::Discard => {}
+        }
+    }
+
+    /// Before sending a command with effect `e`: EXEC, DISCARD and RESET end MULTI and
+    /// WATCH whatever their reply (a lost reply included), so nothing is lost with them.
+    fn before_send(&mut self, e: Effect) {
+        if matches!(e, Effect::Exec | Effect::Discard | Effect::Reset) {
+            self.in_multi = false;
+            self.watching = false;
+        }
     }
 
     /// Sends the requests that `encode` queues with one write: collected whole in a
@@ -252,10 +416,10 @@ impl Client {
     /// Sends one command and reads its reply.
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
         let size = request::check(args)?;
-        if pubsub::is_subscribe(args) {
-            return Err(Fail::Reply(pubsub::needs_own_connection()));
-        }
+        let effect = session::effect(args);
+        self.admit(effect, self.in_multi)?;
         self.ensure_connected()?;
+        self.before_send(effect);
         self.conn.set_timeout(self.timeout_ms());
         // One write per command: small ones through the connection's buffer; larger ones
         // (up to COLLECT_MAX) collected whole in a temporary buffer freed right after, as
@@ -267,7 +431,11 @@ impl Client {
             request::encode(&mut self.conn, args)?;
             self.conn.flush()?;
         }
-        self.read_reply(true)
+        let reply = self.read_reply(true);
+        if effect != Effect::None {
+            self.observe(effect, args, reply.is_ok());
+        }
+        reply
     }
 
     /// Sends a command without reading a reply (pub/sub: its answers come as messages).
@@ -283,6 +451,7 @@ impl Client {
     /// one is already there); None when there is none. A message that has started is
     /// read completely (bounded by `timeout`), so the link never stops mid-message.
     pub unsafe fn get_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
+        let decode = self.opts.decode_responses;
         if !self.conn.is_open() {
             return Err(Fail::NotConnected);
         }
@@ -299,7 +468,7 @@ impl Client {
             }
         }
         let v = self.read_reply(false)?;
-        pubsub::message(v)
+        pubsub::message(v, decode)
     }
 
     /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
@@ -308,14 +477,23 @@ impl Client {
     /// WATCHed key changed); an error at queue time raises, after all replies are read.
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
         let mut size = 64;
+        // MULTI inside a plain pipeline: follow it, as the server will.
+        let mut in_multi = self.in_multi;
         for &cmd in cmds {
             let args = mp::items(cmd);
             size += request::check(args)?;
-            if pubsub::is_subscribe(args) {
-                return Err(Fail::Reply(pubsub::needs_own_connection()));
+            let e = session::effect(args);
+            self.admit(e, in_multi && !transaction)?;
+            match e {
+                Effect::Multi => in_multi = true,
+                Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
+                _ => {}
             }
         }
         self.ensure_connected()?;
+        if transaction {
+            self.before_send(Effect::Exec);
+        }
         self.conn.set_timeout(self.timeout_ms());
         let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
         let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
@@ -339,11 +517,29 @@ impl Client {
         for slot in mp::items_mut(out) {
             *slot = self.read_reply(false)?;
         }
+        let replies = mp::items(out);
+        let result = replies.last().copied().unwrap_or(mp::none());
+        // The session effects, in order: of each reply, or of EXEC's results.
+        let results = if !transaction {
+            replies
+        } else if mp::type_is(result, &sys::mp_type_list) {
+            mp::items(result)
+        } else {
+            &[]
+        };
+        for (&cmd, &v) in cmds.iter().zip(results) {
+            let args = mp::items(cmd);
+            let e = session::effect(args);
+            if e != Effect::None {
+                if !transaction {
+                    self.before_send(e);
+                }
+                self.observe(e, args, !reply::is_error(v));
+            }
+        }
         if !transaction {
             return Ok(out);
         }
-        let replies = mp::items(out);
-        let result = replies.last().copied().unwrap_or(mp::none());
         if reply::is_error(result) {
             // EXECABORT: the error that made the server refuse the queue says more.
             let first = replies.iter().copied().find(|&v| reply::is_error(v));

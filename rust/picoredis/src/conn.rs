@@ -12,6 +12,9 @@ use crate::sys;
 pub const RBUF: usize = 1024;
 pub const WBUF: usize = 512;
 
+/// A timeout of this many ms means none: wait without limit (`timeout=None`).
+pub const FOREVER: u32 = u32::MAX;
+
 #[derive(Clone, Copy)]
 pub struct Deadline {
     start: u32,
@@ -26,8 +29,11 @@ impl Deadline {
         }
     }
 
-    /// Milliseconds left, or `None` once the deadline has passed.
+    /// Milliseconds left (`FOREVER` for no limit), or `None` once the deadline has passed.
     unsafe fn left(self) -> Option<u32> {
+        if self.ms == FOREVER {
+            return Some(FOREVER);
+        }
         let spent = mp::ticks_ms().wrapping_sub(self.start);
         self.ms.checked_sub(spent).filter(|&l| l > 0)
     }
@@ -48,6 +54,8 @@ pub struct Conn {
     stream: *const sys::mp_stream_p_t,
     /// `ticks_ms` of the last read or write, to know how long the link sat idle.
     last_io: u32,
+    /// How long a write may wait for the stream (the client's timeout, ms).
+    pub write_ms: u32,
     pub debug: bool,
     /// When set, `write` appends here instead of sending: a pipeline (or a traced
     /// command) is collected whole, then sent with one write. The vstr lives on the
@@ -68,10 +76,7 @@ impl Conn {
     /// Takes `sock` (already connected) as the stream. Raises if it is not a stream.
     /// `raw` is the socket under it (for `settimeout`) when `sock` wraps one (TLS).
     pub unsafe fn attach(&mut self, sock: Obj, raw: Obj) {
-        self.stream = sys::mp_get_stream_raise(
-            sock,
-            (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE | sys::MP_STREAM_OP_IOCTL) as _,
-        );
+        self.stream = mp::stream_of(sock);
         self.sock = sock;
         self.sock_timeout_ms = 0;
         let settimeout = mp::qstr(sys::MP_QSTR_settimeout);
@@ -89,8 +94,9 @@ impl Conn {
     }
 
     /// Forgets the stream and any buffered bytes, then closes the stream if asked. The
-    /// state is cleared first, so a close that raises leaves a cleanly closed client.
-    pub unsafe fn detach(&mut self, close: bool) {
+    /// state is cleared first, so the client is cleanly closed whatever the close does;
+    /// an exception the stream's close raised is returned, not raised.
+    pub unsafe fn detach(&mut self, close: bool) -> Option<Obj> {
         let sock = self.sock;
         self.sock = mp::NULL;
         self.timeout_obj = mp::NULL;
@@ -100,8 +106,9 @@ impl Conn {
         self.rlen = 0;
         self.wlen = 0;
         if close && !sock.is_null() {
-            sys::mp_stream_close(sock);
+            return mp::stream_close(sock);
         }
+        None
     }
 
     /// Sets the socket timeout, when the stream has one and it differs.
@@ -109,7 +116,11 @@ impl Conn {
         if self.timeout_obj.is_null() || self.sock_timeout_ms == ms {
             return;
         }
-        let secs = seconds(ms);
+        let secs = if ms == FOREVER {
+            mp::none()
+        } else {
+            seconds(ms)
+        };
         mp::call_method(self.timeout_obj, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
         self.sock_timeout_ms = ms;
     }
@@ -121,17 +132,22 @@ impl Conn {
 
     /// Whether bytes (or EOF) are waiting to be read, without blocking.
     pub unsafe fn readable_now(&self) -> bool {
-        if !self.pending().is_empty() {
-            return true;
+        !self.pending().is_empty()
+            || mp::stream_ready(self.sock, self.stream, mp::POLL_RD) == Some(true)
+    }
+
+    /// The stream said "not now" (EAGAIN) with time left before `deadline`. A socket's
+    /// own timeout ran out: it was shorter than the time left (set for an earlier, shorter
+    /// wait), so it is set anew before the retry. A stream without `settimeout` is
+    /// non-blocking: poll it, sleeping a millisecond at a time, until it is ready.
+    unsafe fn wait(&mut self, flags: usize, deadline: Deadline) -> Result<(), Fail> {
+        deadline.left().ok_or(Fail::Timeout)?;
+        if !self.timeout_obj.is_null() {
+            self.sock_timeout_ms = 0;
+        } else if mp::stream_ready(self.sock, self.stream, flags) != Some(true) {
+            mp::delay_ms(1);
         }
-        let Some(ioctl) = self.stream.as_ref().and_then(|p| p.ioctl) else {
-            return false;
-        };
-        let mut err: core::ffi::c_int = 0;
-        let flags = sys::MP_STREAM_POLL_RD as usize;
-        let r = ioctl(self.sock, sys::MP_STREAM_POLL as _, flags as _, &mut err);
-        // MP_STREAM_ERROR is (mp_uint_t)-1.
-        (r as usize) != usize::MAX && (r as usize) & flags != 0
+        Ok(())
     }
 
     // ---- writing -------------------------------------------------------------------
@@ -168,25 +184,27 @@ impl Conn {
         self.write_all(core::slice::from_raw_parts(ptr, len))
     }
 
+    /// Writes all of `data`, one stream call at a time: each count the stream reports is
+    /// checked against what it was given (a Python stream can claim anything).
     pub unsafe fn write_all(&mut self, data: &[u8]) -> Result<(), Fail> {
-        if data.is_empty() {
-            return Ok(());
+        let deadline = Deadline::after(self.write_ms);
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (n, err) = mp::stream_once(self.sock, rest.as_ptr() as *mut u8, rest.len(), true);
+            match io_fail(err) {
+                None => {}
+                Some(Fail::Timeout) => {
+                    self.wait(mp::POLL_WR, deadline)?;
+                    continue;
+                }
+                Some(f) => return Err(f),
+            }
+            if n == 0 {
+                return Err(Fail::Closed);
+            }
+            rest = rest.get(n..).ok_or(Fail::Os(sys::MP_EIO as i32))?;
+            self.last_io = mp::ticks_ms();
         }
-        let mut err: core::ffi::c_int = 0;
-        let n = sys::mp_stream_rw(
-            self.sock,
-            data.as_ptr() as *mut _,
-            data.len() as _,
-            &mut err,
-            sys::MP_STREAM_RW_WRITE as _,
-        );
-        if err != 0 {
-            return Err(io_fail(err));
-        }
-        if (n as usize) < data.len() {
-            return Err(Fail::Closed);
-        }
-        self.last_io = mp::ticks_ms();
         Ok(())
     }
 
@@ -238,37 +256,43 @@ impl Conn {
         self.read_some(dst, deadline)
     }
 
+    /// The one place bytes come in from the stream. A count larger than the space given
+    /// is refused (OSError EIO) before anything trusts it.
     unsafe fn read_some(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
-        let left = deadline.left().ok_or(Fail::Timeout)?;
-        if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
-            self.set_timeout(left);
+        loop {
+            let left = deadline.left().ok_or(Fail::Timeout)?;
+            if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
+                self.set_timeout(left);
+            }
+            let (n, err) = mp::stream_once(self.sock, dst.as_mut_ptr(), dst.len(), false);
+            match io_fail(err) {
+                None => {}
+                Some(Fail::Timeout) => {
+                    self.wait(mp::POLL_RD, deadline)?;
+                    continue;
+                }
+                Some(f) => return Err(f),
+            }
+            if n == 0 {
+                return Err(Fail::Closed);
+            }
+            if n > dst.len() {
+                return Err(Fail::Os(sys::MP_EIO as i32));
+            }
+            self.last_io = mp::ticks_ms();
+            return Ok(n);
         }
-        let mut err: core::ffi::c_int = 0;
-        let flags = sys::MP_STREAM_RW_READ | sys::MP_STREAM_RW_ONCE;
-        let n = sys::mp_stream_rw(
-            self.sock,
-            dst.as_mut_ptr() as *mut _,
-            dst.len() as _,
-            &mut err,
-            flags as _,
-        );
-        if err != 0 {
-            return Err(io_fail(err));
-        }
-        if n == 0 {
-            return Err(Fail::Closed);
-        }
-        self.last_io = mp::ticks_ms();
-        Ok(n as usize)
     }
 }
 
-fn io_fail(err: core::ffi::c_int) -> Fail {
+fn io_fail(err: core::ffi::c_int) -> Option<Fail> {
     let err = err as u32;
-    if err == sys::MP_EAGAIN || err == sys::MP_ETIMEDOUT {
-        Fail::Timeout
+    if err == 0 {
+        None
+    } else if err == sys::MP_EAGAIN || err == sys::MP_ETIMEDOUT {
+        Some(Fail::Timeout)
     } else {
-        Fail::Os(err as i32)
+        Some(Fail::Os(err as i32))
     }
 }
 

@@ -4,12 +4,8 @@
 use crate::mp::{self, Obj};
 use crate::sys;
 
-extern "C" {
-    // Defined by the C glue (mpy_module/modpicoredis.c): the glue owns type objects.
-    static mp_type_RedisError: sys::mp_obj_type_t;
-    static mp_type_ParseError: sys::mp_obj_type_t;
-    static mp_type_RedisTimeout: sys::mp_obj_type_t;
-}
+// A Fail travels through frames that MicroPython calls may longjmp across.
+const _: () = assert!(!core::mem::needs_drop::<Fail>());
 
 #[derive(Clone, Copy)]
 pub enum Fail {
@@ -28,26 +24,55 @@ pub enum Fail {
     Type(&'static str),
     /// No connection and no address to reconnect to (a `sock=` stream was closed).
     NotConnected,
+    /// A bad argument value (ValueError); nothing was sent.
+    Value(&'static str),
+    /// A command this connection must not run (SUBSCRIBE, MONITOR, ...): a RedisError
+    /// with this text; nothing was sent.
+    Refused(&'static [u8]),
+    /// The connection was lost inside MULTI or after WATCH: the transaction is gone, and
+    /// the command was not sent on a fresh connection.
+    TransactionLost,
+    /// The server broke the protocol in a way the parser cannot see (unsolicited bytes, a
+    /// map used as a key): ParseError with this text; the connection is closed.
+    Protocol(&'static str),
+    /// An exception some MicroPython call raised, to raise as it is (a stream's close).
+    Exception(Obj),
 }
+
+const TRANSACTION_LOST: &[u8] =
+    b"ERR connection lost inside MULTI or after WATCH: the transaction was discarded";
 
 impl Fail {
     /// Whether the connection can no longer be trusted to be in step with the server.
     pub fn breaks_connection(self) -> bool {
-        !matches!(self, Fail::Reply(_) | Fail::Type(_))
+        !matches!(
+            self,
+            Fail::Reply(_)
+                | Fail::Type(_)
+                | Fail::Value(_)
+                | Fail::Refused(_)
+                | Fail::TransactionLost
+                | Fail::Exception(_)
+        )
     }
 
     /// The Python exception for this failure (allocates; may raise MemoryError).
     pub unsafe fn exception(self) -> Obj {
         match self {
             Fail::Reply(exc) => exc,
-            Fail::Parse(e) => mp::exception_msg(&mp_type_ParseError, e.message()),
+            Fail::Parse(e) => mp::exception_msg(mp::parse_error_type(), e.message()),
             Fail::Timeout => {
-                mp::exception_msg(&mp_type_RedisTimeout, "no reply from server within timeout")
+                mp::exception_msg(mp::timeout_type(), "no reply from server within timeout")
             }
             Fail::Closed => mp::os_error(sys::MP_ECONNRESET as i32),
             Fail::Os(errno) => mp::os_error(errno),
             Fail::Type(msg) => mp::exception_msg(&sys::mp_type_TypeError, msg),
             Fail::NotConnected => mp::os_error(sys::MP_ENOTCONN as i32),
+            Fail::Value(msg) => mp::exception_msg(&sys::mp_type_ValueError, msg),
+            Fail::Refused(text) => redis_error(text),
+            Fail::TransactionLost => redis_error(TRANSACTION_LOST),
+            Fail::Protocol(msg) => mp::exception_msg(mp::parse_error_type(), msg),
+            Fail::Exception(exc) => exc,
         }
     }
 }
@@ -63,8 +88,8 @@ pub unsafe fn redis_error(text: &[u8]) -> Obj {
                 crate::text::decode_lossy(code),
                 crate::text::decode_lossy(msg),
             ];
-            mp::exception(&mp_type_RedisError, &args)
+            mp::exception(mp::redis_error_type(), &args)
         }
-        None => mp::exception(&mp_type_RedisError, &[crate::text::decode_lossy(text)]),
+        None => mp::exception(mp::redis_error_type(), &[crate::text::decode_lossy(text)]),
     }
 }

@@ -4,12 +4,17 @@
 //! Every operation returns its outcome as a value: the reply, or the exception for the
 //! glue to raise once Rust's frames are gone. A failure that leaves the link out of step
 //! with the server closes the connection before returning.
+//!
+//! The glue calls every operation through its `guarded()`, holding the object's lock, so
+//! no two calls ever hold `&mut` to one object; each operation still checks that the
+//! object is of the type it expects before treating it as one.
 
 use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
+use crate::options::picoredis_options_t;
 use crate::reader::Reader;
-use crate::sys::{mp_int_t, mp_obj_t, mp_obj_type_t};
+use crate::sys::{mp_obj_t, mp_obj_type_t};
 
 /// The outcome of an operation: `exc` is NULL on success.
 #[repr(C)]
@@ -18,12 +23,11 @@ pub struct picoredis_result_t {
     pub exc: mp_obj_t,
 }
 
-/// An operation on a client, as called by the glue's `guarded()`.
-pub type picoredis_op_t = unsafe extern "C" fn(
-    client: mp_obj_t,
-    n_args: usize,
-    args: *const mp_obj_t,
-) -> picoredis_result_t;
+/// An operation on an object (a client or a Reader), as called by the glue's `guarded()`.
+pub type picoredis_op_t =
+    unsafe extern "C" fn(obj: mp_obj_t, n_args: usize, args: *const mp_obj_t) -> picoredis_result_t;
+
+const NOT_A_CLIENT: Fail = Fail::Type("not a picoredis client");
 
 /// The outcome of a client operation; a failure that leaves the link out of step with
 /// the server closes the connection first.
@@ -57,34 +61,6 @@ unsafe fn args<'a>(n: usize, p: *const mp_obj_t) -> &'a [mp_obj_t] {
     }
 }
 
-/// A client's options, as the glue parsed them from `Redis(...)`. Objects that are not
-/// given are None.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct picoredis_options_t {
-    pub host: mp_obj_t,
-    pub port: mp_int_t,
-    /// Bound on the wait for a whole reply (ms).
-    pub timeout_ms: mp_int_t,
-    /// Bound on connecting (ms).
-    pub connect_timeout_ms: mp_int_t,
-    /// SELECTed after connecting when not 0.
-    pub db: mp_int_t,
-    /// 2, or 3 for HELLO 3 (RESP3).
-    pub protocol: mp_int_t,
-    pub username: mp_obj_t,
-    pub password: mp_obj_t,
-    /// CLIENT SETNAME (or HELLO's SETNAME).
-    pub client_name: mp_obj_t,
-    /// None: plain TCP; True: TLS with a default client context; else an SSLContext.
-    pub ssl_context: mp_obj_t,
-    pub debug: bool,
-    /// Strings come back as str.
-    pub decode_responses: bool,
-    /// Reopen a dropped connection on the next command.
-    pub reconnect: bool,
-}
-
 /// A new, unconnected client object of type `t`.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_new(
@@ -94,15 +70,39 @@ pub unsafe extern "C" fn picoredis_client_new(
     Client::alloc(t, &*opts, false)
 }
 
-/// A new, unconnected client with `client`'s options for a PubSub (of type `t`): its
-/// own connection, on which push frames are messages.
+/// `pubsub()`: a new PubSub with `client`'s options and a connection of its own, on which
+/// push frames are messages. A client on a stream the user gave (`sock=`) has no address
+/// to open a second connection to: ValueError.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_pubsub_client_new(
-    t: *const mp_obj_type_t,
     client: mp_obj_t,
-) -> mp_obj_t {
-    let opts = Client::from_obj(client).opts;
-    Client::alloc(t, &opts, true)
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    let Some(c) = Client::from_obj(client) else {
+        return outcome(Err(NOT_A_CLIENT));
+    };
+    if c.user_sock() {
+        return outcome(Err(Fail::Value(
+            "pubsub() needs a host and port: this client was given sock=",
+        )));
+    }
+    let opts = c.opts;
+    outcome(Ok(Client::alloc(mp::pubsub_type(), &opts, true)))
+}
+
+/// Runs `op` on the client behind `client`, then settles the connection (see `finish`).
+unsafe fn with_client(
+    client: mp_obj_t,
+    op: impl FnOnce(&mut Client) -> Result<Obj, Fail>,
+) -> picoredis_result_t {
+    match Client::from_obj(client) {
+        Some(c) => {
+            let r = op(c);
+            finish(c, r)
+        }
+        None => outcome(Err(NOT_A_CLIENT)),
+    }
 }
 
 /// Sends a command without reading its reply (SUBSCRIBE and friends).
@@ -112,38 +112,39 @@ pub unsafe extern "C" fn picoredis_client_send(
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let c = Client::from_obj(client);
-    let r = c.send_only(args(n_args, a));
-    finish(c, r)
+    with_client(client, |c| c.send_only(args(n_args, a)))
 }
 
-/// The next pub/sub message or None; args[0] is how long to wait for one (ms).
+/// The next pub/sub message or None; args[0] is how long to wait for one to start (ms; a
+/// negative value waits without limit).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_get_message(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let c = Client::from_obj(client);
     let wait = args(n_args, a)
         .first()
         .and_then(|&o| mp::small_int_value(o))
         .unwrap_or(0);
-    let r = c.get_message(u32::try_from(wait).unwrap_or(0));
-    finish(c, r)
+    with_client(client, |c| c.get_message(crate::options::timeout(wait as _)))
 }
 
-/// Connects (args[0]: a connected stream object to use, or None for host:port).
+/// Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
+/// None for host:port; a host or port that is not None replaces the one used so far,
+/// after both are checked (a bad one changes nothing).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_connect(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let c = Client::from_obj(client);
-    let sock = args(n_args, a).first().copied().unwrap_or(mp::none());
-    let r = c.connect(sock).map(|_| mp::none());
-    finish(c, r)
+    let a = args(n_args, a);
+    let arg = |i: usize| a.get(i).copied().unwrap_or(mp::none());
+    with_client(client, |c| {
+        c.set_address(arg(1), arg(2))?;
+        c.connect(arg(0)).map(|_| mp::none())
+    })
 }
 
 /// Sends the command `args` and returns its reply.
@@ -153,35 +154,43 @@ pub unsafe extern "C" fn picoredis_client_command(
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let c = Client::from_obj(client);
-    let r = c.command(args(n_args, a));
-    finish(c, r)
+    with_client(client, |c| c.command(args(n_args, a)))
 }
 
-/// Closes the connection (idempotent). May raise if the stream's close raises.
+/// `close()`: idempotent; an exception raised by the stream's own close is returned (the
+/// client is closed all the same).
 #[no_mangle]
-pub unsafe extern "C" fn picoredis_client_abort(client: mp_obj_t) {
-    Client::from_obj(client).abort();
-}
-
-/// Changes the address used by the next connect; None keeps a value.
-#[no_mangle]
-pub unsafe extern "C" fn picoredis_client_set_address(
+pub unsafe extern "C" fn picoredis_client_close(
     client: mp_obj_t,
-    host: mp_obj_t,
-    port: mp_obj_t,
-) {
-    Client::from_obj(client).set_address(host, port);
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    match Client::from_obj(client) {
+        Some(c) => outcome(c.close()),
+        None => outcome(Err(NOT_A_CLIENT)),
+    }
+}
+
+/// An operation on `obj` raised part-way: a client's connection can no longer be trusted
+/// and is closed (an error from that close is dropped: the first error wins). A Reader's
+/// state is consistent at every call that may raise, so it needs nothing.
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
+    if let Some(c) = Client::from_obj(obj) {
+        c.abort();
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_get_debug(client: mp_obj_t) -> bool {
-    Client::from_obj(client).debug()
+    Client::from_obj(client).is_some_and(|c| c.debug())
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_set_debug(client: mp_obj_t, on: bool) {
-    Client::from_obj(client).set_debug(on);
+    if let Some(c) = Client::from_obj(client) {
+        c.set_debug(on);
+    }
 }
 
 /// Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
@@ -191,16 +200,17 @@ pub unsafe extern "C" fn picoredis_client_pipeline(
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let c = Client::from_obj(client);
     let a = args(n_args, a);
     let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
         return outcome(Err(Fail::Type("pipeline needs commands")));
     };
-    let r = c.pipeline(mp::items(cmds), transaction == mp::boolean(true));
-    finish(c, r)
+    with_client(client, |c| {
+        c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
+    })
 }
 
-/// The client's cache of bound command objects: `*n` slots, indexed by qstr % n.
+/// The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
+/// when `client` is not a client).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_command_cache(
     client: mp_obj_t,
@@ -209,7 +219,10 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
     if !n.is_null() {
         *n = CMD_CACHE;
     }
-    Client::from_obj(client).command_cache().as_mut_ptr()
+    match Client::from_obj(client) {
+        Some(c) => c.command_cache().as_mut_ptr(),
+        None => core::ptr::null_mut(),
+    }
 }
 
 /// A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
@@ -223,17 +236,30 @@ pub unsafe extern "C" fn picoredis_reader_new(
     Reader::alloc(t, decode, more)
 }
 
+/// `feed(data)`: args[0] is the data.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_feed(
     reader: mp_obj_t,
-    data: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    outcome(Reader::from_obj(reader).feed(data).map(|_| mp::none()))
+    let data = args(n_args, a).first().copied().unwrap_or(mp::none());
+    outcome(match Reader::from_obj(reader) {
+        Some(r) => r.feed(data).map(|_| mp::none()),
+        None => Err(Fail::Type("not a picoredis Reader")),
+    })
 }
 
 /// The next complete reply, False when more bytes are needed; a protocol error is
 /// returned as ParseError (and every later call returns it again).
 #[no_mangle]
-pub unsafe extern "C" fn picoredis_reader_gets(reader: mp_obj_t) -> picoredis_result_t {
-    outcome(Reader::from_obj(reader).gets())
+pub unsafe extern "C" fn picoredis_reader_gets(
+    reader: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    outcome(match Reader::from_obj(reader) {
+        Some(r) => r.gets(),
+        None => Err(Fail::Type("not a picoredis Reader")),
+    })
 }

@@ -2,10 +2,9 @@
 //! SETNAME folded in) or AUTH and CLIENT SETNAME, then SELECT. Every reconnect repeats it,
 //! so a reconnected client is in the same state as the first one.
 
-use crate::client::Client;
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
-use crate::request;
+use crate::options::Options;
 use crate::sys;
 
 /// Up to HELLO 3 AUTH user pass SETNAME name.
@@ -43,8 +42,13 @@ fn given(o: Obj) -> bool {
     !o.is_null() && !mp::is_none(o)
 }
 
-pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
-    let o = c.opts;
+/// Runs the handshake for the session `o` describes: `call(args, secret)` sends one
+/// command and reads its reply (a server error fails the connect); `secret` commands hold
+/// a password and are never traced.
+pub unsafe fn run(
+    o: &Options,
+    call: &mut dyn FnMut(&[Obj], bool) -> Result<(), Fail>,
+) -> Result<(), Fail> {
     if o.protocol == 3 {
         let mut hello = Args::new();
         hello.word(sys::MP_QSTR_HELLO).obj(mp::small_int(3));
@@ -60,7 +64,7 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
         if given(o.client_name) {
             hello.word(sys::MP_QSTR_SETNAME).obj(o.client_name);
         }
-        call(c, hello.as_slice(), given(o.password))?;
+        call(hello.as_slice(), given(o.password))?;
     } else {
         if given(o.password) {
             let mut auth = Args::new();
@@ -69,14 +73,14 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
                 auth.obj(o.username);
             }
             auth.obj(o.password);
-            call(c, auth.as_slice(), true)?;
+            call(auth.as_slice(), true)?;
         }
         if given(o.client_name) {
             let mut name = Args::new();
             name.word(sys::MP_QSTR_CLIENT)
                 .word(sys::MP_QSTR_SETNAME)
                 .obj(o.client_name);
-            call(c, name.as_slice(), false)?;
+            call(name.as_slice(), false)?;
         }
     }
     if o.db != 0 {
@@ -84,14 +88,8 @@ pub unsafe fn run(c: &mut Client) -> Result<(), Fail> {
         select
             .word(sys::MP_QSTR_SELECT)
             .obj(mp::small_int(o.db as isize));
-        call(c, select.as_slice(), false)?;
+        call(select.as_slice(), false)?;
     }
     Ok(())
 }
 
-/// One handshake command; a server error fails the connect.
-unsafe fn call(c: &mut Client, args: &[Obj], secret: bool) -> Result<(), Fail> {
-    let size = request::check(args)?;
-    c.send_collected(secret, size, &|conn| request::encode(conn, args))?;
-    c.read_reply(true).map(|_| ())
-}

@@ -21,10 +21,12 @@ mod fail;
 pub mod ffi;
 mod handshake;
 mod mp;
+mod options;
 mod pubsub;
 mod reader;
 mod reply;
 mod request;
+mod session;
 mod text;
 mod tls;
 

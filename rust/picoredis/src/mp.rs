@@ -4,7 +4,7 @@
 //! longjmp (nlr). Callers therefore keep their frames free of destructors ("plain old
 //! frames"): the C glue catches the jump, closes the connection and re-raises.
 
-use core::ffi::{c_char, c_int};
+use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 
 use crate::sys;
@@ -92,6 +92,53 @@ pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
     ptr::eq(sys::mp_obj_get_type(o), t)
 }
 
+extern "C" {
+    // Defined by the C glue (mpy_module/modpicoredis.c), which owns the type objects.
+    static mp_type_RedisError: sys::mp_obj_type_t;
+    static mp_type_ParseError: sys::mp_obj_type_t;
+    static mp_type_RedisTimeout: sys::mp_obj_type_t;
+    static picoredis_type_Redis: sys::mp_obj_type_t;
+    static picoredis_type_PubSub: sys::mp_obj_type_t;
+    static picoredis_type_Reader: sys::mp_obj_type_t;
+}
+
+pub fn redis_error_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(mp_type_RedisError)
+}
+
+pub fn parse_error_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(mp_type_ParseError)
+}
+
+pub fn timeout_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(mp_type_RedisTimeout)
+}
+
+pub fn pubsub_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(picoredis_type_PubSub)
+}
+
+/// Whether `o` is a `RedisError` (an error reply).
+pub unsafe fn is_redis_error(o: Obj) -> bool {
+    type_is(o, redis_error_type())
+}
+
+/// Whether `o` is a Redis or PubSub object (a `Client` in Rust).
+pub unsafe fn is_client(o: Obj) -> bool {
+    let t = sys::mp_obj_get_type(o);
+    ptr::eq(t, ptr::addr_of!(picoredis_type_Redis)) || ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub))
+}
+
+/// Whether `o` is a `Reader` object.
+pub unsafe fn is_reader(o: Obj) -> bool {
+    type_is(o, ptr::addr_of!(picoredis_type_Reader))
+}
+
+/// Whether `o` is an int (small or big).
+pub unsafe fn is_int(o: Obj) -> bool {
+    small_int_value(o).is_some() || type_is(o, &sys::mp_type_int)
+}
+
 /// Calls `obj.name(*args)` (up to three arguments).
 pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
     let mut dest = [NULL; 5];
@@ -140,6 +187,16 @@ pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
     core::slice::from_raw_parts_mut(items, len)
 }
 
+/// The item slots of a new tuple, to fill in place before anyone else sees it.
+pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
+    let t = tuple as *mut sys::mp_obj_tuple_t;
+    let len = (*t).len;
+    if len == 0 {
+        return &mut [];
+    }
+    core::slice::from_raw_parts_mut(ptr::addr_of_mut!((*t).items) as *mut Obj, len)
+}
+
 pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
     sys::mp_obj_new_exception_args(t, args.len(), args.as_ptr())
 }
@@ -162,6 +219,102 @@ pub unsafe fn print(text: &[u8]) {
 
 pub unsafe fn ticks_ms() -> u32 {
     sys::mp_hal_ticks_ms() as u32
+}
+
+/// Sleeps about `ms` milliseconds; the port runs pending callbacks meanwhile.
+pub unsafe fn delay_ms(ms: u32) {
+    sys::mp_hal_delay_ms(ms as _);
+}
+
+extern "C" {
+    // Defined by the C glue (mpy_module/modpicoredis.c): runs `f(ctx)` under nlr_push and
+    // returns the exception it raised, or NULL.
+    fn picoredis_protect(f: unsafe extern "C" fn(*mut c_void), ctx: *mut c_void) -> sys::mp_obj_t;
+}
+
+/// Runs `f` and returns the exception it raised instead of letting it propagate (the C
+/// glue catches the nlr jump). `f` and the frames it calls must hold nothing to drop.
+pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
+    unsafe extern "C" fn trampoline(ctx: *mut c_void) {
+        let f = &mut **(ctx as *mut &mut dyn FnMut());
+        f();
+    }
+    let mut f = f;
+    let exc = picoredis_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void);
+    (!exc.is_null()).then_some(exc)
+}
+
+/// The stream protocol of `o`; raises if `o` is not a readable, writable stream.
+pub unsafe fn stream_of(o: Obj) -> *const sys::mp_stream_p_t {
+    sys::mp_get_stream_raise(
+        o,
+        (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE | sys::MP_STREAM_OP_IOCTL) as _,
+    )
+}
+
+/// One read (or write) call on a stream: the count it reported and the errno (0: none).
+/// The count is the stream's word, unchecked: a Python stream can return any number.
+pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
+    let mut err: c_int = 0;
+    let flags = sys::MP_STREAM_RW_ONCE
+        | if write {
+            sys::MP_STREAM_RW_WRITE
+        } else {
+            sys::MP_STREAM_RW_READ
+        };
+    let n = sys::mp_stream_rw(s, buf as *mut _, len as _, &mut err, flags as _);
+    (n as usize, err)
+}
+
+pub const POLL_RD: usize = sys::MP_STREAM_POLL_RD as usize;
+pub const POLL_WR: usize = sys::MP_STREAM_POLL_WR as usize;
+
+/// Whether the stream is ready for `flags` now, without blocking; `None` when it cannot
+/// tell (no ioctl, an error, or a Python stream whose ioctl raised).
+pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
+    let ioctl = p.as_ref().and_then(|p| p.ioctl)?;
+    let mut r = usize::MAX;
+    let exc = protect(&mut || {
+        let mut err: c_int = 0;
+        r = ioctl(s, sys::MP_STREAM_POLL as _, flags as _, &mut err) as usize;
+    });
+    // MP_STREAM_ERROR is (mp_uint_t)-1.
+    (exc.is_none() && r != usize::MAX).then_some(r & flags != 0)
+}
+
+/// Closes a stream; returns the exception its close raised, if any.
+pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
+    protect(&mut || {
+        sys::mp_stream_close(s);
+    })
+}
+
+/// Whether `o` is a `str`.
+pub unsafe fn is_str(o: Obj) -> bool {
+    type_is(o, &sys::mp_type_str) || (o as usize) & 7 == 2
+}
+
+/// A copy of `o` that later changes to `o` cannot reach: str and bytes are kept as they
+/// are, other buffers (bytearray, memoryview) become bytes.
+pub unsafe fn frozen(o: Obj) -> Obj {
+    if is_str(o) || type_is(o, &sys::mp_type_bytes) {
+        return o;
+    }
+    match buffer(o) {
+        Some(b) => bytes(b),
+        None => o,
+    }
+}
+
+/// The value of a float object (the port's float: f32 or f64).
+#[cfg(mp_float)]
+pub unsafe fn float_value(o: Obj) -> Option<sys::mp_float_t> {
+    type_is(o, &sys::mp_type_float).then(|| sys::mp_obj_get_float(o))
+}
+
+#[cfg(not(mp_float))]
+pub unsafe fn float_value(_: Obj) -> Option<f32> {
+    None
 }
 
 pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {

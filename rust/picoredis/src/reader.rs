@@ -12,12 +12,16 @@ use resp::parse::{Parser, Step};
 
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
+use crate::options::picoredis_head_t;
 use crate::reply::{self, Input};
 use crate::sys;
 
+const _: () = assert!(!core::mem::needs_drop::<Reader>());
+const _: () = assert!(!core::mem::needs_drop::<Span>());
+
 #[repr(C)]
 pub struct Reader {
-    base: sys::mp_obj_base_t,
+    head: picoredis_head_t,
     /// Fed bytes; `start..` not yet returned. The vstr's buffer is reachable by the GC
     /// through this object.
     buf: sys::vstr_t,
@@ -31,7 +35,8 @@ pub struct Reader {
     /// What `gets` returns while no complete reply is buffered (hiredis-py's
     /// `notEnoughData`, default False; a sentinel tells it apart from a RESP3 `#f`).
     more: Obj,
-    failed: Option<resp::Error>,
+    /// The protocol error that stopped the reader: every later `gets` returns it again.
+    failed: Option<Fail>,
     scan: Parser,
     build: Parser,
 }
@@ -74,18 +79,19 @@ impl Reader {
         // Zeroed memory is an empty reader (zero offsets, flags false): only the rest is
         // written, as in Client::alloc.
         let p = sys::m_malloc0(core::mem::size_of::<Reader>()) as *mut Reader;
-        core::ptr::addr_of_mut!((*p).base).write(sys::mp_obj_base_t { type_: t });
+        core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
         core::ptr::addr_of_mut!((*p).failed).write(None);
-        core::ptr::addr_of_mut!((*p).scan).write(Parser::new(crate::client::limits()));
-        core::ptr::addr_of_mut!((*p).build).write(Parser::new(crate::client::limits()));
+        core::ptr::addr_of_mut!((*p).scan).write(Parser::new(reply::limits()));
+        core::ptr::addr_of_mut!((*p).build).write(Parser::new(reply::limits()));
         (*p).decode = decode;
         (*p).more = more;
         sys::vstr_init(&mut (*p).buf, 64);
         p as Obj
     }
 
-    pub unsafe fn from_obj<'a>(o: Obj) -> &'a mut Reader {
-        &mut *(o as *mut Reader)
+    /// The reader behind `o`, if `o` is a Reader object.
+    pub unsafe fn from_obj<'a>(o: Obj) -> Option<&'a mut Reader> {
+        mp::is_reader(o).then(|| &mut *(o as *mut Reader))
     }
 
     fn data(&mut self) -> &[u8] {
@@ -113,8 +119,8 @@ impl Reader {
 
     /// The next complete reply, or `False`.
     pub unsafe fn gets(&mut self) -> Result<Obj, Fail> {
-        if let Some(e) = self.failed {
-            return Err(Fail::Parse(e));
+        if let Some(f) = self.failed {
+            return Err(f);
         }
         while !self.complete {
             let scanned = self.scanned;
@@ -132,7 +138,7 @@ impl Reader {
                     self.complete = self.scan.is_idle();
                 }
                 Step::Error(e) => {
-                    self.failed = Some(e);
+                    self.failed = Some(Fail::Parse(e));
                     return Err(Fail::Parse(e));
                 }
             }
@@ -149,7 +155,16 @@ impl Reader {
             data: span.get(start..end).unwrap_or(&[]),
             pos: 0,
         };
-        let (v, _push) = reply::read(&mut self.build, &mut input, opts)?;
+        let (v, _push) = match reply::read(&mut self.build, &mut input, opts) {
+            Ok(r) => r,
+            // Malformed in a way only building shows (a map used as a key): as sticky as
+            // any other protocol error.
+            Err(f @ (Fail::Parse(_) | Fail::Protocol(_))) => {
+                self.failed = Some(f);
+                return Err(f);
+            }
+            Err(f) => return Err(f),
+        };
         self.start = end;
         self.complete = false;
         if self.start == self.buf.len {

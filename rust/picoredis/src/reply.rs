@@ -6,7 +6,7 @@
 //! MicroPython's GC scans; the stack has no destructor, so an exception (longjmp) that
 //! crosses this frame skips nothing.
 
-use resp::parse::{AggKind, BulkKind, Event, Parser, Step};
+use resp::parse::{AggKind, BulkKind, Event, Limits, Parser, Step};
 
 use crate::fail::{self, Fail};
 use crate::mp::{self, Obj};
@@ -15,6 +15,20 @@ use crate::text;
 
 /// Deepest nesting the builder holds; the parser's limit is clamped to it.
 pub const MAX_DEPTH: usize = 32;
+
+/// The parser limits of every reply picoredis reads (socket or Reader).
+pub fn limits() -> Limits {
+    Limits {
+        max_depth: MAX_DEPTH,
+        // A header or simple line must fit the connection's read buffer.
+        max_line_len: crate::conn::RBUF,
+        ..Limits::default()
+    }
+}
+
+// The builder's state lives in this frame across MicroPython calls that may longjmp.
+const _: () = assert!(!core::mem::needs_drop::<Stack>());
+const _: () = assert!(!core::mem::needs_drop::<Parser>());
 
 /// Where the reply bytes come from: a socket (`conn::Conn`) or the bytes fed to a
 /// `Reader`.
@@ -323,13 +337,13 @@ unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
         }
         Kind::Dict => {
             if f.key.is_null() {
-                f.key = hashable(v);
+                f.key = hashable(v, MAX_DEPTH)?;
             } else {
                 sys::mp_obj_dict_store(f.obj, f.key, v);
                 f.key = mp::NULL;
             }
         }
-        Kind::Set => set_add(f.obj, hashable(v)),
+        Kind::Set => set_add(f.obj, hashable(v, MAX_DEPTH)?),
     }
     f.left -= 1;
     Ok(())
@@ -345,20 +359,38 @@ unsafe fn set_add(list: Obj, v: Obj) {
     sys::mp_obj_list_append(list, v);
 }
 
-/// RESP3 allows aggregate keys; a list cannot be a dict key or set member, its tuple can.
-unsafe fn hashable(v: Obj) -> Obj {
-    if mp::type_is(v, &sys::mp_type_list) {
-        let items = mp::items(v);
-        return sys::mp_obj_new_tuple(items.len(), items.as_ptr());
+/// RESP3 allows aggregate keys; a list cannot be a dict key or set member, its tuple can
+/// (lists inside it become tuples too). A map or set cannot be either: that reply is a
+/// protocol error (ParseError), not a TypeError from deep inside the dict.
+unsafe fn hashable(v: Obj, depth: usize) -> Result<Obj, Fail> {
+    const UNHASHABLE: Fail = Fail::Protocol("a map or set used as a map key or set member");
+    if mp::type_is(v, &sys::mp_type_dict) || is_set(v) {
+        return Err(UNHASHABLE);
     }
-    v
+    if !mp::type_is(v, &sys::mp_type_list) {
+        return Ok(v);
+    }
+    let depth = depth.checked_sub(1).ok_or(UNHASHABLE)?;
+    let items = mp::items(v);
+    let t = sys::mp_obj_new_tuple(items.len(), items.as_ptr());
+    for slot in mp::tuple_items_mut(t) {
+        *slot = hashable(*slot, depth)?;
+    }
+    Ok(t)
+}
+
+#[cfg(mp_set)]
+unsafe fn is_set(v: Obj) -> bool {
+    mp::type_is(v, &sys::mp_type_set)
+}
+
+#[cfg(not(mp_set))]
+unsafe fn is_set(_: Obj) -> bool {
+    false
 }
 
 pub unsafe fn is_error(v: Obj) -> bool {
-    extern "C" {
-        static mp_type_RedisError: sys::mp_obj_type_t;
-    }
-    mp::type_is(v, &mp_type_RedisError)
+    mp::is_redis_error(v)
 }
 
 #[cfg(mp_float)]

@@ -2,8 +2,9 @@
 //!
 //! Every argument is checked before the first byte is queued, so a bad argument raises
 //! TypeError with nothing sent. Text and buffers are written from where they lie; only
-//! numbers are formatted (integers without `core::fmt`, floats and big integers by
-//! MicroPython's own `str()`).
+//! numbers are formatted: integers without `core::fmt`, big integers by MicroPython's own
+//! `str()`, floats as the shortest text that reads back as the same number (Ryū; the
+//! server parses it exactly, where `str()` rounds to fewer digits).
 
 use crate::conn::Conn;
 use crate::fail::Fail;
@@ -14,9 +15,15 @@ use crate::sys;
 enum Arg<'a> {
     Bytes(&'a [u8]),
     Int(isize),
-    /// Big integers and floats: as `str(arg)`.
+    /// Big integers: as `str(arg)`.
     Text(Obj),
+    Float(Float),
 }
+
+#[cfg(mp_float)]
+type Float = sys::mp_float_t;
+#[cfg(not(mp_float))]
+type Float = f32;
 
 const BAD_ARG: &str = "arguments must be str, bytes, a buffer, int or float";
 
@@ -31,20 +38,10 @@ unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
         // Beyond the small-int range: MicroPython prints it.
         return Ok(Arg::Text(o));
     }
-    if is_float(o) {
-        return Ok(Arg::Text(o));
+    if let Some(f) = mp::float_value(o) {
+        return Ok(Arg::Float(f));
     }
     Err(Fail::Type(BAD_ARG))
-}
-
-#[cfg(mp_float)]
-unsafe fn is_float(o: Obj) -> bool {
-    mp::type_is(o, &sys::mp_type_float)
-}
-
-#[cfg(not(mp_float))]
-unsafe fn is_float(_: Obj) -> bool {
-    false
 }
 
 /// Checks every argument (TypeError if one cannot be sent, before anything is queued)
@@ -59,7 +56,7 @@ pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
         n += 16
             + match classify(a)? {
                 Arg::Bytes(b) => b.len(),
-                Arg::Int(_) | Arg::Text(_) => 24,
+                Arg::Int(_) | Arg::Text(_) | Arg::Float(_) => 24,
             };
     }
     Ok(n)
@@ -76,6 +73,10 @@ pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
             Arg::Int(i) => {
                 let mut digits = [0u8; 20];
                 bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
+            }
+            Arg::Float(f) => {
+                let mut text = ryu::Buffer::new();
+                bulk(conn, text.format(f).as_bytes())?;
             }
             Arg::Text(o) => {
                 let mut v: sys::vstr_t = core::mem::zeroed();

@@ -34,7 +34,6 @@ pub use event::{AggKind, BulkKind, Event, Step};
 pub use scalar::parse_double;
 
 use crate::Error;
-use heapless::Vec;
 
 /// Capacity of the nesting stack; also the bit width of the attribute mask.
 pub const MAX_DEPTH: usize = 64;
@@ -90,12 +89,50 @@ enum Token<'a> {
     Emit(Event<'a>, usize),
 }
 
+/// The open aggregates' remaining child counts, innermost last: a fixed array, so the
+/// parser has no drop glue (a MicroPython exception may longjmp over a frame holding one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Depths {
+    counts: [usize; MAX_DEPTH],
+    len: usize,
+}
+
+impl Depths {
+    const fn new() -> Self {
+        Depths {
+            counts: [0; MAX_DEPTH],
+            len: 0,
+        }
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    fn push(&mut self, n: usize) -> Result<(), ()> {
+        let slot = self.counts.get_mut(self.len).ok_or(())?;
+        *slot = n;
+        self.len += 1;
+        Ok(())
+    }
+    fn last_mut(&mut self) -> Option<&mut usize> {
+        let i = self.len.checked_sub(1)?;
+        self.counts.get_mut(i)
+    }
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
+const _: () = assert!(!core::mem::needs_drop::<Parser>());
+
 /// Incremental RESP reply parser. Fixed size, no heap.
 #[derive(Clone, Debug)]
 pub struct Parser {
     limits: Limits,
     /// Remaining children of each open aggregate, innermost last.
-    stack: Vec<usize, MAX_DEPTH>,
+    stack: Depths,
     /// Bit `i` set: stack entry `i` is an attribute being skipped.
     attr_mask: u64,
     state: State,
@@ -124,7 +161,7 @@ impl Parser {
         }
         Parser {
             limits,
-            stack: Vec::new(),
+            stack: Depths::new(),
             attr_mask: 0,
             state: State::Value,
             bulk_left: 0,
@@ -409,7 +446,7 @@ impl Parser {
             if *top > 0 {
                 return;
             }
-            let _ = self.stack.pop();
+            self.stack.pop();
             let bit = 1u64.checked_shl(self.stack.len() as u32).unwrap_or(0);
             if self.attr_mask & bit != 0 {
                 self.attr_mask &= !bit;

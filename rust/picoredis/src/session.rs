@@ -1,0 +1,103 @@
+//! What a command does to the connection's session, known from its name before it is
+//! sent: commands that need a connection of their own (SUBSCRIBE, MONITOR), commands
+//! whose effect a reconnect must re-apply (SELECT, HELLO, AUTH, CLIENT SETNAME, RESET)
+//! and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH).
+//!
+//! The client follows these so that a reconnect restores the session the user last set,
+//! by option or by command, and never silently runs a command outside its transaction.
+
+use crate::mp::{self, Obj};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: replies become messages.
+    Subscribe,
+    /// MONITOR: every later reply is a monitor line.
+    Monitor,
+    Select,
+    Hello,
+    Auth,
+    /// CLIENT SETNAME.
+    SetName,
+    Reset,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
+}
+
+impl Effect {
+    /// Changes what a reconnect re-applies.
+    pub fn changes_session(self) -> bool {
+        matches!(
+            self,
+            Effect::Select | Effect::Hello | Effect::Auth | Effect::SetName
+        )
+    }
+}
+
+const NAMES: [(&[u8], Effect); 13] = [
+    (b"subscribe", Effect::Subscribe),
+    (b"psubscribe", Effect::Subscribe),
+    (b"ssubscribe", Effect::Subscribe),
+    (b"monitor", Effect::Monitor),
+    (b"select", Effect::Select),
+    (b"hello", Effect::Hello),
+    (b"auth", Effect::Auth),
+    (b"client", Effect::SetName),
+    (b"reset", Effect::Reset),
+    (b"multi", Effect::Multi),
+    (b"exec", Effect::Exec),
+    (b"discard", Effect::Discard),
+    (b"watch", Effect::Watch),
+];
+
+/// The effect of the command `args` (its name first).
+pub unsafe fn effect(args: &[Obj]) -> Effect {
+    let Some(name) = args.first().and_then(|&a| mp::buffer(a)) else {
+        return Effect::None;
+    };
+    // (UNWATCH shares no length with the table's other names but "unwatch" itself.)
+    if b"unwatch".eq_ignore_ascii_case(name) {
+        return Effect::Unwatch;
+    }
+    let Some(&(_, e)) = NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+        return Effect::None;
+    };
+    if e == Effect::SetName && !word_is(args.get(1), b"setname") {
+        return Effect::None;
+    }
+    e
+}
+
+/// Whether argument `a` is the word `w` (any case).
+pub unsafe fn word_is(a: Option<&Obj>, w: &[u8]) -> bool {
+    a.and_then(|&o| mp::buffer(o))
+        .is_some_and(|b| w.eq_ignore_ascii_case(b))
+}
+
+/// An integer argument: a small int, or its decimal text (as the server read it).
+pub unsafe fn int_arg(a: Option<&Obj>) -> Option<isize> {
+    let o = *a?;
+    if let Some(v) = mp::small_int_value(o) {
+        return Some(v);
+    }
+    let text = mp::buffer(o)?;
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    let mut v: isize = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + isize::from(d - b'0');
+    }
+    Some(if neg { -v } else { v })
+}

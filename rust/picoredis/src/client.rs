@@ -234,7 +234,8 @@ impl Client {
     /// old connection fails the command too, rather than running it outside.
     unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
         if let Some(&first) = self.conn.pending().first() {
-            if !self.pubsub && !(self.opts.protocol == 3 && first == b'>') {
+            let push = self.opts.protocol == 3 && first == b'>';
+            if !(self.pubsub || push) {
                 self.abort();
                 return Err(Fail::Protocol(
                     "data from the server that no command asked for: connection closed",
@@ -344,11 +345,8 @@ impl Client {
                 o.username = mp::none();
                 o.password = mp::none();
             }
-            Effect::None
-            | Effect::Subscribe
-            | Effect::Monitor
-            | Effect::Exec
-            | Effect::Discard => {}
+            Effect::None | Effect::Subscribe | Effect::Monitor | Effect::Exec | Effect::Discard => {
+            }
         }
     }
 

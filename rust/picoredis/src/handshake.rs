@@ -42,13 +42,13 @@ fn given(o: Obj) -> bool {
     !o.is_null() && !mp::is_none(o)
 }
 
+/// Sends one handshake command and reads its reply: `(args, secret)`.
+pub type Call<'a> = &'a mut dyn FnMut(&[Obj], bool) -> Result<(), Fail>;
+
 /// Runs the handshake for the session `o` describes: `call(args, secret)` sends one
 /// command and reads its reply (a server error fails the connect); `secret` commands hold
 /// a password and are never traced.
-pub unsafe fn run(
-    o: &Options,
-    call: &mut dyn FnMut(&[Obj], bool) -> Result<(), Fail>,
-) -> Result<(), Fail> {
+pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
     if o.protocol == 3 {
         let mut hello = Args::new();
         hello.word(sys::MP_QSTR_HELLO).obj(mp::small_int(3));
@@ -92,4 +92,3 @@ pub unsafe fn run(
     }
     Ok(())
 }
-

@@ -14,6 +14,12 @@ so spaces are allowed:
   SILENT                    never answer (until the client goes away)
   ENDLESS <hex> <unit-hex>  send <hex>, then repeat <unit> forever
   DRIP <hex> <ms>           send the bytes one at a time, <ms> apart
+  HELLO [3 ...]             a minimal HELLO reply (a RESP3 map with `3`), so clients with
+                            protocol=3 can connect; the other arguments are ignored
+  SUBSCRIBE <channel>...    like redis: a subscribe confirmation per channel (RESP2);
+                            a channel named `steps:<ms>:<hex>[:<ms>:<hex>...]` is then
+                            also sent each <hex> after waiting its <ms> (e.g. a pub/sub
+                            message split in two segments; the bytes are raw RESP)
 
 Every connection is bounded to TIME_LIMIT seconds, so nothing runs forever.
 Run it by hand with `python3 tests/fake_server.py [PORT]`.
@@ -134,6 +140,25 @@ class Handler(socketserver.BaseRequestHandler):
                 return "stop"
             self.request.sendall(bytes([b]))
             time.sleep(int(interval_ms) / 1000.0)
+
+    def do_HELLO(self, version="2", *ignored):
+        if version == "3":
+            self.request.sendall(b"%2\r\n+server\r\n+fake\r\n+proto\r\n:3\r\n")
+        else:
+            self.request.sendall(b"*4\r\n$6\r\nserver\r\n$4\r\nfake\r\n$5\r\nproto\r\n:2\r\n")
+
+    def do_SUBSCRIBE(self, *channels):
+        for i, ch in enumerate(channels, 1):
+            name = ch.encode()
+            self.request.sendall(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:%d\r\n"
+                                 % (len(name), name, i))
+        for ch in channels:
+            parts = ch.split(":")
+            if parts[0] != "steps":
+                continue
+            for ms, hexbytes in zip(parts[1::2], parts[2::2]):
+                time.sleep(int(ms) / 1000.0)
+                self.request.sendall(bytes.fromhex(hexbytes))
 
 
 class FakeServer(socketserver.ThreadingTCPServer):

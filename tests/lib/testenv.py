@@ -92,3 +92,96 @@ def fake_client(**kw):
         raise OSError("PICOREDIS_FAKE_PORT not set (run via tests/run_unix_tests.py)")
     kw["port"] = FAKE_PORT
     return client(**kw)
+
+
+# -- helpers for the misuse tests (tests/unix/test_misuse_*.py) ----------------------------
+
+def socket_to(port, host=None, timeout_s=2):
+    """A plain connected socket to host:port (the real test server by default)."""
+    s = socket.socket()
+    s.connect(socket.getaddrinfo(host or HOST, port)[0][-1])
+    s.settimeout(timeout_s)
+    return s
+
+
+def _stream_base():
+    import io
+    return io.IOBase
+
+
+class SocketStream(_stream_base()):
+    """A Python stream (io.IOBase: readinto/write/ioctl) over a real socket, to give to
+    `Redis(sock=...)`.  Subclasses override `readinto`/`write`/`ioctl` to misbehave, and
+    call `SocketStream.readinto(self, buf)` etc. for the real thing.  It has no
+    settimeout(), so the client cannot set one: the socket's own timeout (timeout_s)
+    bounds every read.  `closed` counts close requests (ioctl MP_STREAM_CLOSE or close())."""
+
+    POLL, CLOSE = 3, 4          # MP_STREAM_POLL, MP_STREAM_CLOSE ioctl requests
+    POLLIN, POLLOUT = 1, 4
+
+    def __init__(self, port=None, host=None, timeout_s=2):
+        self.sock = socket_to(port or PORT, host, timeout_s)
+        self.closed = 0
+
+    def readinto(self, buf):
+        # recv, not readinto: a socket's readinto waits until the whole buffer is full.
+        data = self.sock.recv(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+    def write(self, buf):
+        return self.sock.write(buf)
+
+    def ioctl(self, req, arg):
+        if req == self.CLOSE:
+            self.close()
+        return 0
+
+    def close(self):
+        self.closed += 1
+        self.sock.close()
+
+
+def child_case():
+    """The case this process must run alone (`--case NAME` on the command line, as
+    run_isolated() starts it), or None in the normal, parent run."""
+    import sys
+    argv = sys.argv
+    if '--case' in argv and argv.index('--case') + 1 < len(argv):
+        return argv[argv.index('--case') + 1]
+    return None
+
+
+def run_isolated(script, case, timeout_s=60):
+    """Runs `script --case CASE` in a fresh firmware process (the one running now), so a
+    test that may crash the firmware fails alone instead of ending the whole file.  The
+    child must register just that case with ptest and call run().  Raises (a failure
+    of the calling test) unless the child printed `1 passed, 0 failed` and exited 0;
+    the message carries the child's FAIL line or how it died."""
+    import sys
+    tmp = '%s/picoredis-case-%s.txt' % (os.getenv('TMPDIR') or '/tmp', hexstr(os.urandom(6)))
+    status = os.system("timeout %d '%s' '%s' --case '%s' > '%s' 2>&1"
+                       % (timeout_s, sys.executable, script, case, tmp))
+    try:
+        with open(tmp) as f:
+            out = f.read()
+    except OSError:
+        out = ''
+    try:
+        os.remove(tmp)
+    except OSError:
+        pass
+    lines = [l for l in out.split('\n') if l]
+    if status == 0 and lines and lines[-1] == '1 passed, 0 failed':
+        return
+    code = status >> 8 if status & 0x7f == 0 else 128 + (status & 0x7f)
+    if code == 124:
+        how = 'timed out after %d s' % timeout_s
+    elif code > 128:
+        how = 'crashed: killed by signal %d' % (code - 128)
+    else:
+        how = 'exit status %d' % code
+    from ptest import AssertFailed
+    fail = [l for l in lines if l.startswith('FAIL ')]
+    detail = fail[0][5:] if fail else ' | '.join(lines[-4:])
+    raise AssertFailed('isolated run %s: %s' % (how, detail))

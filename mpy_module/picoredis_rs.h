@@ -82,6 +82,12 @@ void rust_eh_personality(void);
 
 /**
  * A new, unconnected client object of type `t`.
+ *
+ * # Safety
+ * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+ * else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+ * drop anything). `t` must be the Redis type or a subtype; `opts` must point to filled
+ * options holding valid objects.
  */
 mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t *opts);
 
@@ -89,17 +95,29 @@ mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t 
  * `pubsub()`: a new PubSub with `client`'s options and a connection of its own, on which
  * push frames are messages. A client on a stream the user gave (`sock=`) has no address
  * to open a second connection to: ValueError.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
  */
 picoredis_result_t picoredis_pubsub_client_new(mp_obj_t client, size_t _n_args, const mp_obj_t *_a);
 
 /**
  * Sends a command without reading its reply (SUBSCRIBE and friends).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_send(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
  * The next pub/sub message or None; args[0] is how long to wait for one to start (ms; a
  * negative value waits without limit).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
@@ -107,17 +125,29 @@ picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, 
  * Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
  * None for host:port; a host or port that is not None replaces the one used so far,
  * after both are checked (a bad one changes nothing).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_connect(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
  * Sends the command `args` and returns its reply.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_command(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
  * `close()`: idempotent; an exception raised by the stream's own close is returned (the
  * client is closed all the same).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
  */
 picoredis_result_t picoredis_client_close(mp_obj_t client, size_t _n_args, const mp_obj_t *_a);
 
@@ -125,38 +155,81 @@ picoredis_result_t picoredis_client_close(mp_obj_t client, size_t _n_args, const
  * An operation on `obj` raised part-way: a client's connection can no longer be trusted
  * and is closed (an error from that close is dropped: the first error wins). A Reader's
  * state is consistent at every call that may raise, so it needs nothing.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` after an operation on `obj` raised, still holding its
+ * lock, on the VM thread; `obj` must be a valid object. Nothing here raises.
  */
 void picoredis_abandon(mp_obj_t obj);
 
+/**
+ * The client's `debug` attribute (false when `client` is not a client).
+ *
+ * # Safety
+ * Called by the glue's attribute hook on the VM thread, without the object's lock:
+ * `client` must be a valid object, and no other thread inside an operation on it (the
+ * glue does not ensure this: a thread that reads or sets `debug` while another runs a
+ * command on the same client races on the flag). Nothing is raised.
+ */
 bool picoredis_client_get_debug(mp_obj_t client);
 
+/**
+ * Sets the client's `debug` attribute (nothing when `client` is not a client).
+ *
+ * # Safety
+ * As `picoredis_client_get_debug`.
+ */
 void picoredis_client_set_debug(mp_obj_t client, bool on);
 
 /**
  * Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects, args[0] a list of tuples that no
+ * Python code can reach (the glue hands over the pipeline's queue, replaced first).
  */
 picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 
 /**
  * The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
  * when `client` is not a client).
+ *
+ * # Safety
+ * Called by the glue's attribute hook on the VM thread, without the object's lock:
+ * `client` must be a valid object, and no other thread inside an operation on it (as
+ * for `picoredis_client_get_debug`); `n` null or writable. Only the glue uses the slots.
+ * Nothing is raised.
  */
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 
 /**
  * A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
  * complete reply is buffered.
+ *
+ * # Safety
+ * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+ * else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+ * drop anything). `t` must be the Reader type or a subtype; `more` a valid object.
  */
 mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more);
 
 /**
  * `feed(data)`: args[0] is the data.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const mp_obj_t *a);
 
 /**
  * The next complete reply, False when more bytes are needed; a protocol error is
  * returned as ParseError (and every later call returns it again).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
  */
 picoredis_result_t picoredis_reader_gets(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
 

@@ -1,12 +1,17 @@
 //! The `Redis` object: options, connection and parser state, allocated on the MicroPython
 //! heap (so the GC sees the socket, host and credential objects it holds).
+//!
+//! The unsafe methods here share one contract (in their `# Safety` sections: "the client
+//! contract"): VM thread, inside a glue call holding this client's lock (the `&mut self`
+//! is the only one); they may raise, so the frames up to the glue's `nlr_push` must hold
+//! nothing that needs dropping. The objects they are given must be valid.
 
 use resp::parse::Parser;
 
 use crate::conn::{self, Conn, Deadline};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
-use crate::options::{self, picoredis_head_t, Options};
+use crate::options::{picoredis_head_t, Options};
 use crate::reply::{self, Input};
 use crate::session::{self, Effect};
 use crate::{handshake, pubsub, request, sys};
@@ -62,10 +67,12 @@ impl Input for SocketInput<'_> {
         self.conn.consume(n)
     }
     unsafe fn fill(&mut self) -> Result<(), Fail> {
-        self.conn.fill(self.deadline)
+        // SAFETY: the caller's contract; a reply is read only on an open connection.
+        unsafe { self.conn.fill(self.deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
-        self.conn.read_into(dst, self.deadline)
+        // SAFETY: the caller's contract; a reply is read only on an open connection.
+        unsafe { self.conn.read_into(dst, self.deadline) }
     }
     fn debug(&self) -> bool {
         self.conn.debug
@@ -73,23 +80,39 @@ impl Input for SocketInput<'_> {
 }
 
 impl Client {
+    /// A new, unconnected client object of type `t`, without its lock (the glue adds it).
+    ///
+    /// # Safety
+    /// VM thread; may raise (MemoryError). `t` must be the Redis or PubSub type (whose
+    /// objects are this struct); the objects in `opts` must be valid.
     pub unsafe fn alloc(t: *const sys::mp_obj_type_t, opts: &Options, pubsub: bool) -> Obj {
         // Zeroed memory is already a closed connection with empty buffers and cache
         // (null pointers, zero lengths, false flags): only the rest is written, which
         // keeps the code small (no 2 KB struct literal to build and copy).
-        let p = sys::m_malloc0(core::mem::size_of::<Client>()) as *mut Client;
-        core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
-        core::ptr::addr_of_mut!((*p).opts).write(*opts);
-        core::ptr::addr_of_mut!((*p).parser).write(Parser::new(reply::limits()));
-        (*p).pubsub = pubsub;
-        (*p).conn.debug = opts.debug;
-        (*p).conn.write_ms = options::timeout(opts.timeout_ms);
-        p as Obj
+        // SAFETY: the caller's contract. `p` is fresh zeroed memory for one Client: the
+        // fields zero is not valid for are written in place (not read, not dropped)
+        // before the object is used.
+        unsafe {
+            let p = mp::malloc0::<Client>();
+            core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
+            core::ptr::addr_of_mut!((*p).opts).write(*opts);
+            core::ptr::addr_of_mut!((*p).parser).write(Parser::new(reply::limits()));
+            (*p).pubsub = pubsub;
+            (*p).conn.debug = opts.debug;
+            (*p).conn.write_ms = conn::timeout(opts.timeout_ms);
+            p as Obj
+        }
     }
 
     /// The client behind `o`, if `o` is a Redis or PubSub object.
+    ///
+    /// # Safety
+    /// VM thread, holding `o`'s lock (no other `&mut` to it exists for `'a`). `o` must be
+    /// a valid object.
     pub unsafe fn from_obj<'a>(o: Obj) -> Option<&'a mut Client> {
-        mp::is_client(o).then(|| &mut *(o as *mut Client))
+        // SAFETY: the caller's contract; a Redis or PubSub object is this struct (made by
+        // `alloc`).
+        unsafe { mp::is_client(o).then(|| &mut *(o as *mut Client)) }
     }
 
     /// Whether this client talks over a stream the user gave (`sock=`).
@@ -112,15 +135,20 @@ impl Client {
 
     /// Changes the address used by the next connect; None keeps a value. Both are checked
     /// before either changes.
+    ///
+    /// # Safety
+    /// The client contract (nothing is raised).
     pub unsafe fn set_address(&mut self, host: Obj, port: Obj) -> Result<(), Fail> {
-        if !mp::is_none(host) && !mp::is_str(host) {
+        // SAFETY: the caller's contract: `host` is a valid object.
+        if !mp::is_none(host) && !unsafe { mp::is_str(host) } {
             return Err(Fail::Type("host must be a str"));
         }
         let port = if mp::is_none(port) {
             self.opts.port
         } else {
-            let Some(p) = mp::small_int_value(port).or_else(|| mp::is_int(port).then_some(-1))
-            else {
+            // SAFETY: the caller's contract: `port` is a valid object.
+            let is_int = || unsafe { mp::is_int(port) };
+            let Some(p) = mp::small_int_value(port).or_else(|| is_int().then_some(-1)) else {
                 return Err(Fail::Type("port must be an int"));
             };
             if !(0..=65535).contains(&p) {
@@ -136,12 +164,15 @@ impl Client {
     }
 
     fn timeout_ms(&self) -> u32 {
-        options::timeout(self.opts.timeout_ms)
+        conn::timeout(self.opts.timeout_ms)
     }
 
     /// Drops the connection after a failure: nothing of an earlier reply can be read after
     /// this. An error from the stream's own close is dropped (the failure that got us here
     /// is the one to report). A transaction in progress is lost with the connection.
+    ///
+    /// # Safety
+    /// The client contract (nothing is raised).
     pub unsafe fn abort(&mut self) {
         if self.in_multi || self.watching {
             self.transaction_lost = true;
@@ -149,17 +180,22 @@ impl Client {
         self.in_multi = false;
         self.watching = false;
         self.parser.reset();
-        let _ = self.conn.detach(true);
+        // SAFETY: the caller's contract.
+        let _ = unsafe { self.conn.detach(true) };
     }
 
     /// `close()`: the user ends the connection (and any transaction with it). The client
     /// is closed whatever happens; an error from the stream's own close is returned.
+    ///
+    /// # Safety
+    /// The client contract (nothing is raised).
     pub unsafe fn close(&mut self) -> Result<Obj, Fail> {
         self.in_multi = false;
         self.watching = false;
         self.transaction_lost = false;
         self.parser.reset();
-        match self.conn.detach(true) {
+        // SAFETY: the caller's contract.
+        match unsafe { self.conn.detach(true) } {
             Some(exc) => Err(Fail::Exception(exc)),
             None => Ok(mp::none()),
         }
@@ -167,61 +203,78 @@ impl Client {
 
     /// Connects to `sock` if it is a stream object, else to host:port (through TLS when
     /// configured), then authenticates, names the connection and selects the database.
+    ///
+    /// # Safety
+    /// The client contract.
     pub unsafe fn connect(&mut self, sock: Obj) -> Result<(), Fail> {
-        // The old stream is replaced: an error from its close does not stop the new one.
-        let _ = self.close();
-        if !mp::is_none(sock) {
-            self.user_sock = true;
-            self.conn.attach(sock, mp::NULL);
-        } else {
-            self.user_sock = false;
-            self.open_socket()?;
+        // SAFETY: the caller's contract. `attach` or `open_socket` leaves the connection
+        // open, as the handshake's `send_collected` and `read_reply` need; the closure
+        // runs within this call, captures only references (nothing to drop), and sends
+        // the handshake's own objects.
+        unsafe {
+            // The old stream is replaced: an error from its close does not stop the new one.
+            let _ = self.close();
+            if !mp::is_none(sock) {
+                self.user_sock = true;
+                self.conn.attach(sock, mp::NULL);
+            } else {
+                self.user_sock = false;
+                self.open_socket()?;
+            }
+            self.conn.write_ms = self.timeout_ms();
+            self.conn.set_timeout(self.timeout_ms());
+            let opts = self.opts;
+            let done = handshake::run(&opts, &mut |args, secret| {
+                let size = request::check(args)?;
+                self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
+                self.read_reply(true).map(|_| ())
+            });
+            if done.is_err() {
+                self.abort();
+            }
+            done
         }
-        self.conn.write_ms = self.timeout_ms();
-        self.conn.set_timeout(self.timeout_ms());
-        let opts = self.opts;
-        let done = handshake::run(&opts, &mut |args, secret| {
-            let size = request::check(args)?;
-            self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
-            self.read_reply(true).map(|_| ())
-        });
-        if done.is_err() {
-            self.abort();
-        }
-        done
     }
 
+    /// Opens a socket to host:port (through TLS when configured) and attaches it.
+    ///
+    /// # Safety
+    /// The client contract.
     unsafe fn open_socket(&mut self) -> Result<(), Fail> {
-        let socket =
-            sys::mp_import_name(mp::qstr(sys::MP_QSTR_socket), mp::none(), mp::small_int(0));
-        let getaddrinfo = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_getaddrinfo));
-        let stream = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_SOCK_STREAM));
-        let port = mp::small_int(self.opts.port as isize);
-        let infos = mp::call_function(
-            getaddrinfo,
-            &[self.opts.host, port, mp::small_int(0), stream],
-        );
-        let Some(&info) = mp::items(infos).first() else {
-            return Err(Fail::Os(sys::MP_EHOSTUNREACH as i32));
-        };
-        let ai = mp::items(info);
-        let (Some(&family), Some(&kind), Some(&proto), Some(&addr)) =
-            (ai.first(), ai.get(1), ai.get(2), ai.last())
-        else {
-            return Err(Fail::Os(sys::MP_EINVAL as i32));
-        };
-        let sock_type = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_socket));
-        let s = mp::call_function(sock_type, &[family, kind, proto]);
-        // Attached before connecting, so a failed connect still closes the socket.
-        self.conn.attach(s, mp::NULL);
-        let connect_ms = u32::try_from(self.opts.connect_timeout_ms).unwrap_or(u32::MAX);
-        self.conn.set_timeout(connect_ms);
-        mp::call_method(s, mp::qstr(sys::MP_QSTR_connect), &[addr]);
-        no_delay(socket, s);
-        if !mp::is_none(self.opts.ssl_context) {
-            let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
-            self.conn.attach(tls, s);
+        // SAFETY: the caller's contract; every object here is one of the options or one
+        // MicroPython returned. `getaddrinfo`'s result is a list of tuples that only this
+        // call can reach, so their items stay put while they are read.
+        unsafe {
+            let socket = mp::import(mp::qstr(sys::MP_QSTR_socket));
+            let getaddrinfo = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_getaddrinfo));
+            let stream = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_SOCK_STREAM));
+            let port = mp::small_int(self.opts.port as isize);
+            let infos = mp::call_function(
+                getaddrinfo,
+                &[self.opts.host, port, mp::small_int(0), stream],
+            );
+            let Some(&info) = mp::items(infos).first() else {
+                return Err(Fail::Os(sys::MP_EHOSTUNREACH as i32));
+            };
+            let ai = mp::items(info);
+            let (Some(&family), Some(&kind), Some(&proto), Some(&addr)) =
+                (ai.first(), ai.get(1), ai.get(2), ai.last())
+            else {
+                return Err(Fail::Os(sys::MP_EINVAL as i32));
+            };
+            let sock_type = mp::load_attr(socket, mp::qstr(sys::MP_QSTR_socket));
+            let s = mp::call_function(sock_type, &[family, kind, proto]);
+            // Attached before connecting, so a failed connect still closes the socket.
+            self.conn.attach(s, mp::NULL);
+            let connect_ms = u32::try_from(self.opts.connect_timeout_ms).unwrap_or(u32::MAX);
             self.conn.set_timeout(connect_ms);
+            mp::call_method(s, mp::qstr(sys::MP_QSTR_connect), &[addr]);
+            no_delay(socket, s);
+            if !mp::is_none(self.opts.ssl_context) {
+                let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
+                self.conn.attach(tls, s);
+                self.conn.set_timeout(connect_ms);
+            }
         }
         Ok(())
     }
@@ -232,38 +285,44 @@ impl Client {
     /// no command asked for (other than RESP3 pushes) make the link untrustworthy: it is
     /// closed and the command fails with ParseError, unsent. A transaction lost with the
     /// old connection fails the command too, rather than running it outside.
+    ///
+    /// # Safety
+    /// The client contract.
     unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
-        if let Some(&first) = self.conn.pending().first() {
-            let push = self.opts.protocol == 3 && first == b'>';
-            if !(self.pubsub || push) {
-                self.abort();
-                return Err(Fail::Protocol(
-                    "data from the server that no command asked for: connection closed",
-                ));
+        // SAFETY: the caller's contract; `fill` runs only on the open connection.
+        unsafe {
+            if let Some(&first) = self.conn.pending().first() {
+                let push = self.opts.protocol == 3 && first == b'>';
+                if !(self.pubsub || push) {
+                    self.abort();
+                    return Err(Fail::Protocol(
+                        "data from the server that no command asked for: connection closed",
+                    ));
+                }
             }
-        }
-        if self.conn.is_open() {
-            // (A pub/sub connection is readable whenever messages wait: not a sign.)
-            if self.pubsub || self.conn.idle_ms() < IDLE_CHECK_MS || !self.conn.readable_now() {
-                return Ok(());
+            if self.conn.is_open() {
+                // (A pub/sub connection is readable whenever messages wait: not a sign.)
+                if self.pubsub || self.conn.idle_ms() < IDLE_CHECK_MS || !self.conn.readable_now() {
+                    return Ok(());
+                }
+                // Readable while nothing was asked: EOF (the server closed it) or bytes
+                // nobody asked for. RESP3 push frames are fine (replies skip them); anything
+                // else means this link cannot be trusted.
+                let peek = self.conn.fill(Deadline::after(1));
+                match peek {
+                    Err(Fail::Timeout) => return Ok(()),
+                    Ok(()) if self.opts.protocol == 3 => return Ok(()),
+                    _ => self.abort(),
+                }
             }
-            // Readable while nothing was asked: EOF (the server closed it) or bytes
-            // nobody asked for. RESP3 push frames are fine (replies skip them); anything
-            // else means this link cannot be trusted.
-            let peek = self.conn.fill(Deadline::after(1));
-            match peek {
-                Err(Fail::Timeout) => return Ok(()),
-                Ok(()) if self.opts.protocol == 3 => return Ok(()),
-                _ => self.abort(),
+            if core::mem::take(&mut self.transaction_lost) {
+                return Err(Fail::TransactionLost);
             }
+            if self.user_sock || !self.opts.reconnect {
+                return Err(Fail::NotConnected);
+            }
+            self.connect(mp::none())
         }
-        if core::mem::take(&mut self.transaction_lost) {
-            return Err(Fail::TransactionLost);
-        }
-        if self.user_sock || !self.opts.reconnect {
-            return Err(Fail::NotConnected);
-        }
-        self.connect(mp::none())
     }
 
     /// Refuses, before anything is sent, what this connection must not run.
@@ -286,66 +345,75 @@ impl Client {
 
     /// Follows a command's effect on the session once its reply (`ok`: not an error)
     /// is read, so a reconnect restores what the user last set.
+    ///
+    /// # Safety
+    /// The client contract; `args` must be valid objects.
     unsafe fn observe(&mut self, e: Effect, args: &[Obj], ok: bool) {
         if !ok {
             return;
         }
         let o = &mut self.opts;
-        match e {
-            Effect::Multi => self.in_multi = true,
-            Effect::Watch => self.watching = true,
-            Effect::Unwatch => self.watching = false,
-            Effect::Select => {
-                if let Some(db) = session::int_arg(args.get(1)) {
-                    o.db = db as sys::mp_int_t;
-                }
-            }
-            Effect::Auth => match args {
-                [_, password] => {
-                    o.username = mp::none();
-                    o.password = mp::frozen(*password);
-                }
-                [_, user, password] => {
-                    o.username = mp::frozen(*user);
-                    o.password = mp::frozen(*password);
-                }
-                _ => {}
-            },
-            Effect::SetName => {
-                if let Some(&name) = args.get(2) {
-                    o.client_name = mp::frozen(name);
-                }
-            }
-            Effect::Hello => {
-                if let Some(p) = session::int_arg(args.get(1)) {
-                    o.protocol = p as sys::mp_int_t;
-                }
-                let mut i = 2;
-                while let Some(word) = args.get(i) {
-                    if session::word_is(Some(word), b"auth") {
-                        if let (Some(&u), Some(&p)) = (args.get(i + 1), args.get(i + 2)) {
-                            o.username = mp::frozen(u);
-                            o.password = mp::frozen(p);
-                        }
-                        i += 3;
-                    } else if session::word_is(Some(word), b"setname") {
-                        if let Some(&n) = args.get(i + 1) {
-                            o.client_name = mp::frozen(n);
-                        }
-                        i += 2;
-                    } else {
-                        i += 1;
+        // SAFETY: the caller's contract: `args` are valid objects.
+        unsafe {
+            match e {
+                Effect::Multi => self.in_multi = true,
+                Effect::Watch => self.watching = true,
+                Effect::Unwatch => self.watching = false,
+                Effect::Select => {
+                    if let Some(db) = session::int_arg(args.get(1)) {
+                        o.db = db as sys::mp_int_t;
                     }
                 }
-            }
-            Effect::Reset => {
-                o.db = 0;
-                o.protocol = 2;
-                o.client_name = mp::none();
-                o.username = mp::none();
-                o.password = mp::none();
-            }
-            Effect::None | Effect::Subscribe | Effect::Monitor | Effect::Exec | Effect::Discard => {
+                Effect::Auth => match args {
+                    [_, password] => {
+                        o.username = mp::none();
+                        o.password = mp::frozen(*password);
+                    }
+                    [_, user, password] => {
+                        o.username = mp::frozen(*user);
+                        o.password = mp::frozen(*password);
+                    }
+                    _ => {}
+                },
+                Effect::SetName => {
+                    if let Some(&name) = args.get(2) {
+                        o.client_name = mp::frozen(name);
+                    }
+                }
+                Effect::Hello => {
+                    if let Some(p) = session::int_arg(args.get(1)) {
+                        o.protocol = p as sys::mp_int_t;
+                    }
+                    let mut i = 2;
+                    while let Some(word) = args.get(i) {
+                        if session::word_is(Some(word), b"auth") {
+                            if let (Some(&u), Some(&p)) = (args.get(i + 1), args.get(i + 2)) {
+                                o.username = mp::frozen(u);
+                                o.password = mp::frozen(p);
+                            }
+                            i += 3;
+                        } else if session::word_is(Some(word), b"setname") {
+                            if let Some(&n) = args.get(i + 1) {
+                                o.client_name = mp::frozen(n);
+                            }
+                            i += 2;
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                Effect::Reset => {
+                    o.db = 0;
+                    o.protocol = 2;
+                    o.client_name = mp::none();
+                    o.username = mp::none();
+                    o.password = mp::none();
+                }
+                Effect::None
+                | Effect::Subscribe
+                | Effect::Monitor
+                | Effect::Exec
+                | Effect::Discard => {}
             }
         }
     }
@@ -362,6 +430,10 @@ impl Client {
     /// Sends the requests that `encode` queues with one write: collected whole in a
     /// temporary vstr (freed right after, so no garbage is left), printed when tracing
     /// (except `secret` requests, which hold a password).
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open. `encode` may raise as well: it
+    /// must hold nothing that needs dropping.
     pub unsafe fn send_collected(
         &mut self,
         secret: bool,
@@ -370,29 +442,40 @@ impl Client {
         // pipelines, pub/sub and the handshake (flash on boards).
         encode: &dyn Fn(&mut Conn) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
-        let mut v: sys::vstr_t = core::mem::zeroed();
-        sys::vstr_init(&mut v, size_hint.max(conn::WBUF));
-        self.conn.collect = &mut v;
-        let queued = encode(&mut self.conn);
-        self.conn.collect = core::ptr::null_mut();
-        let data = mp::vstr_slice(&mut v);
-        let sent = queued.and_then(|_| {
-            if self.conn.debug {
-                if secret {
-                    mp::print(b"SEND: (connection handshake: not shown, it holds credentials)\n");
-                } else {
-                    crate::text::print_repr(b"SEND: ", data, false);
+        let mut v = mp::vstr_empty();
+        // SAFETY: the caller's contract. `v` is set up here and lives on this frame, where
+        // the GC sees its buffer; `collect` points to it only while `encode` runs (and an
+        // exception leaves the connection to be abandoned, which clears `collect`); its
+        // text is written, then it is cleared.
+        unsafe {
+            mp::vstr_init(&mut v, size_hint.max(conn::WBUF));
+            self.conn.collect = &mut v;
+            let queued = encode(&mut self.conn);
+            self.conn.collect = core::ptr::null_mut();
+            let data = mp::vstr_slice(&mut v);
+            let sent = queued.and_then(|_| {
+                if self.conn.debug {
+                    if secret {
+                        mp::print(
+                            b"SEND: (connection handshake: not shown, it holds credentials)\n",
+                        );
+                    } else {
+                        crate::text::print_repr(b"SEND: ", data, false);
+                    }
                 }
-            }
-            self.conn.write_all(data)
-        });
-        sys::vstr_clear(&mut v);
-        sent
+                self.conn.write_all(data)
+            });
+            mp::vstr_clear(&mut v);
+            sent
+        }
     }
 
     /// Reads one reply, the deadline starting now. RESP3 push frames that arrive before
     /// it (client-side caching invalidations, stray messages) are skipped, except on a
     /// pub/sub connection, where they are the messages.
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open.
     pub unsafe fn read_reply(&mut self, raise_top_error: bool) -> Result<Obj, Fail> {
         let opts = reply::Options {
             raise_top_error,
@@ -404,7 +487,8 @@ impl Client {
                 conn: &mut self.conn,
                 deadline: Deadline::after(timeout),
             };
-            let (value, push) = reply::read(&mut self.parser, &mut input, opts)?;
+            // SAFETY: the caller's contract; `input` and `opts` are plain data (asserted).
+            let (value, push) = unsafe { reply::read(&mut self.parser, &mut input, opts)? };
             if !push || self.pubsub {
                 return Ok(value);
             }
@@ -412,138 +496,172 @@ impl Client {
     }
 
     /// Sends one command and reads its reply.
+    ///
+    /// # Safety
+    /// The client contract; `args` must be valid objects, alive for the call (a buffer
+    /// among them keeping its storage until it is sent).
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
-        let size = request::check(args)?;
-        let effect = session::effect(args);
-        self.admit(effect, self.in_multi)?;
-        self.ensure_connected()?;
-        self.before_send(effect);
-        self.conn.set_timeout(self.timeout_ms());
-        // One write per command: small ones through the connection's buffer; larger ones
-        // (up to COLLECT_MAX) collected whole in a temporary buffer freed right after, as
-        // header, value and CRLF in separate writes meet Nagle and the server's delayed
-        // ACK; beyond that, written piece by piece rather than doubled in RAM.
-        if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
-            self.send_collected(false, size, &|c| request::encode(c, args))?;
-        } else {
-            request::encode(&mut self.conn, args)?;
-            self.conn.flush()?;
+        // SAFETY: the caller's contract. Each step runs only once the one before it has
+        // succeeded, so the connection is open when the command is sent and read.
+        unsafe {
+            let size = request::check(args)?;
+            let effect = session::effect(args);
+            self.admit(effect, self.in_multi)?;
+            self.ensure_connected()?;
+            self.before_send(effect);
+            self.conn.set_timeout(self.timeout_ms());
+            // One write per command: small ones through the connection's buffer; larger
+            // ones (up to COLLECT_MAX) collected whole in a temporary buffer freed right
+            // after, as header, value and CRLF in separate writes meet Nagle and the
+            // server's delayed ACK; beyond that, written piece by piece rather than doubled
+            // in RAM.
+            if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
+                self.send_collected(false, size, &|c| request::encode(c, args))?;
+            } else {
+                request::encode(&mut self.conn, args)?;
+                self.conn.flush()?;
+            }
+            let reply = self.read_reply(true);
+            if effect != Effect::None {
+                self.observe(effect, args, reply.is_ok());
+            }
+            reply
         }
-        let reply = self.read_reply(true);
-        if effect != Effect::None {
-            self.observe(effect, args, reply.is_ok());
-        }
-        reply
     }
 
     /// Sends a command without reading a reply (pub/sub: its answers come as messages).
+    ///
+    /// # Safety
+    /// As `command`.
     pub unsafe fn send_only(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
-        let size = request::check(args)?;
-        self.ensure_connected()?;
-        self.conn.set_timeout(self.timeout_ms());
-        self.send_collected(false, size, &|c| request::encode(c, args))?;
+        // SAFETY: the caller's contract; the command is sent only on an open connection.
+        unsafe {
+            let size = request::check(args)?;
+            self.ensure_connected()?;
+            self.conn.set_timeout(self.timeout_ms());
+            self.send_collected(false, size, &|c| request::encode(c, args))?;
+        }
         Ok(mp::none())
     }
 
     /// The next pub/sub message, waiting up to `wait_ms` for one to start (0: only if
     /// one is already there); None when there is none. A message that has started is
     /// read completely (bounded by `timeout`), so the link never stops mid-message.
+    ///
+    /// # Safety
+    /// The client contract.
     pub unsafe fn get_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
         let decode = self.opts.decode_responses;
         if !self.conn.is_open() {
             return Err(Fail::NotConnected);
         }
-        if self.conn.pending().is_empty() {
-            if wait_ms == 0 {
-                if !self.conn.readable_now() {
-                    return Ok(mp::none());
-                }
-            } else {
-                match self.conn.fill(Deadline::after(wait_ms)) {
-                    Err(Fail::Timeout) => return Ok(mp::none()),
-                    other => other?,
+        // SAFETY: the caller's contract; the connection is open (checked above).
+        unsafe {
+            if self.conn.pending().is_empty() {
+                if wait_ms == 0 {
+                    if !self.conn.readable_now() {
+                        return Ok(mp::none());
+                    }
+                } else {
+                    match self.conn.fill(Deadline::after(wait_ms)) {
+                        Err(Fail::Timeout) => return Ok(mp::none()),
+                        other => other?,
+                    }
                 }
             }
+            let v = self.read_reply(false)?;
+            pubsub::message(v, decode)
         }
-        let v = self.read_reply(false)?;
-        pubsub::message(v, decode)
     }
 
     /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
     /// all their replies: a list with server errors in place. With `transaction`, the
     /// commands are wrapped in MULTI/EXEC and the result is EXEC's reply (None when a
     /// WATCHed key changed); an error at queue time raises, after all replies are read.
+    ///
+    /// # Safety
+    /// The client contract; `cmds` must be tuples (or lists) of valid objects that no
+    /// Python code can change during the call (the glue hands over its own queue).
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
         let mut size = 64;
         // MULTI inside a plain pipeline: follow it, as the server will.
         let mut in_multi = self.in_multi;
-        for &cmd in cmds {
-            let args = mp::items(cmd);
-            size += request::check(args)?;
-            let e = session::effect(args);
-            self.admit(e, in_multi && !transaction)?;
-            match e {
-                Effect::Multi => in_multi = true,
-                Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
-                _ => {}
-            }
-        }
-        self.ensure_connected()?;
-        if transaction {
-            self.before_send(Effect::Exec);
-        }
-        self.conn.set_timeout(self.timeout_ms());
-        let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
-        let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
-        self.send_collected(false, size, &|c| {
-            if transaction {
-                request::encode(c, &multi)?;
-            }
+        // SAFETY: the caller's contract (each command's items stay put).
+        unsafe {
             for &cmd in cmds {
-                request::encode(c, mp::items(cmd))?;
-            }
-            if transaction {
-                request::encode(c, &exec)?;
-            }
-            Ok(())
-        })?;
-        // Every reply is read before anything is raised, so the link stays in step. With
-        // a transaction they are MULTI's +OK, a +QUEUED (or an error) per command, then
-        // EXEC's reply, which is the result.
-        let n = cmds.len() + if transaction { 2 } else { 0 };
-        let out = sys::mp_obj_new_list(n, core::ptr::null_mut());
-        for slot in mp::items_mut(out) {
-            *slot = self.read_reply(false)?;
-        }
-        let replies = mp::items(out);
-        let result = replies.last().copied().unwrap_or(mp::none());
-        // The session effects, in order: of each reply, or of EXEC's results.
-        let results = if !transaction {
-            replies
-        } else if mp::type_is(result, &sys::mp_type_list) {
-            mp::items(result)
-        } else {
-            &[]
-        };
-        for (&cmd, &v) in cmds.iter().zip(results) {
-            let args = mp::items(cmd);
-            let e = session::effect(args);
-            if e != Effect::None {
-                if !transaction {
-                    self.before_send(e);
+                let args = mp::items(cmd);
+                size += request::check(args)?;
+                let e = session::effect(args);
+                self.admit(e, in_multi && !transaction)?;
+                match e {
+                    Effect::Multi => in_multi = true,
+                    Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
+                    _ => {}
                 }
-                self.observe(e, args, !reply::is_error(v));
             }
         }
-        if !transaction {
-            return Ok(out);
+        // SAFETY: the caller's contract; the commands are sent only on an open
+        // connection. Every slot of `out` is filled before it is read or returned (a
+        // failed read returns early, and `out` is dropped unseen); it and the replies it
+        // holds are this call's alone, so their items stay put while read.
+        unsafe {
+            self.ensure_connected()?;
+            if transaction {
+                self.before_send(Effect::Exec);
+            }
+            self.conn.set_timeout(self.timeout_ms());
+            let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
+            let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
+            self.send_collected(false, size, &|c| {
+                if transaction {
+                    request::encode(c, &multi)?;
+                }
+                for &cmd in cmds {
+                    request::encode(c, mp::items(cmd))?;
+                }
+                if transaction {
+                    request::encode(c, &exec)?;
+                }
+                Ok(())
+            })?;
+            // Every reply is read before anything is raised, so the link stays in step.
+            // With a transaction they are MULTI's +OK, a +QUEUED (or an error) per
+            // command, then EXEC's reply, which is the result.
+            let n = cmds.len() + if transaction { 2 } else { 0 };
+            let out = mp::new_list(n);
+            for slot in mp::items_mut(out) {
+                *slot = self.read_reply(false)?;
+            }
+            let replies = mp::items(out);
+            let result = replies.last().copied().unwrap_or(mp::none());
+            // The session effects, in order: of each reply, or of EXEC's results.
+            let results = if !transaction {
+                replies
+            } else if mp::type_is(result, mp::list_type()) {
+                mp::items(result)
+            } else {
+                &[]
+            };
+            for (&cmd, &v) in cmds.iter().zip(results) {
+                let args = mp::items(cmd);
+                let e = session::effect(args);
+                if e != Effect::None {
+                    if !transaction {
+                        self.before_send(e);
+                    }
+                    self.observe(e, args, !reply::is_error(v));
+                }
+            }
+            if !transaction {
+                return Ok(out);
+            }
+            if reply::is_error(result) {
+                // EXECABORT: the error that made the server refuse the queue says more.
+                let first = replies.iter().copied().find(|&v| reply::is_error(v));
+                return Err(Fail::Reply(first.unwrap_or(result)));
+            }
+            Ok(result)
         }
-        if reply::is_error(result) {
-            // EXECABORT: the error that made the server refuse the queue says more.
-            let first = replies.iter().copied().find(|&v| reply::is_error(v));
-            return Err(Fail::Reply(first.unwrap_or(result)));
-        }
-        Ok(result)
     }
 }
 
@@ -551,17 +669,23 @@ impl Client {
 /// coalesce it with more data only adds latency. The option's number comes from the socket
 /// module when it has it (lwIP's differs); the unix port's module lacks the constants,
 /// so Linux's values are used there.
+///
+/// # Safety
+/// The client contract; `socket` is the socket module, `s` a socket.
 unsafe fn no_delay(socket: Obj, s: Obj) {
-    if !mp::has_method(s, mp::qstr(sys::MP_QSTR_setsockopt)) {
-        return;
+    // SAFETY: the caller's contract.
+    unsafe {
+        if !mp::has_method(s, mp::qstr(sys::MP_QSTR_setsockopt)) {
+            return;
+        }
+        let level = mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_IPPROTO_TCP))
+            .unwrap_or(mp::small_int(6));
+        let option = mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_TCP_NODELAY))
+            .unwrap_or(mp::small_int(1));
+        mp::call_method(
+            s,
+            mp::qstr(sys::MP_QSTR_setsockopt),
+            &[level, option, mp::small_int(1)],
+        );
     }
-    let level =
-        mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_IPPROTO_TCP)).unwrap_or(mp::small_int(6));
-    let option =
-        mp::load_attr_maybe(socket, mp::qstr(sys::MP_QSTR_TCP_NODELAY)).unwrap_or(mp::small_int(1));
-    mp::call_method(
-        s,
-        mp::qstr(sys::MP_QSTR_setsockopt),
-        &[level, option, mp::small_int(1)],
-    );
 }

@@ -4,6 +4,11 @@
 //!
 //! Timeouts bound a whole reply: a `Deadline` is fixed when the reply is awaited, and
 //! when the socket supports `settimeout`, each further wait is capped at the time left.
+//!
+//! The unsafe methods here share one contract (in their `# Safety` sections: "the
+//! connection contract"): VM thread, inside a glue call holding the client's lock; they
+//! may raise, so the frames up to the glue's `nlr_push` must hold nothing that needs
+//! dropping; and `collect`, when not null, points to a live, set-up vstr.
 
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
@@ -15,6 +20,18 @@ pub const WBUF: usize = 512;
 /// A timeout of this many ms means none: wait without limit (`timeout=None`).
 pub const FOREVER: u32 = u32::MAX;
 
+/// A timeout option in ms as the connection takes it (`FOREVER` for no limit).
+pub fn timeout(ms: sys::mp_int_t) -> u32 {
+    if ms < 0 {
+        FOREVER
+    } else {
+        u32::try_from(ms).unwrap_or(FOREVER)
+    }
+}
+
+// A deadline lives in frames across MicroPython calls that may longjmp.
+const _: () = assert!(!core::mem::needs_drop::<Deadline>());
+
 #[derive(Clone, Copy)]
 pub struct Deadline {
     start: u32,
@@ -22,7 +39,7 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    pub unsafe fn after(ms: u32) -> Self {
+    pub fn after(ms: u32) -> Self {
         Deadline {
             start: mp::ticks_ms(),
             ms,
@@ -30,7 +47,7 @@ impl Deadline {
     }
 
     /// Milliseconds left (`FOREVER` for no limit), or `None` once the deadline has passed.
-    unsafe fn left(self) -> Option<u32> {
+    fn left(self) -> Option<u32> {
         if self.ms == FOREVER {
             return Some(FOREVER);
         }
@@ -40,6 +57,8 @@ impl Deadline {
 }
 
 /// All zeroes is the initial state (closed, buffers empty): `Client::alloc` relies on it.
+/// While `sock` is not null it is a stream object and `stream` its stream protocol
+/// (`attach` sets both, `detach` clears both).
 #[repr(C)]
 pub struct Conn {
     /// The stream, or NULL when closed. Reachable by the GC through the client object.
@@ -75,18 +94,25 @@ impl Conn {
 
     /// Takes `sock` (already connected) as the stream. Raises if it is not a stream.
     /// `raw` is the socket under it (for `settimeout`) when `sock` wraps one (TLS).
+    ///
+    /// # Safety
+    /// The connection contract. `sock` must be a valid object, `raw` one or null.
     pub unsafe fn attach(&mut self, sock: Obj, raw: Obj) {
-        self.stream = mp::stream_of(sock);
-        self.sock = sock;
-        self.sock_timeout_ms = 0;
         let settimeout = mp::qstr(sys::MP_QSTR_settimeout);
-        self.timeout_obj = if mp::has_method(sock, settimeout) {
-            sock
-        } else if !raw.is_null() && mp::has_method(raw, settimeout) {
-            raw
-        } else {
-            mp::NULL
-        };
+        // SAFETY: the caller's contract. `sock` is stored only once `stream_of` has
+        // checked it is a stream, with its protocol.
+        unsafe {
+            self.stream = mp::stream_of(sock);
+            self.sock = sock;
+            self.sock_timeout_ms = 0;
+            self.timeout_obj = if mp::has_method(sock, settimeout) {
+                sock
+            } else if !raw.is_null() && mp::has_method(raw, settimeout) {
+                raw
+            } else {
+                mp::NULL
+            };
+        }
         self.last_io = mp::ticks_ms();
         self.rpos = 0;
         self.rlen = 0;
@@ -96,6 +122,9 @@ impl Conn {
     /// Forgets the stream and any buffered bytes, then closes the stream if asked. The
     /// state is cleared first, so the client is cleanly closed whatever the close does;
     /// an exception the stream's close raised is returned, not raised.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call holding the client's lock (nothing is raised).
     pub unsafe fn detach(&mut self, close: bool) -> Option<Obj> {
         let sock = self.sock;
         self.sock = mp::NULL;
@@ -106,46 +135,68 @@ impl Conn {
         self.rlen = 0;
         self.wlen = 0;
         if close && !sock.is_null() {
-            return mp::stream_close(sock);
+            // SAFETY: the caller's contract; `sock` was the stream, a valid object.
+            return unsafe { mp::stream_close(sock) };
         }
         None
     }
 
     /// Sets the socket timeout, when the stream has one and it differs.
+    ///
+    /// # Safety
+    /// The connection contract.
     pub unsafe fn set_timeout(&mut self, ms: u32) {
         if self.timeout_obj.is_null() || self.sock_timeout_ms == ms {
             return;
         }
-        let secs = if ms == FOREVER {
-            mp::none()
-        } else {
-            seconds(ms)
-        };
-        mp::call_method(self.timeout_obj, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
+        // SAFETY: the caller's contract; `timeout_obj` is a valid object (set by
+        // `attach` to one with `settimeout`).
+        unsafe {
+            let secs = if ms == FOREVER {
+                mp::none()
+            } else {
+                seconds(ms)
+            };
+            mp::call_method(self.timeout_obj, mp::qstr(sys::MP_QSTR_settimeout), &[secs]);
+        }
         self.sock_timeout_ms = ms;
     }
 
     /// Milliseconds since the last read or write.
-    pub unsafe fn idle_ms(&self) -> u32 {
+    pub fn idle_ms(&self) -> u32 {
         mp::ticks_ms().wrapping_sub(self.last_io)
     }
 
     /// Whether bytes (or EOF) are waiting to be read, without blocking.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call holding the client's lock (nothing is raised).
     pub unsafe fn readable_now(&self) -> bool {
+        // SAFETY: the caller's contract; `stream` is null or `sock`'s protocol (the
+        // struct's invariant).
         !self.pending().is_empty()
-            || mp::stream_ready(self.sock, self.stream, mp::POLL_RD) == Some(true)
+            || unsafe { mp::stream_ready(self.sock, self.stream, mp::POLL_RD) } == Some(true)
     }
 
     /// The stream said "not now" (EAGAIN) with time left before `deadline`. A socket's
     /// own timeout ran out: it was shorter than the time left (set for an earlier, shorter
     /// wait), so it is set anew before the retry. A stream without `settimeout` is
     /// non-blocking: poll it, sleeping a millisecond at a time, until it is ready.
+    ///
+    /// # Safety
+    /// The connection contract.
     unsafe fn wait(&mut self, flags: usize, deadline: Deadline) -> Result<(), Fail> {
         deadline.left().ok_or(Fail::Timeout)?;
         if !self.timeout_obj.is_null() {
             self.sock_timeout_ms = 0;
-        } else if mp::stream_ready(self.sock, self.stream, flags) != Some(true) {
-            mp::delay_ms(1);
+        } else {
+            // SAFETY: the caller's contract; `stream` is null or `sock`'s protocol (the
+            // struct's invariant).
+            unsafe {
+                if mp::stream_ready(self.sock, self.stream, flags) != Some(true) {
+                    mp::delay_ms(1);
+                }
+            }
         }
         Ok(())
     }
@@ -153,21 +204,30 @@ impl Conn {
     // ---- writing -------------------------------------------------------------------
 
     /// Queues `data`; a piece too large for the buffer is written straight from its source.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open unless collecting.
     pub unsafe fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
         if !self.collect.is_null() {
-            let v = &mut *self.collect;
-            // Grow by doubling: MicroPython's vstr grows to just what is asked, which makes
-            // a long pipeline quadratic in reallocations.
-            if v.alloc - v.len < data.len() {
-                sys::vstr_hint_size(v, data.len().max(v.alloc));
+            // SAFETY: the caller's contract: `collect` points to a live, set-up vstr.
+            unsafe {
+                let v = &mut *self.collect;
+                // Grow by doubling: MicroPython's vstr grows to just what is asked, which
+                // makes a long pipeline quadratic in reallocations.
+                if v.alloc - v.len < data.len() {
+                    mp::vstr_hint_size(v, data.len().max(v.alloc));
+                }
+                mp::vstr_add(v, data);
             }
-            sys::vstr_add_strn(v, data.as_ptr() as *const _, data.len());
             return Ok(());
         }
         if data.len() > WBUF.saturating_sub(self.wlen) {
-            self.flush()?;
-            if data.len() >= WBUF {
-                return self.write_all(data);
+            // SAFETY: the caller's contract (the connection is open).
+            unsafe {
+                self.flush()?;
+                if data.len() >= WBUF {
+                    return self.write_all(data);
+                }
             }
         }
         if let Some(dst) = self.wbuf.get_mut(self.wlen..) {
@@ -176,25 +236,39 @@ impl Conn {
         Ok(())
     }
 
+    /// Writes what `write` queued.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open (or nothing queued).
     pub unsafe fn flush(&mut self) -> Result<(), Fail> {
         let n = core::mem::replace(&mut self.wlen, 0);
         let buf = self.wbuf.get(..n).unwrap_or(&[]);
         // Copy out of self to satisfy the borrow: the buffer is not touched while writing.
         let (ptr, len) = (buf.as_ptr(), buf.len());
-        self.write_all(core::slice::from_raw_parts(ptr, len))
+        // SAFETY: `ptr..ptr + len` is the queued part of `wbuf`, which `write_all` does
+        // not touch (wlen is 0 now, and `collect` is null when the buffer is used); the
+        // rest is the caller's contract.
+        unsafe { self.write_all(core::slice::from_raw_parts(ptr, len)) }
     }
 
     /// Writes all of `data`, one stream call at a time: each count the stream reports is
     /// checked against what it was given (a Python stream can claim anything).
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open (or `data` empty).
     pub unsafe fn write_all(&mut self, data: &[u8]) -> Result<(), Fail> {
         let deadline = Deadline::after(self.write_ms);
         let mut rest = data;
         while !rest.is_empty() {
-            let (n, err) = mp::stream_once(self.sock, rest.as_ptr() as *mut u8, rest.len(), true);
+            // SAFETY: the caller's contract: `sock` is a stream; a write only reads the
+            // `rest.len()` bytes at `rest`.
+            let (n, err) =
+                unsafe { mp::stream_once(self.sock, rest.as_ptr() as *mut u8, rest.len(), true) };
             match io_fail(err) {
                 None => {}
                 Some(Fail::Timeout) => {
-                    self.wait(mp::POLL_WR, deadline)?;
+                    // SAFETY: the caller's contract.
+                    unsafe { self.wait(mp::POLL_WR, deadline)? };
                     continue;
                 }
                 Some(f) => return Err(f),
@@ -221,12 +295,17 @@ impl Conn {
 
     /// Reads at least one more byte into the buffer (moving the unconsumed tail to the
     /// front first), waiting no longer than the deadline allows.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open.
     pub unsafe fn fill(&mut self, deadline: Deadline) -> Result<(), Fail> {
         if self.rpos > 0 {
             // Move the unconsumed tail to the front (regions may overlap: ptr::copy).
             let tail = self.pending();
             let (src, len) = (tail.as_ptr(), tail.len());
-            core::ptr::copy(src, self.rbuf.as_mut_ptr(), len);
+            // SAFETY: both ranges lie in `rbuf` (the tail is `len` bytes of it, moved to
+            // its start); `ptr::copy` allows the overlap.
+            unsafe { core::ptr::copy(src, self.rbuf.as_mut_ptr(), len) };
             self.rlen = len;
             self.rpos = 0;
         }
@@ -234,7 +313,9 @@ impl Conn {
         let n = match self.rbuf.get_mut(rlen..) {
             Some(space) if !space.is_empty() => {
                 let (ptr, len) = (space.as_mut_ptr(), space.len());
-                self.read_some(core::slice::from_raw_parts_mut(ptr, len), deadline)?
+                // SAFETY: `ptr..ptr + len` is the free end of `rbuf`, which `read_some`
+                // does not otherwise touch; the rest is the caller's contract.
+                unsafe { self.read_some(core::slice::from_raw_parts_mut(ptr, len), deadline)? }
             }
             // A full buffer without a complete token: the parser's line limit is the
             // buffer size, so this cannot happen; fail safe rather than spin.
@@ -246,6 +327,9 @@ impl Conn {
 
     /// Takes up to `dst.len()` bytes: first those already buffered, then straight from
     /// the stream into `dst` (a bulk string's final object), never through the buffer.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open.
     pub unsafe fn read_into(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
         let pending = self.pending();
         if !pending.is_empty() {
@@ -253,22 +337,31 @@ impl Conn {
             self.consume(n);
             return Ok(n);
         }
-        self.read_some(dst, deadline)
+        // SAFETY: the caller's contract.
+        unsafe { self.read_some(dst, deadline) }
     }
 
     /// The one place bytes come in from the stream. A count larger than the space given
     /// is refused (OSError EIO) before anything trusts it.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open.
     unsafe fn read_some(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
         loop {
             let left = deadline.left().ok_or(Fail::Timeout)?;
-            if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
-                self.set_timeout(left);
-            }
-            let (n, err) = mp::stream_once(self.sock, dst.as_mut_ptr(), dst.len(), false);
+            // SAFETY: the caller's contract: `sock` is a stream; the read writes at most
+            // `dst.len()` bytes into `dst`.
+            let (n, err) = unsafe {
+                if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
+                    self.set_timeout(left);
+                }
+                mp::stream_once(self.sock, dst.as_mut_ptr(), dst.len(), false)
+            };
             match io_fail(err) {
                 None => {}
                 Some(Fail::Timeout) => {
-                    self.wait(mp::POLL_RD, deadline)?;
+                    // SAFETY: the caller's contract.
+                    unsafe { self.wait(mp::POLL_RD, deadline)? };
                     continue;
                 }
                 Some(f) => return Err(f),
@@ -299,17 +392,19 @@ fn io_fail(err: core::ffi::c_int) -> Option<Fail> {
 /// `ms / 1000` as the float `settimeout` takes, computed by MicroPython (true division)
 /// so the Rust core carries no float code; without floats, whole seconds rounded up (a
 /// short timeout must not become 0, which means non-blocking).
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (MemoryError): the frames up to the glue's
+/// `nlr_push` must hold nothing that needs dropping.
 unsafe fn seconds(ms: u32) -> Obj {
     #[cfg(mp_float)]
     {
-        sys::mp_binary_op(
-            sys::MP_BINARY_OP_TRUE_DIVIDE,
-            mp::small_int(ms as isize),
-            mp::small_int(1000),
-        )
+        // SAFETY: the caller's contract; two ints divide without error.
+        unsafe { mp::true_divide(mp::small_int(ms as isize), mp::small_int(1000)) }
     }
     #[cfg(not(mp_float))]
     {
-        mp::small_int(ms.div_ceil(1000) as isize)
+        // SAFETY: the caller's contract.
+        unsafe { mp::small_int(ms.div_ceil(1000) as isize) }
     }
 }

@@ -56,23 +56,31 @@ impl Fail {
         )
     }
 
-    /// The Python exception for this failure (allocates; may raise MemoryError).
+    /// The Python exception for this failure.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call; may raise (MemoryError): the frames up to the glue's
+    /// `nlr_push` must hold nothing that needs dropping. An `Obj` inside `self` must be a
+    /// valid exception.
     pub unsafe fn exception(self) -> Obj {
-        match self {
-            Fail::Reply(exc) => exc,
-            Fail::Parse(e) => mp::exception_msg(mp::parse_error_type(), e.message()),
-            Fail::Timeout => {
-                mp::exception_msg(mp::timeout_type(), "no reply from server within timeout")
+        // SAFETY: the caller's contract; every type named is an exception type.
+        unsafe {
+            match self {
+                Fail::Reply(exc) => exc,
+                Fail::Parse(e) => mp::exception_msg(mp::parse_error_type(), e.message()),
+                Fail::Timeout => {
+                    mp::exception_msg(mp::timeout_type(), "no reply from server within timeout")
+                }
+                Fail::Closed => mp::os_error(sys::MP_ECONNRESET as i32),
+                Fail::Os(errno) => mp::os_error(errno),
+                Fail::Type(msg) => mp::exception_msg(mp::type_error_type(), msg),
+                Fail::NotConnected => mp::os_error(sys::MP_ENOTCONN as i32),
+                Fail::Value(msg) => mp::exception_msg(mp::value_error_type(), msg),
+                Fail::Refused(text) => redis_error(text),
+                Fail::TransactionLost => redis_error(TRANSACTION_LOST),
+                Fail::Protocol(msg) => mp::exception_msg(mp::parse_error_type(), msg),
+                Fail::Exception(exc) => exc,
             }
-            Fail::Closed => mp::os_error(sys::MP_ECONNRESET as i32),
-            Fail::Os(errno) => mp::os_error(errno),
-            Fail::Type(msg) => mp::exception_msg(&sys::mp_type_TypeError, msg),
-            Fail::NotConnected => mp::os_error(sys::MP_ENOTCONN as i32),
-            Fail::Value(msg) => mp::exception_msg(&sys::mp_type_ValueError, msg),
-            Fail::Refused(text) => redis_error(text),
-            Fail::TransactionLost => redis_error(TRANSACTION_LOST),
-            Fail::Protocol(msg) => mp::exception_msg(mp::parse_error_type(), msg),
-            Fail::Exception(exc) => exc,
         }
     }
 }
@@ -80,16 +88,23 @@ impl Fail {
 /// A `RedisError` for an error reply, split like the original picoredis:
 /// `-ERR unknown command` gives `args == ('ERR', 'unknown command')`, a reply without a
 /// space gives one argument. Bytes that are not UTF-8 become U+FFFD, never a crash.
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (MemoryError): the frames up to the glue's
+/// `nlr_push` must hold nothing that needs dropping.
 pub unsafe fn redis_error(text: &[u8]) -> Obj {
     let split = text.iter().position(|&b| b == b' ');
-    match split.and_then(|i| Some((text.get(..i)?, text.get(i + 1..)?))) {
-        Some((code, msg)) => {
-            let args = [
-                crate::text::decode_lossy(code),
-                crate::text::decode_lossy(msg),
-            ];
-            mp::exception(mp::redis_error_type(), &args)
+    // SAFETY: the caller's contract; RedisError is an exception type.
+    unsafe {
+        match split.and_then(|i| Some((text.get(..i)?, text.get(i + 1..)?))) {
+            Some((code, msg)) => {
+                let args = [
+                    crate::text::decode_lossy(code),
+                    crate::text::decode_lossy(msg),
+                ];
+                mp::exception(mp::redis_error_type(), &args)
+            }
+            None => mp::exception(mp::redis_error_type(), &[crate::text::decode_lossy(text)]),
         }
-        None => mp::exception(mp::redis_error_type(), &[crate::text::decode_lossy(text)]),
     }
 }

@@ -8,6 +8,11 @@
 //! The glue calls every operation through its `guarded()`, holding the object's lock, so
 //! no two calls ever hold `&mut` to one object; each operation still checks that the
 //! object is of the type it expects before treating it as one.
+//!
+//! What `guarded()` gives an operation (its `# Safety` sections call it "the guarded
+//! contract"): the VM thread, the lock of `obj` held, an `nlr_push` around the call
+//! (anything may raise: every Rust frame in between holds nothing that needs dropping),
+//! `obj` a valid object and `args` pointing to `n_args` valid objects (or null with 0).
 
 use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
@@ -31,15 +36,23 @@ const NOT_A_CLIENT: Fail = Fail::Type("not a picoredis client");
 
 /// The outcome of a client operation; a failure that leaves the link out of step with
 /// the server closes the connection first.
+///
+/// # Safety
+/// The guarded contract, for `c`'s object.
 unsafe fn finish(c: &mut Client, r: Result<Obj, Fail>) -> picoredis_result_t {
     if let Err(f) = r {
         if f.breaks_connection() {
-            c.abort();
+            // SAFETY: the caller's contract.
+            unsafe { c.abort() };
         }
     }
-    outcome(r)
+    // SAFETY: the caller's contract.
+    unsafe { outcome(r) }
 }
 
+/// # Safety
+/// The guarded contract (making the exception may raise MemoryError); an `Obj` in a
+/// `Fail` must be a valid exception.
 unsafe fn outcome(r: Result<Obj, Fail>) -> picoredis_result_t {
     match r {
         Ok(value) => picoredis_result_t {
@@ -48,218 +61,338 @@ unsafe fn outcome(r: Result<Obj, Fail>) -> picoredis_result_t {
         },
         Err(f) => picoredis_result_t {
             value: mp::NULL,
-            exc: f.exception(),
+            // SAFETY: the caller's contract.
+            exc: unsafe { f.exception() },
         },
     }
 }
 
+/// # Safety
+/// `p` must point to `n` objects that stay valid for `'a`, or be null (or `n` 0).
 unsafe fn args<'a>(n: usize, p: *const mp_obj_t) -> &'a [mp_obj_t] {
     if p.is_null() || n == 0 {
         &[]
     } else {
-        core::slice::from_raw_parts(p, n)
+        // SAFETY: the caller's contract; `p` is not null.
+        unsafe { core::slice::from_raw_parts(p, n) }
     }
 }
 
 /// A new, unconnected client object of type `t`.
+///
+/// # Safety
+/// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+/// else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+/// drop anything). `t` must be the Redis type or a subtype; `opts` must point to filled
+/// options holding valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_new(
     t: *const mp_obj_type_t,
     opts: *const picoredis_options_t,
 ) -> mp_obj_t {
-    Client::alloc(t, &*opts, false)
+    // SAFETY: the caller's contract.
+    unsafe { Client::alloc(t, &*opts, false) }
 }
 
 /// `pubsub()`: a new PubSub with `client`'s options and a connection of its own, on which
 /// push frames are messages. A client on a stream the user gave (`sock=`) has no address
 /// to open a second connection to: ValueError.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_pubsub_client_new(
     client: mp_obj_t,
     _n_args: usize,
     _a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let Some(c) = Client::from_obj(client) else {
-        return outcome(Err(NOT_A_CLIENT));
-    };
-    if c.user_sock() {
-        return outcome(Err(Fail::Value(
-            "pubsub() needs a host and port: this client was given sock=",
-        )));
+    // SAFETY: the caller's contract; the PubSub type's objects are `Client`s.
+    unsafe {
+        let Some(c) = Client::from_obj(client) else {
+            return outcome(Err(NOT_A_CLIENT));
+        };
+        if c.user_sock() {
+            return outcome(Err(Fail::Value(
+                "pubsub() needs a host and port: this client was given sock=",
+            )));
+        }
+        let opts = c.opts;
+        outcome(Ok(Client::alloc(mp::pubsub_type(), &opts, true)))
     }
-    let opts = c.opts;
-    outcome(Ok(Client::alloc(mp::pubsub_type(), &opts, true)))
 }
 
 /// Runs `op` on the client behind `client`, then settles the connection (see `finish`).
+///
+/// # Safety
+/// The guarded contract, for `client`. `op` may raise: it must hold nothing that needs
+/// dropping.
 unsafe fn with_client(
     client: mp_obj_t,
     op: impl FnOnce(&mut Client) -> Result<Obj, Fail>,
 ) -> picoredis_result_t {
-    match Client::from_obj(client) {
-        Some(c) => {
-            let r = op(c);
-            finish(c, r)
+    // SAFETY: the caller's contract.
+    unsafe {
+        match Client::from_obj(client) {
+            Some(c) => {
+                let r = op(c);
+                finish(c, r)
+            }
+            None => outcome(Err(NOT_A_CLIENT)),
         }
-        None => outcome(Err(NOT_A_CLIENT)),
     }
 }
 
 /// Sends a command without reading its reply (SUBSCRIBE and friends).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_send(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    with_client(client, |c| c.send_only(args(n_args, a)))
+    // SAFETY: the caller's contract: `a` holds `n_args` objects for the whole call; the
+    // closure captures only pointers and counts.
+    unsafe { with_client(client, |c| c.send_only(args(n_args, a))) }
 }
 
 /// The next pub/sub message or None; args[0] is how long to wait for one to start (ms; a
 /// negative value waits without limit).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_get_message(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let wait = args(n_args, a)
-        .first()
-        .and_then(|&o| mp::small_int_value(o))
-        .unwrap_or(0);
-    with_client(client, |c| c.get_message(crate::options::timeout(wait as _)))
+    // SAFETY: the caller's contract (`a` holds `n_args` objects); the closure captures
+    // only an integer.
+    unsafe {
+        let wait = args(n_args, a)
+            .first()
+            .and_then(|&o| mp::small_int_value(o))
+            .unwrap_or(0);
+        with_client(client, |c| c.get_message(crate::conn::timeout(wait as _)))
+    }
 }
 
 /// Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
 /// None for host:port; a host or port that is not None replaces the one used so far,
 /// after both are checked (a bad one changes nothing).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_connect(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let a = args(n_args, a);
-    let arg = |i: usize| a.get(i).copied().unwrap_or(mp::none());
-    with_client(client, |c| {
-        c.set_address(arg(1), arg(2))?;
-        c.connect(arg(0)).map(|_| mp::none())
-    })
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
+    // closures capture only references.
+    unsafe {
+        let a = args(n_args, a);
+        let arg = |i: usize| a.get(i).copied().unwrap_or(mp::none());
+        with_client(client, |c| {
+            c.set_address(arg(1), arg(2))?;
+            c.connect(arg(0)).map(|_| mp::none())
+        })
+    }
 }
 
 /// Sends the command `args` and returns its reply.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_command(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    with_client(client, |c| c.command(args(n_args, a)))
+    // SAFETY: the caller's contract: `a` holds `n_args` objects for the whole call; the
+    // closure captures only pointers and counts.
+    unsafe { with_client(client, |c| c.command(args(n_args, a))) }
 }
 
 /// `close()`: idempotent; an exception raised by the stream's own close is returned (the
 /// client is closed all the same).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_close(
     client: mp_obj_t,
     _n_args: usize,
     _a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    match Client::from_obj(client) {
-        Some(c) => outcome(c.close()),
-        None => outcome(Err(NOT_A_CLIENT)),
+    // SAFETY: the caller's contract.
+    unsafe {
+        match Client::from_obj(client) {
+            Some(c) => outcome(c.close()),
+            None => outcome(Err(NOT_A_CLIENT)),
+        }
     }
 }
 
 /// An operation on `obj` raised part-way: a client's connection can no longer be trusted
 /// and is closed (an error from that close is dropped: the first error wins). A Reader's
 /// state is consistent at every call that may raise, so it needs nothing.
+///
+/// # Safety
+/// Called by the glue's `guarded()` after an operation on `obj` raised, still holding its
+/// lock, on the VM thread; `obj` must be a valid object. Nothing here raises.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
-    if let Some(c) = Client::from_obj(obj) {
-        c.abort();
+    // SAFETY: the caller's contract; the operation that raised has no frame left.
+    unsafe {
+        if let Some(c) = Client::from_obj(obj) {
+            c.abort();
+        }
     }
 }
 
+/// The client's `debug` attribute (false when `client` is not a client).
+///
+/// # Safety
+/// Called by the glue's attribute hook on the VM thread, without the object's lock:
+/// `client` must be a valid object, and no other thread inside an operation on it (the
+/// glue does not ensure this: a thread that reads or sets `debug` while another runs a
+/// command on the same client races on the flag). Nothing is raised.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_get_debug(client: mp_obj_t) -> bool {
-    Client::from_obj(client).is_some_and(|c| c.debug())
+    // SAFETY: the caller's contract (see its gap above).
+    unsafe { Client::from_obj(client).is_some_and(|c| c.debug()) }
 }
 
+/// Sets the client's `debug` attribute (nothing when `client` is not a client).
+///
+/// # Safety
+/// As `picoredis_client_get_debug`.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_set_debug(client: mp_obj_t, on: bool) {
-    if let Some(c) = Client::from_obj(client) {
-        c.set_debug(on);
+    // SAFETY: the caller's contract (see its gap).
+    unsafe {
+        if let Some(c) = Client::from_obj(client) {
+            c.set_debug(on);
+        }
     }
 }
 
 /// Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects, args[0] a list of tuples that no
+/// Python code can reach (the glue hands over the pipeline's queue, replaced first).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_pipeline(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let a = args(n_args, a);
-    let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
-        return outcome(Err(Fail::Type("pipeline needs commands")));
-    };
-    with_client(client, |c| {
-        c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
-    })
+    // SAFETY: the caller's contract (`a` holds `n_args` objects; the queue's items stay
+    // put: only this call reaches it); the closure captures only Copy values.
+    unsafe {
+        let a = args(n_args, a);
+        let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
+            return outcome(Err(Fail::Type("pipeline needs commands")));
+        };
+        with_client(client, |c| {
+            c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
+        })
+    }
 }
 
 /// The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
 /// when `client` is not a client).
+///
+/// # Safety
+/// Called by the glue's attribute hook on the VM thread, without the object's lock:
+/// `client` must be a valid object, and no other thread inside an operation on it (as
+/// for `picoredis_client_get_debug`); `n` null or writable. Only the glue uses the slots.
+/// Nothing is raised.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_command_cache(
     client: mp_obj_t,
     n: *mut usize,
 ) -> *mut mp_obj_t {
-    if !n.is_null() {
-        *n = CMD_CACHE;
-    }
-    match Client::from_obj(client) {
-        Some(c) => c.command_cache().as_mut_ptr(),
-        None => core::ptr::null_mut(),
+    // SAFETY: the caller's contract (see its gap); `n` is not null where written.
+    unsafe {
+        if !n.is_null() {
+            *n = CMD_CACHE;
+        }
+        match Client::from_obj(client) {
+            Some(c) => c.command_cache().as_mut_ptr(),
+            None => core::ptr::null_mut(),
+        }
     }
 }
 
 /// A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
 /// complete reply is buffered.
+///
+/// # Safety
+/// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+/// else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+/// drop anything). `t` must be the Reader type or a subtype; `more` a valid object.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_new(
     t: *const mp_obj_type_t,
     decode: bool,
     more: mp_obj_t,
 ) -> mp_obj_t {
-    Reader::alloc(t, decode, more)
+    // SAFETY: the caller's contract.
+    unsafe { Reader::alloc(t, decode, more) }
 }
 
 /// `feed(data)`: args[0] is the data.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_feed(
     reader: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    let data = args(n_args, a).first().copied().unwrap_or(mp::none());
-    outcome(match Reader::from_obj(reader) {
-        Some(r) => r.feed(data).map(|_| mp::none()),
-        None => Err(Fail::Type("not a picoredis Reader")),
-    })
+    // SAFETY: the caller's contract (`a` holds `n_args` objects).
+    unsafe {
+        let data = args(n_args, a).first().copied().unwrap_or(mp::none());
+        outcome(match Reader::from_obj(reader) {
+            Some(r) => r.feed(data).map(|_| mp::none()),
+            None => Err(Fail::Type("not a picoredis Reader")),
+        })
+    }
 }
 
 /// The next complete reply, False when more bytes are needed; a protocol error is
 /// returned as ParseError (and every later call returns it again).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_gets(
     reader: mp_obj_t,
     _n_args: usize,
     _a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    outcome(match Reader::from_obj(reader) {
-        Some(r) => r.gets(),
-        None => Err(Fail::Type("not a picoredis Reader")),
-    })
+    // SAFETY: the caller's contract.
+    unsafe {
+        outcome(match Reader::from_obj(reader) {
+            Some(r) => r.gets(),
+            None => Err(Fail::Type("not a picoredis Reader")),
+        })
+    }
 }

@@ -10,6 +10,9 @@ use crate::sys;
 /// Up to HELLO 3 AUTH user pass SETNAME name.
 const MAX_ARGS: usize = 7;
 
+// A command's arguments live in `run`'s frame across MicroPython calls that may longjmp.
+const _: () = assert!(!core::mem::needs_drop::<Args>());
+
 struct Args {
     items: [Obj; MAX_ARGS],
     len: usize,
@@ -48,10 +51,18 @@ pub type Call<'a> = &'a mut dyn FnMut(&[Obj], bool) -> Result<(), Fail>;
 /// Runs the handshake for the session `o` describes: `call(args, secret)` sends one
 /// command and reads its reply (a server error fails the connect); `secret` commands hold
 /// a password and are never traced.
+///
+/// # Safety
+/// VM thread, inside a glue call holding the client's lock; may raise (through `call`,
+/// or MemoryError): the frames up to the glue's `nlr_push` must hold nothing that needs
+/// dropping, `call`'s captures included. The objects in `o` must be valid.
 pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
     if o.protocol == 3 {
         let mut hello = Args::new();
-        hello.word(sys::MP_QSTR_HELLO).obj(mp::small_int(3));
+        // SAFETY: the caller's contract (3 is a small int: nothing is allocated).
+        hello
+            .word(sys::MP_QSTR_HELLO)
+            .obj(unsafe { mp::small_int(3) });
         if given(o.password) {
             hello.word(sys::MP_QSTR_AUTH);
             if given(o.username) {
@@ -85,9 +96,10 @@ pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
     }
     if o.db != 0 {
         let mut select = Args::new();
+        // SAFETY: the caller's contract.
         select
             .word(sys::MP_QSTR_SELECT)
-            .obj(mp::small_int(o.db as isize));
+            .obj(unsafe { mp::small_int(o.db as isize) });
         call(select.as_slice(), false)?;
     }
     Ok(())

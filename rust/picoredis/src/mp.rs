@@ -1,8 +1,21 @@
-//! Small, honest wrappers over the MicroPython C API (`micropython-sys`).
+//! The wrapper module: the only place that calls the MicroPython C API (`micropython-sys`)
+//! or touches its extern statics. Other modules use its types and constants, and call
+//! these small, honest wrappers.
 //!
-//! Anything here that allocates or calls into Python may raise, which in MicroPython is a
-//! longjmp (nlr). Callers therefore keep their frames free of destructors ("plain old
-//! frames"): the C glue catches the jump, closes the connection and re-raises.
+//! # The contract
+//!
+//! The `# Safety` section of each wrapper names what it needs, in these terms:
+//!
+//! - **VM thread**: called on a thread MicroPython runs Python on, inside a call from the
+//!   glue (`mpy_module/modpicoredis.c`), which holds the lock of the picoredis object
+//!   involved: no other caller touches that object meanwhile.
+//! - **May raise**: anything that allocates or calls into Python may raise, which in
+//!   MicroPython is a longjmp (nlr) to the glue's `nlr_push`. Every frame between here and
+//!   there must hold nothing that needs dropping ("plain old frames": the crate's
+//!   `needs_drop` asserts check the types that live across such calls). The glue catches
+//!   the jump, closes the connection and re-raises.
+//!
+//! Wrappers that cannot raise and need nothing are safe fns.
 
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
@@ -56,40 +69,176 @@ pub fn qstr_obj(q: Qstr) -> Obj {
     ((q << 3) | 2) as Obj
 }
 
+// ---- new objects -----------------------------------------------------------------------
+
 /// A new `bytes` object holding a copy of `data`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
 pub unsafe fn bytes(data: &[u8]) -> Obj {
-    sys::mp_obj_new_bytes(data.as_ptr(), data.len())
+    // SAFETY: the caller's contract; `data` is a valid slice for the copy.
+    unsafe { sys::mp_obj_new_bytes(data.as_ptr(), data.len()) }
 }
 
 /// A new `str` object from text known to be valid UTF-8.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `text` must be valid UTF-8 (MicroPython trusts a
+/// str's bytes).
 pub unsafe fn str_utf8(text: &[u8]) -> Obj {
-    sys::mp_obj_new_str_copy(&sys::mp_type_str, text.as_ptr(), text.len())
+    // SAFETY: the caller's contract; `text` is a valid slice for the copy.
+    unsafe { sys::mp_obj_new_str_copy(&sys::mp_type_str, text.as_ptr(), text.len()) }
 }
 
+/// # Safety
+/// VM thread; may raise (MemoryError, for a big int).
 pub unsafe fn int(v: i64) -> Obj {
-    sys::mp_obj_new_int_from_ll(v)
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_new_int_from_ll(v) }
 }
 
+/// # Safety
+/// VM thread; may raise (MemoryError, for a value beyond the small-int range).
 pub unsafe fn small_int(v: isize) -> Obj {
-    sys::mp_obj_new_int(v as sys::mp_int_t)
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_new_int(v as sys::mp_int_t) }
 }
 
-/// The bytes behind any object with the buffer protocol (str, bytes, bytearray,
-/// memoryview, array), without raising.
-pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
-    let mut info: sys::mp_buffer_info_t = core::mem::zeroed();
-    if sys::mp_get_buffer(o, &mut info, sys::MP_BUFFER_READ as _) {
-        if info.len == 0 {
-            return Some(&[]);
-        }
-        Some(core::slice::from_raw_parts(info.buf as *const u8, info.len))
-    } else {
-        None
+/// A new list of `n` slots, all NULL.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). Every slot must be filled (`items_mut`) before
+/// Python code can see the list.
+#[inline(always)] // as the direct call it replaces (flash)
+pub unsafe fn new_list(n: usize) -> Obj {
+    // SAFETY: the caller's contract; a NULL `items` asks for a list of empty slots.
+    unsafe { sys::mp_obj_new_list(n, ptr::null_mut()) }
+}
+
+/// Appends `v` to the list `list`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `list` must be a list.
+#[inline]
+pub unsafe fn list_append(list: Obj, v: Obj) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_list_append(list, v) };
+}
+
+/// A new dict with room for `n` items.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[inline]
+pub unsafe fn new_dict(n: usize) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_new_dict(n) }
+}
+
+/// `dict[key] = v`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError; TypeError for an unhashable key). `dict` must be a
+/// dict.
+#[inline]
+pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_dict_store(dict, key, v) };
+}
+
+/// A new, empty set.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[cfg(mp_set)]
+#[inline]
+pub unsafe fn new_set() -> Obj {
+    // SAFETY: the caller's contract; no items to copy.
+    unsafe { sys::mp_obj_new_set(0, ptr::null_mut()) }
+}
+
+/// Adds `v` to the set `set`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError; TypeError for an unhashable item). `set` must be a
+/// set.
+#[cfg(mp_set)]
+#[inline]
+pub unsafe fn set_store(set: Obj, v: Obj) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_set_store(set, v) };
+}
+
+/// A new tuple holding a copy of `items`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[inline]
+pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract; `items` is a valid slice for the copy.
+    unsafe { sys::mp_obj_new_tuple(items.len(), items.as_ptr()) }
+}
+
+/// The int `text` (decimal digits, maybe signed) stands for, of any size.
+///
+/// # Safety
+/// VM thread; may raise (ValueError for text that is not an integer, MemoryError).
+#[inline]
+pub unsafe fn parse_int(text: &[u8]) -> Obj {
+    // SAFETY: the caller's contract; `text` is a valid slice; no lexer to report to.
+    unsafe { sys::mp_parse_num_integer(text.as_ptr() as *const _, text.len(), 10, ptr::null_mut()) }
+}
+
+/// The float `text` stands for.
+///
+/// # Safety
+/// VM thread; may raise (ValueError for text that is not a number, MemoryError).
+#[cfg(mp_float)]
+#[inline]
+pub unsafe fn parse_float(text: &[u8]) -> Obj {
+    // SAFETY: the caller's contract; `text` is a valid slice; no lexer to report to.
+    unsafe {
+        sys::mp_parse_num_decimal(
+            text.as_ptr() as *const _,
+            text.len(),
+            false,
+            false,
+            ptr::null_mut(),
+        )
     }
 }
 
+/// `a / b` as Python computes it (a float).
+///
+/// # Safety
+/// VM thread; may raise (ZeroDivisionError, TypeError, MemoryError).
+#[cfg(mp_float)]
+#[inline]
+pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_binary_op(sys::MP_BINARY_OP_TRUE_DIVIDE, a, b) }
+}
+
+/// Zeroed heap memory for one `T`, seen by the GC (an object's storage).
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). The memory is zeroed, not a `T`: the caller writes
+/// the fields that zero is not valid for before using it as one.
+#[inline]
+pub unsafe fn malloc0<T>() -> *mut T {
+    // SAFETY: the caller's contract.
+    unsafe { sys::m_malloc0(core::mem::size_of::<T>()) as *mut T }
+}
+
+// ---- types -----------------------------------------------------------------------------
+
+/// Whether `o`'s type is `t`.
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
 pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
-    ptr::eq(sys::mp_obj_get_type(o), t)
+    // SAFETY: the caller's contract: `o` is valid, so its type can be read.
+    ptr::eq(unsafe { sys::mp_obj_get_type(o) }, t)
 }
 
 extern "C" {
@@ -118,112 +267,375 @@ pub fn pubsub_type() -> *const sys::mp_obj_type_t {
     ptr::addr_of!(picoredis_type_PubSub)
 }
 
+pub fn type_error_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_TypeError)
+}
+
+pub fn value_error_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_ValueError)
+}
+
+pub fn int_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_int)
+}
+
+pub fn list_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_list)
+}
+
+pub fn dict_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_dict)
+}
+
+#[cfg(mp_set)]
+pub fn set_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_set)
+}
+
 /// Whether `o` is a `RedisError` (an error reply).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
 pub unsafe fn is_redis_error(o: Obj) -> bool {
-    type_is(o, redis_error_type())
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, redis_error_type()) }
 }
 
 /// Whether `o` is a Redis or PubSub object (a `Client` in Rust).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
 pub unsafe fn is_client(o: Obj) -> bool {
-    let t = sys::mp_obj_get_type(o);
-    ptr::eq(t, ptr::addr_of!(picoredis_type_Redis)) || ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub))
+    // SAFETY: the caller's contract: `o` is valid, so its type can be read.
+    let t = unsafe { sys::mp_obj_get_type(o) };
+    ptr::eq(t, ptr::addr_of!(picoredis_type_Redis))
+        || ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub))
 }
 
 /// Whether `o` is a `Reader` object.
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
 pub unsafe fn is_reader(o: Obj) -> bool {
-    type_is(o, ptr::addr_of!(picoredis_type_Reader))
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, ptr::addr_of!(picoredis_type_Reader)) }
 }
 
 /// Whether `o` is an int (small or big).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
 pub unsafe fn is_int(o: Obj) -> bool {
-    small_int_value(o).is_some() || type_is(o, &sys::mp_type_int)
+    // SAFETY: the caller's contract.
+    small_int_value(o).is_some() || unsafe { type_is(o, &sys::mp_type_int) }
 }
 
+/// Whether `o` is a `str`.
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+pub unsafe fn is_str(o: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, &sys::mp_type_str) || (o as usize) & 7 == 2 }
+}
+
+// ---- reading objects -------------------------------------------------------------------
+
+/// The bytes behind any object with the buffer protocol (str, bytes, bytearray,
+/// memoryview, array), without raising.
+///
+/// # Safety
+/// VM thread. `o` must be a valid object. The slice borrows `o`'s storage: `o` must stay
+/// alive, and not be resized (a bytearray), for as long as the slice is used.
+pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
+    // SAFETY: all zeroes is a valid buffer info (a null buffer, length 0, typecode 0);
+    // `o` is valid (the caller's contract) and the "maybe" lookup does not raise.
+    let (found, info) = unsafe {
+        let mut info: sys::mp_buffer_info_t = core::mem::zeroed();
+        let found = sys::mp_get_buffer(o, &mut info, sys::MP_BUFFER_READ as _);
+        (found, info)
+    };
+    if found {
+        if info.len == 0 {
+            return Some(&[]);
+        }
+        // SAFETY: the protocol gave `len` readable bytes at `buf` (not null: len > 0),
+        // valid while `o` lives unresized (the caller's contract).
+        Some(unsafe { core::slice::from_raw_parts(info.buf as *const u8, info.len) })
+    } else {
+        None
+    }
+}
+
+/// The items of a tuple or list.
+///
+/// # Safety
+/// VM thread; may raise (TypeError when `o` is neither). The slice borrows `o`'s storage:
+/// `o` must stay alive, and (a list) not be resized, for as long as the slice is used.
+pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
+    let mut len: usize = 0;
+    let mut items: *mut Obj = ptr::null_mut();
+    // SAFETY: the caller's contract; both out-pointers are valid locals.
+    unsafe { sys::mp_obj_get_array(o, &mut len, &mut items) };
+    if items.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the tuple or list holds `len` items at `items` (not null), valid while `o`
+    // lives unresized (the caller's contract).
+    unsafe { core::slice::from_raw_parts(items, len) }
+}
+
+/// The item slots of a list, to fill in place.
+///
+/// # Safety
+/// VM thread. `list` must be a list, which stays alive and unresized, and which nothing
+/// else reads or writes, for as long as the slice is used.
+pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
+    let mut len: usize = 0;
+    let mut items: *mut Obj = ptr::null_mut();
+    // SAFETY: `list` is a list (the caller's contract); both out-pointers are valid locals.
+    unsafe { sys::mp_obj_list_get(list, &mut len, &mut items) };
+    if items.is_null() || len == 0 {
+        return &mut [];
+    }
+    // SAFETY: the list holds `len` slots at `items` (not null); the caller's contract
+    // makes this the only access while the slice is used.
+    unsafe { core::slice::from_raw_parts_mut(items, len) }
+}
+
+/// A list's length and its item array (null when it has none), to fill slots in place.
+///
+/// # Safety
+/// VM thread. `list` must be a list. The array holds `len` slots while the list lives
+/// unresized, and nothing else may read or write a slot the caller writes meanwhile.
+#[inline]
+pub unsafe fn list_get(list: Obj) -> (usize, *mut Obj) {
+    let mut len: usize = 0;
+    let mut items: *mut Obj = ptr::null_mut();
+    // SAFETY: `list` is a list (the caller's contract); both out-pointers are valid locals.
+    unsafe { sys::mp_obj_list_get(list, &mut len, &mut items) };
+    (len, items)
+}
+
+/// The item slots of a new tuple, to fill in place before anyone else sees it.
+///
+/// # Safety
+/// `tuple` must be a tuple that no one else can reach yet, alive for as long as the slice
+/// is used.
+pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
+    let t = tuple as *mut sys::mp_obj_tuple_t;
+    // SAFETY: `tuple` is a tuple (the caller's contract): its header holds its length.
+    let len = unsafe { (*t).len };
+    if len == 0 {
+        return &mut [];
+    }
+    // SAFETY: a tuple's `len` items follow its header; no one else can reach them (the
+    // caller's contract).
+    unsafe { core::slice::from_raw_parts_mut(ptr::addr_of_mut!((*t).items) as *mut Obj, len) }
+}
+
+/// The value of a float object (the port's float: f32 or f64).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+#[cfg(mp_float)]
+pub unsafe fn float_value(o: Obj) -> Option<sys::mp_float_t> {
+    // SAFETY: the caller's contract; `mp_obj_get_float` cannot raise for a float.
+    unsafe { type_is(o, &sys::mp_type_float).then(|| sys::mp_obj_get_float(o)) }
+}
+
+/// (No floats on this port: never a float.)
+///
+/// # Safety
+/// As in the float build: VM thread; `o` must be a valid object.
+#[cfg(not(mp_float))]
+pub unsafe fn float_value(_: Obj) -> Option<f32> {
+    None
+}
+
+/// A copy of `o` that later changes to `o` cannot reach: str and bytes are kept as they
+/// are, other buffers (bytearray, memoryview) become bytes.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `o` must be a valid object.
+pub unsafe fn frozen(o: Obj) -> Obj {
+    // SAFETY: the caller's contract; the buffer is copied at once, before anything can
+    // change it.
+    unsafe {
+        if is_str(o) || type_is(o, &sys::mp_type_bytes) {
+            return o;
+        }
+        match buffer(o) {
+            Some(b) => bytes(b),
+            None => o,
+        }
+    }
+}
+
+// ---- exceptions ------------------------------------------------------------------------
+
+/// A new exception of type `t` with `args`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `t` must be an exception type.
+pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract; `args` is a valid slice for the copy.
+    unsafe { sys::mp_obj_new_exception_args(t, args.len(), args.as_ptr()) }
+}
+
+/// A new exception of type `t` with one argument, `msg`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `t` must be an exception type.
+pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
+    // SAFETY: the caller's contract; a &str is valid UTF-8.
+    unsafe { exception(t, &[str_utf8(msg.as_bytes())]) }
+}
+
+/// A new `OSError(errno)`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+pub unsafe fn os_error(errno: c_int) -> Obj {
+    // SAFETY: the caller's contract; OSError is an exception type.
+    unsafe { exception(&sys::mp_type_OSError, &[small_int(errno as isize)]) }
+}
+
+// ---- output and time -------------------------------------------------------------------
+
+/// Writes raw text to MicroPython's standard output (used by the debug trace).
+///
+/// # Safety
+/// VM thread; may raise (a port may route its output through Python code: dupterm).
+pub unsafe fn print(text: &[u8]) {
+    // SAFETY: the caller's contract; `mp_plat_print` is the port's printer, `text` a
+    // valid slice.
+    unsafe {
+        let p = &sys::mp_plat_print;
+        if let Some(f) = p.print_strn {
+            f(p.data, text.as_ptr() as *const c_char, text.len());
+        }
+    }
+}
+
+/// Writes `data` to standard output as Python's repr of a str (or, `as_bytes`, of a
+/// bytes) shows it, without the `b` prefix.
+///
+/// # Safety
+/// VM thread; may raise (as `print`). Unless `as_bytes`, `data` must be valid UTF-8.
+#[inline]
+pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
+    // SAFETY: the caller's contract; `data` is a valid slice.
+    unsafe { sys::mp_str_print_quoted(&sys::mp_plat_print, data.as_ptr(), data.len(), as_bytes) };
+}
+
+pub fn ticks_ms() -> u32 {
+    // SAFETY: reading the port's millisecond counter needs no state and cannot raise.
+    unsafe { sys::mp_hal_ticks_ms() as u32 }
+}
+
+/// Sleeps about `ms` milliseconds; the port runs pending callbacks meanwhile.
+///
+/// # Safety
+/// VM thread; may raise (KeyboardInterrupt, or an exception a scheduled callback raised).
+pub unsafe fn delay_ms(ms: u32) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_hal_delay_ms(ms as _) };
+}
+
+// ---- calling Python --------------------------------------------------------------------
+
 /// Calls `obj.name(*args)` (up to three arguments).
+///
+/// # Safety
+/// VM thread; may raise (anything: it runs Python code). `obj` must be a valid object.
 pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
     let mut dest = [NULL; 5];
-    sys::mp_load_method(obj, name, dest.as_mut_ptr());
+    // SAFETY: the caller's contract; `dest` has the 2 slots the lookup fills.
+    unsafe { sys::mp_load_method(obj, name, dest.as_mut_ptr()) };
     let n = args.len().min(3);
     for (slot, a) in dest.iter_mut().skip(2).zip(args.iter().take(n)) {
         *slot = *a;
     }
-    sys::mp_call_method_n_kw(n, 0, dest.as_ptr())
+    // SAFETY: the caller's contract; `dest` holds the method, self and `n` arguments.
+    unsafe { sys::mp_call_method_n_kw(n, 0, dest.as_ptr()) }
+}
+
+/// Calls `obj.name(arg, key=value)`.
+///
+/// # Safety
+/// VM thread; may raise (anything: it runs Python code). `obj` must be a valid object.
+#[inline]
+pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value: Obj) -> Obj {
+    let mut dest = [NULL; 5];
+    // SAFETY: the caller's contract; `dest` has the 2 slots the lookup fills, then holds
+    // the method, self, one argument and one keyword pair.
+    unsafe {
+        sys::mp_load_method(obj, name, dest.as_mut_ptr());
+        dest[2] = arg;
+        dest[3] = qstr_obj(key);
+        dest[4] = value;
+        sys::mp_call_method_n_kw(1, 1, dest.as_ptr())
+    }
 }
 
 /// Whether `obj` has a method `name` (no exception when it has not).
+///
+/// # Safety
+/// VM thread; may raise (a `__getattr__` runs Python code). `obj` must be a valid object.
 pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
     let mut dest = [NULL; 2];
-    sys::mp_load_method_maybe(obj, name, dest.as_mut_ptr());
+    // SAFETY: the caller's contract; `dest` has the 2 slots the lookup fills.
+    unsafe { sys::mp_load_method_maybe(obj, name, dest.as_mut_ptr()) };
     !dest[0].is_null()
 }
 
+/// Calls `f(*args)`.
+///
+/// # Safety
+/// VM thread; may raise (anything: it runs Python code). `f` must be a valid object.
 pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
-    sys::mp_call_function_n_kw(f, args.len(), 0, args.as_ptr())
+    // SAFETY: the caller's contract; `args` is a valid slice.
+    unsafe { sys::mp_call_function_n_kw(f, args.len(), 0, args.as_ptr()) }
 }
 
+/// `obj.name`.
+///
+/// # Safety
+/// VM thread; may raise (AttributeError, or anything a `__getattr__` raises). `obj` must
+/// be a valid object.
 pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
-    sys::mp_load_attr(obj, name)
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_load_attr(obj, name) }
 }
 
-/// The items of a tuple or list.
-pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
-    let mut len: usize = 0;
-    let mut items: *mut Obj = ptr::null_mut();
-    sys::mp_obj_get_array(o, &mut len, &mut items);
-    if items.is_null() || len == 0 {
-        return &[];
-    }
-    core::slice::from_raw_parts(items, len)
-}
-
-/// The item slots of a list, to fill in place.
-pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
-    let mut len: usize = 0;
-    let mut items: *mut Obj = ptr::null_mut();
-    sys::mp_obj_list_get(list, &mut len, &mut items);
-    if items.is_null() || len == 0 {
-        return &mut [];
-    }
-    core::slice::from_raw_parts_mut(items, len)
-}
-
-/// The item slots of a new tuple, to fill in place before anyone else sees it.
-pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
-    let t = tuple as *mut sys::mp_obj_tuple_t;
-    let len = (*t).len;
-    if len == 0 {
-        return &mut [];
-    }
-    core::slice::from_raw_parts_mut(ptr::addr_of_mut!((*t).items) as *mut Obj, len)
-}
-
-pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
-    sys::mp_obj_new_exception_args(t, args.len(), args.as_ptr())
-}
-
-pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
-    exception(t, &[str_utf8(msg.as_bytes())])
-}
-
-pub unsafe fn os_error(errno: c_int) -> Obj {
-    exception(&sys::mp_type_OSError, &[small_int(errno as isize)])
-}
-
-/// Writes raw text to MicroPython's standard output (used by the debug trace).
-pub unsafe fn print(text: &[u8]) {
-    let p = &sys::mp_plat_print;
-    if let Some(f) = p.print_strn {
-        f(p.data, text.as_ptr() as *const c_char, text.len());
+/// Like `load_attr`, but None instead of AttributeError.
+///
+/// # Safety
+/// VM thread; may raise (anything a `__getattr__` raises). `obj` must be a valid object.
+pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
+    let mut dest = [NULL; 2];
+    // SAFETY: the caller's contract; `dest` has the 2 slots the lookup fills.
+    unsafe { sys::mp_load_method_maybe(obj, name, dest.as_mut_ptr()) };
+    if dest[0].is_null() {
+        None
+    } else if dest[1].is_null() {
+        Some(dest[0])
+    } else {
+        // A method: bind it by loading it as an attribute.
+        // SAFETY: the caller's contract.
+        Some(unsafe { sys::mp_load_attr(obj, name) })
     }
 }
 
-pub unsafe fn ticks_ms() -> u32 {
-    sys::mp_hal_ticks_ms() as u32
-}
-
-/// Sleeps about `ms` milliseconds; the port runs pending callbacks meanwhile.
-pub unsafe fn delay_ms(ms: u32) {
-    sys::mp_hal_delay_ms(ms as _);
+/// `import name` (the module object).
+///
+/// # Safety
+/// VM thread; may raise (ImportError, or anything the module's code raises).
+#[inline(always)] // as the direct call it replaces (flash)
+pub unsafe fn import(name: Qstr) -> Obj {
+    // SAFETY: the caller's contract; an absolute import (level 0) with no fromlist.
+    unsafe { sys::mp_import_name(name, none(), small_int(0)) }
 }
 
 extern "C" {
@@ -233,27 +645,49 @@ extern "C" {
 }
 
 /// Runs `f` and returns the exception it raised instead of letting it propagate (the C
-/// glue catches the nlr jump). `f` and the frames it calls must hold nothing to drop.
+/// glue catches the nlr jump).
+///
+/// # Safety
+/// VM thread. `f`, and every frame it calls, must hold nothing that needs dropping (an
+/// exception skips them).
 pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
+    /// # Safety
+    /// `ctx` must be the `&mut &mut dyn FnMut()` that `protect` passes, alive for the call.
     unsafe extern "C" fn trampoline(ctx: *mut c_void) {
-        let f = &mut **(ctx as *mut &mut dyn FnMut());
+        // SAFETY: `ctx` is the `&mut &mut dyn FnMut()` below, alive for the whole call.
+        let f = unsafe { &mut **(ctx as *mut &mut dyn FnMut()) };
         f();
     }
     let mut f = f;
-    let exc = picoredis_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void);
+    // SAFETY: the caller's contract; the context points to `f`, which outlives the call.
+    let exc =
+        unsafe { picoredis_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void) };
     (!exc.is_null()).then_some(exc)
 }
 
+// ---- streams ---------------------------------------------------------------------------
+
 /// The stream protocol of `o`; raises if `o` is not a readable, writable stream.
+///
+/// # Safety
+/// VM thread; may raise (OSError). `o` must be a valid object.
 pub unsafe fn stream_of(o: Obj) -> *const sys::mp_stream_p_t {
-    sys::mp_get_stream_raise(
-        o,
-        (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE | sys::MP_STREAM_OP_IOCTL) as _,
-    )
+    // SAFETY: the caller's contract.
+    unsafe {
+        sys::mp_get_stream_raise(
+            o,
+            (sys::MP_STREAM_OP_READ | sys::MP_STREAM_OP_WRITE | sys::MP_STREAM_OP_IOCTL) as _,
+        )
+    }
 }
 
 /// One read (or write) call on a stream: the count it reported and the errno (0: none).
 /// The count is the stream's word, unchecked: a Python stream can return any number.
+///
+/// # Safety
+/// VM thread; may raise (a Python stream runs Python code). `s` must be a stream (checked
+/// by `stream_of`); `buf` must be valid for `len` bytes: readable to write them, writable
+/// to read into them.
 pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
     let mut err: c_int = 0;
     let flags = sys::MP_STREAM_RW_ONCE
@@ -262,7 +696,8 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
         } else {
             sys::MP_STREAM_RW_READ
         };
-    let n = sys::mp_stream_rw(s, buf as *mut _, len as _, &mut err, flags as _);
+    // SAFETY: the caller's contract; `err` is a valid local.
+    let n = unsafe { sys::mp_stream_rw(s, buf as *mut _, len as _, &mut err, flags as _) };
     (n as usize, err)
 }
 
@@ -271,100 +706,159 @@ pub const POLL_WR: usize = sys::MP_STREAM_POLL_WR as usize;
 
 /// Whether the stream is ready for `flags` now, without blocking; `None` when it cannot
 /// tell (no ioctl, an error, or a Python stream whose ioctl raised).
+///
+/// # Safety
+/// VM thread. `p` must be null or the stream protocol of `s` (from `stream_of`).
 pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
-    let ioctl = p.as_ref().and_then(|p| p.ioctl)?;
+    // SAFETY: `p` is null or `s`'s protocol, which lives as long as its type.
+    let ioctl = unsafe { p.as_ref() }.and_then(|p| p.ioctl)?;
     let mut r = usize::MAX;
-    let exc = protect(&mut || {
+    let mut poll = || {
         let mut err: c_int = 0;
-        r = ioctl(s, sys::MP_STREAM_POLL as _, flags as _, &mut err) as usize;
-    });
+        // SAFETY: VM thread (the caller's contract); `ioctl` is `s`'s own protocol's;
+        // `err` is a valid local. A raise is caught by `protect`.
+        r = unsafe { ioctl(s, sys::MP_STREAM_POLL as _, flags as _, &mut err) } as usize;
+    };
+    // SAFETY: VM thread (the caller's contract); the closure holds only Copy values and a
+    // reference, nothing to drop.
+    let exc = unsafe { protect(&mut poll) };
     // MP_STREAM_ERROR is (mp_uint_t)-1.
     (exc.is_none() && r != usize::MAX).then_some(r & flags != 0)
 }
 
 /// Closes a stream; returns the exception its close raised, if any.
+///
+/// # Safety
+/// VM thread. `s` must be a valid object.
 pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
-    protect(&mut || {
-        sys::mp_stream_close(s);
-    })
+    let mut close = || {
+        // SAFETY: VM thread, `s` a valid object (the caller's contract); a raise is caught
+        // by `protect`.
+        unsafe { sys::mp_stream_close(s) };
+    };
+    // SAFETY: VM thread (the caller's contract); the closure holds only `s`, nothing to
+    // drop.
+    unsafe { protect(&mut close) }
 }
 
-/// Whether `o` is a `str`.
-pub unsafe fn is_str(o: Obj) -> bool {
-    type_is(o, &sys::mp_type_str) || (o as usize) & 7 == 2
+// ---- vstr: MicroPython's growable byte buffer ------------------------------------------
+
+/// A vstr with no buffer yet (for `vstr_init` or `str_of` to set up).
+pub fn vstr_empty() -> sys::vstr_t {
+    // SAFETY: all zeroes is a valid vstr_t: lengths 0, a null buffer, `fixed_buf` false.
+    unsafe { core::mem::zeroed() }
 }
 
-/// A copy of `o` that later changes to `o` cannot reach: str and bytes are kept as they
-/// are, other buffers (bytearray, memoryview) become bytes.
-pub unsafe fn frozen(o: Obj) -> Obj {
-    if is_str(o) || type_is(o, &sys::mp_type_bytes) {
-        return o;
-    }
-    match buffer(o) {
-        Some(b) => bytes(b),
-        None => o,
-    }
+/// Sets `v` up with a heap buffer of `alloc` bytes.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). Whatever `v` held before is forgotten, not freed.
+#[inline]
+pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::vstr_init(v, alloc) };
 }
 
-/// The value of a float object (the port's float: f32 or f64).
-#[cfg(mp_float)]
-pub unsafe fn float_value(o: Obj) -> Option<sys::mp_float_t> {
-    type_is(o, &sys::mp_type_float).then(|| sys::mp_obj_get_float(o))
+/// Appends `data` to `v`.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`, `str_of`).
+#[inline]
+pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
+    // SAFETY: the caller's contract; `data` is a valid slice.
+    unsafe { sys::vstr_add_strn(v, data.as_ptr() as *const _, data.len()) };
 }
 
-#[cfg(not(mp_float))]
-pub unsafe fn float_value(_: Obj) -> Option<f32> {
-    None
+/// Grows `v`'s buffer to hold at least `extra` more bytes.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`, `str_of`).
+#[inline]
+pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::vstr_hint_size(v, extra) };
 }
 
+/// Frees `v`'s buffer.
+///
+/// # Safety
+/// VM thread. `v` must be set up (`vstr_init`, `str_of`) and its buffer not handed over
+/// to an object; no slice of it may be used afterwards.
+#[inline]
+pub unsafe fn vstr_clear(v: &mut sys::vstr_t) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::vstr_clear(v) };
+}
+
+/// The bytes `v` holds.
+///
+/// # Safety
+/// `v` must be zeroed (`vstr_empty`) or set up (`vstr_init`, `str_of`), and its buffer
+/// neither freed nor moved (grown) while the slice is used.
 pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
     if v.buf.is_null() || v.len == 0 {
         return &mut [];
     }
-    core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len)
+    // SAFETY: a set-up vstr has `len` initialised bytes at `buf` (not null); the caller's
+    // contract keeps them there while the slice is used.
+    unsafe { core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len) }
 }
 
 /// The final `bytes` object of a bulk string, taking over the vstr's buffer (allocated
 /// with exactly len + 1 bytes, so nothing is reallocated). The hash is left 0 ("not
 /// computed yet", computed if the object is ever hashed): hashing every reply up front
 /// would read all of a 100 KB value once more for nothing.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError; `v` is then unchanged). `v` must be set up by
+/// `vstr_init`; it is left zeroed, its buffer now the object's.
 pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
-    // MicroPython keeps a NUL after the data of every str/bytes (vstr_init_len left room).
-    if !v.buf.is_null() && v.alloc > v.len {
-        *v.buf.add(v.len) = 0;
+    // SAFETY: the caller's contract. The NUL goes inside the buffer (alloc > len); the
+    // new object is written whole before anything reads it.
+    unsafe {
+        // MicroPython keeps a NUL after the data of every str/bytes (vstr_init_len left
+        // room).
+        if !v.buf.is_null() && v.alloc > v.len {
+            *v.buf.add(v.len) = 0;
+        }
+        let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+        o.write(sys::mp_obj_str_t {
+            base: sys::mp_obj_base_t {
+                type_: &sys::mp_type_bytes,
+            },
+            hash: 0,
+            len: v.len,
+            data: v.buf as *const u8,
+        });
+        *v = core::mem::zeroed();
+        o as Obj
     }
-    let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
-    o.write(sys::mp_obj_str_t {
-        base: sys::mp_obj_base_t {
-            type_: &sys::mp_type_bytes,
-        },
-        hash: 0,
-        len: v.len,
-        data: v.buf as *const u8,
-    });
-    *v = core::mem::zeroed();
-    o as Obj
 }
 
-/// Like `load_attr`, but None instead of AttributeError.
-pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
-    let mut dest = [NULL; 2];
-    sys::mp_load_method_maybe(obj, name, dest.as_mut_ptr());
-    if dest[0].is_null() {
-        None
-    } else if dest[1].is_null() {
-        Some(dest[0])
-    } else {
-        // A method: bind it by loading it as an attribute.
-        Some(sys::mp_load_attr(obj, name))
-    }
+/// The final `str` object of `v`'s text, taking over its buffer.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`) and hold valid
+/// UTF-8; it is left cleared, its buffer now the object's.
+#[inline]
+pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_new_str_from_vstr(v) }
 }
 
 /// The text of `o` as `str(o)` gives it, written into a vstr (for int and float args).
+///
+/// # Safety
+/// VM thread; may raise (MemoryError, or anything `o`'s `__str__` raises). `o` must be a
+/// valid object. `v` is set up here (what it held is forgotten): `vstr_clear` it after.
 pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
-    let mut pr: sys::mp_print_t = core::mem::zeroed();
-    sys::vstr_init_print(v, 24, &mut pr);
-    sys::mp_obj_print_helper(&pr, o, sys::PRINT_STR);
+    // SAFETY: the caller's contract; all zeroes is a valid printer for `vstr_init_print`
+    // to set up, and `pr` outlives the print.
+    unsafe {
+        let mut pr: sys::mp_print_t = core::mem::zeroed();
+        sys::vstr_init_print(v, 24, &mut pr);
+        sys::mp_obj_print_helper(&pr, o, sys::PRINT_STR);
+    }
 }
 
 /// Copies as many bytes as both slices hold and returns how many. Unlike

@@ -40,14 +40,4 @@ pub struct picoredis_options_t {
     pub reconnect: bool,
 }
 
-
 pub type Options = picoredis_options_t;
-
-/// A timeout option in ms as the connection takes it (`conn::FOREVER` for no limit).
-pub fn timeout(ms: mp_int_t) -> u32 {
-    if ms < 0 {
-        crate::conn::FOREVER
-    } else {
-        u32::try_from(ms).unwrap_or(crate::conn::FOREVER)
-    }
-}

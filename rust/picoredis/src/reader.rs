@@ -19,6 +19,7 @@ use crate::sys;
 const _: () = assert!(!core::mem::needs_drop::<Reader>());
 const _: () = assert!(!core::mem::needs_drop::<Span>());
 
+/// Its `buf` is set up from `alloc` on, and `start <= scanned <= buf.len`.
 #[repr(C)]
 pub struct Reader {
     head: picoredis_head_t,
@@ -63,7 +64,8 @@ impl Input for Span<'_> {
         let src = self.pending();
         let n = src.len().min(dst.len());
         if n == 0 {
-            return self.fill().map(|_| 0);
+            // SAFETY: this `fill` only returns a failure.
+            return unsafe { self.fill() }.map(|_| 0);
         }
         mp::copy_prefix(dst, src);
         self.consume(n);
@@ -75,31 +77,56 @@ impl Input for Span<'_> {
 }
 
 impl Reader {
+    /// A new Reader object of type `t`, without its lock (the glue adds it).
+    ///
+    /// # Safety
+    /// VM thread; may raise (MemoryError). `t` must be the Reader type (whose objects
+    /// are this struct); `more` a valid object.
     pub unsafe fn alloc(t: *const sys::mp_obj_type_t, decode: bool, more: Obj) -> Obj {
         // Zeroed memory is an empty reader (zero offsets, flags false): only the rest is
         // written, as in Client::alloc.
-        let p = sys::m_malloc0(core::mem::size_of::<Reader>()) as *mut Reader;
-        core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
-        core::ptr::addr_of_mut!((*p).failed).write(None);
-        core::ptr::addr_of_mut!((*p).scan).write(Parser::new(reply::limits()));
-        core::ptr::addr_of_mut!((*p).build).write(Parser::new(reply::limits()));
-        (*p).decode = decode;
-        (*p).more = more;
-        sys::vstr_init(&mut (*p).buf, 64);
-        p as Obj
+        // SAFETY: the caller's contract. `p` is fresh zeroed memory for one Reader: the
+        // fields zero is not valid for are written in place (not read, not dropped)
+        // before the object is used.
+        unsafe {
+            let p = mp::malloc0::<Reader>();
+            core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
+            core::ptr::addr_of_mut!((*p).failed).write(None);
+            core::ptr::addr_of_mut!((*p).scan).write(Parser::new(reply::limits()));
+            core::ptr::addr_of_mut!((*p).build).write(Parser::new(reply::limits()));
+            (*p).decode = decode;
+            (*p).more = more;
+            mp::vstr_init(&mut (*p).buf, 64);
+            p as Obj
+        }
     }
 
     /// The reader behind `o`, if `o` is a Reader object.
+    ///
+    /// # Safety
+    /// VM thread, holding `o`'s lock (no other `&mut` to it exists for `'a`). `o` must be
+    /// a valid object.
     pub unsafe fn from_obj<'a>(o: Obj) -> Option<&'a mut Reader> {
-        mp::is_reader(o).then(|| &mut *(o as *mut Reader))
+        // SAFETY: the caller's contract; a Reader object is this struct (made by `alloc`).
+        unsafe { mp::is_reader(o).then(|| &mut *(o as *mut Reader)) }
     }
 
     fn data(&mut self) -> &[u8] {
+        // SAFETY: `buf` is set up (the struct's invariant); the slice borrows `self`, so
+        // the buffer cannot grow while it is used.
         unsafe { mp::vstr_slice(&mut self.buf) }
     }
 
+    /// `feed(data)`: appends the bytes of `data`.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call holding the reader's lock; may raise (MemoryError):
+    /// the frames up to the glue's `nlr_push` must hold nothing that needs dropping.
+    /// `data` must be a valid object.
     pub unsafe fn feed(&mut self, data: Obj) -> Result<(), Fail> {
-        let Some(bytes) = mp::buffer(data) else {
+        // SAFETY: the caller's contract; the bytes are copied below before anything
+        // else runs.
+        let Some(bytes) = (unsafe { mp::buffer(data) }) else {
             return Err(Fail::Type("feed() takes bytes, bytearray or memoryview"));
         };
         // Drop what was returned once it is at least half the buffer, so the buffer
@@ -108,16 +135,24 @@ impl Reader {
         if self.start > 0 && self.start * 2 >= len {
             let keep = len - self.start;
             let base = self.buf.buf as *mut u8;
-            core::ptr::copy(base.add(self.start), base, keep);
+            // SAFETY: `start <= len` (the struct's invariant), so both ranges lie in the
+            // buffer's `len` bytes; `ptr::copy` allows the overlap.
+            unsafe { core::ptr::copy(base.add(self.start), base, keep) };
             self.buf.len = keep;
             self.scanned -= self.start;
             self.start = 0;
         }
-        sys::vstr_add_strn(&mut self.buf, bytes.as_ptr() as *const _, bytes.len());
+        // SAFETY: the caller's contract; `buf` is set up. `bytes` cannot be our own
+        // buffer: Python code never sees it.
+        unsafe { mp::vstr_add(&mut self.buf, bytes) };
         Ok(())
     }
 
     /// The next complete reply, or `False`.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call holding the reader's lock; may raise (MemoryError):
+    /// the frames up to the glue's `nlr_push` must hold nothing that needs dropping.
     pub unsafe fn gets(&mut self) -> Result<Obj, Fail> {
         if let Some(f) = self.failed {
             return Err(f);
@@ -125,7 +160,9 @@ impl Reader {
         while !self.complete {
             let scanned = self.scanned;
             let step = {
-                let data = mp::vstr_slice(&mut self.buf);
+                // SAFETY: `buf` is set up (the struct's invariant) and unchanged while
+                // the scan reads it.
+                let data = unsafe { mp::vstr_slice(&mut self.buf) };
                 self.scan.next(data.get(scanned..).unwrap_or(&[]))
             };
             match step {
@@ -150,12 +187,17 @@ impl Reader {
         };
         self.build.reset();
         let data = self.data();
-        let span = core::slice::from_raw_parts(data.as_ptr(), data.len());
+        // SAFETY: the fed bytes, unborrowed from `self` so that `build` can be used: the
+        // build below only reads them, and the glue's lock keeps `feed` (the one thing
+        // that moves them) out until this call returns.
+        let span = unsafe { core::slice::from_raw_parts(data.as_ptr(), data.len()) };
         let mut input = Span {
             data: span.get(start..end).unwrap_or(&[]),
             pos: 0,
         };
-        let (v, _push) = match reply::read(&mut self.build, &mut input, opts) {
+        // SAFETY: the caller's contract; `input` and `opts` are plain data (asserted).
+        let built = unsafe { reply::read(&mut self.build, &mut input, opts) };
+        let (v, _push) = match built {
             Ok(r) => r,
             // Malformed in a way only building shows (a map used as a key): as sticky as
             // any other protocol error.

@@ -5,12 +5,16 @@
 //! The containers under construction sit in `Stack`, a plain array on the C stack, which
 //! MicroPython's GC scans; the stack has no destructor, so an exception (longjmp) that
 //! crosses this frame skips nothing.
+//!
+//! The unsafe fns here share one contract (in their `# Safety` sections: "the reply
+//! contract"): VM thread, inside a glue call holding the lock of the object being read
+//! (a client or a Reader); they may raise, so the frames up to the glue's `nlr_push` must
+//! hold nothing that needs dropping.
 
 use resp::parse::{AggKind, BulkKind, Event, Limits, Parser, Step};
 
 use crate::fail::{self, Fail};
 use crate::mp::{self, Obj};
-use crate::sys;
 use crate::text;
 
 /// Deepest nesting the builder holds; the parser's limit is clamped to it.
@@ -29,6 +33,7 @@ pub fn limits() -> Limits {
 // The builder's state lives in this frame across MicroPython calls that may longjmp.
 const _: () = assert!(!core::mem::needs_drop::<Stack>());
 const _: () = assert!(!core::mem::needs_drop::<Parser>());
+const _: () = assert!(!core::mem::needs_drop::<Options>());
 
 /// Where the reply bytes come from: a socket (`conn::Conn`) or the bytes fed to a
 /// `Reader`.
@@ -36,8 +41,14 @@ pub trait Input {
     fn pending(&self) -> &[u8];
     fn consume(&mut self, n: usize);
     /// Makes more bytes pending, or fails (timeout, EOF, ... or "incomplete" for a Reader).
+    ///
+    /// # Safety
+    /// The reply contract.
     unsafe fn fill(&mut self) -> Result<(), Fail>;
     /// Copies pending bytes, or reads from the source, straight into `dst`.
+    ///
+    /// # Safety
+    /// The reply contract.
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail>;
     fn debug(&self) -> bool;
 }
@@ -95,6 +106,9 @@ pub struct Options {
 ///
 /// Reads one complete reply and returns it as a Python object, and whether it was a
 /// RESP3 push frame.
+///
+/// # Safety
+/// The reply contract.
 #[inline(never)] // one copy for sockets and the Reader: flash matters more here
 pub unsafe fn read(
     parser: &mut Parser,
@@ -107,7 +121,9 @@ pub unsafe fn read(
         push: false,
     };
     loop {
-        let value = next_value(parser, input, &mut stack, opts)?;
+        // SAFETY: the caller's contract; `stack` is plain data (checked above), on the C
+        // stack where the GC sees the containers it holds.
+        let value = unsafe { next_value(parser, input, &mut stack, opts)? };
         let Some(mut v) = value else { continue };
         // Place the finished value; finishing a container may finish its parent too.
         loop {
@@ -116,12 +132,15 @@ pub unsafe fn read(
                 .checked_sub(1)
                 .and_then(|i| stack.frames.get_mut(i))
             else {
-                if opts.raise_top_error && is_error(v) {
+                // SAFETY: the caller's contract; `v` is the object just built.
+                if opts.raise_top_error && unsafe { is_error(v) } {
                     return Err(Fail::Reply(v));
                 }
                 return Ok((v, stack.push));
             };
-            add(top, v)?;
+            // SAFETY: the caller's contract; `top` is an open container of the kind its
+            // frame says, built by `container`, with a child still to come.
+            unsafe { add(top, v)? };
             if top.left > 0 {
                 break;
             }
@@ -133,6 +152,9 @@ pub unsafe fn read(
 
 /// One parser step: `Some(value)` when a value is complete, `None` when a container was
 /// opened (its children follow).
+///
+/// # Safety
+/// The reply contract.
 unsafe fn next_value(
     parser: &mut Parser,
     input: &mut dyn Input,
@@ -144,58 +166,59 @@ unsafe fn next_value(
         let (event, consumed) = match parser.next(pending) {
             Step::NeedMore { consumed } => {
                 input.consume(consumed);
-                input.fill()?;
+                // SAFETY: the caller's contract.
+                unsafe { input.fill()? };
                 continue;
             }
             Step::Error(e) => return Err(Fail::Parse(e)),
             Step::Event { event, consumed } => (event, consumed),
         };
-        if input.debug() {
-            trace_recv(pending.get(..consumed).unwrap_or(&[]));
-        }
-        let value = match event {
-            Event::Simple(s) => string(s, opts),
-            Event::Error(s) => fail::redis_error(s),
-            Event::Integer(i) => mp::int(i),
-            Event::Null => mp::none(),
-            Event::Bool(b) => mp::boolean(b),
-            Event::Double(t) => double(t),
-            Event::BigNumber(t) => sys::mp_parse_num_integer(
-                t.as_ptr() as *const _,
-                t.len(),
-                10,
-                core::ptr::null_mut(),
-            ),
-            Event::BulkStart { kind, len } => {
-                input.consume(consumed);
-                return bulk(parser, input, kind, len, opts).map(Some);
+        // SAFETY: the caller's contract. The slices the events carry borrow the input's
+        // pending bytes, which nothing changes until `consume`; a big number's text is
+        // parser-checked digits.
+        let value = unsafe {
+            if input.debug() {
+                trace_recv(pending.get(..consumed).unwrap_or(&[]));
             }
-            Event::AggregateStart { kind, len } => {
-                if stack.len == 0 {
-                    stack.push = kind == AggKind::Push;
+            match event {
+                Event::Simple(s) => string(s, opts),
+                Event::Error(s) => fail::redis_error(s),
+                Event::Integer(i) => mp::int(i),
+                Event::Null => mp::none(),
+                Event::Bool(b) => mp::boolean(b),
+                Event::Double(t) => double(t),
+                Event::BigNumber(t) => mp::parse_int(t),
+                Event::BulkStart { kind, len } => {
+                    input.consume(consumed);
+                    return bulk(parser, input, kind, len, opts).map(Some);
                 }
-                let (obj, k, children) = container(kind, len)?;
-                input.consume(consumed);
-                if children == 0 {
-                    return Ok(Some(obj));
+                Event::AggregateStart { kind, len } => {
+                    if stack.len == 0 {
+                        stack.push = kind == AggKind::Push;
+                    }
+                    let (obj, k, children) = container(kind, len)?;
+                    input.consume(consumed);
+                    if children == 0 {
+                        return Ok(Some(obj));
+                    }
+                    let frame = stack
+                        .frames
+                        .get_mut(stack.len)
+                        .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
+                    *frame = Frame {
+                        obj,
+                        kind: k,
+                        left: children,
+                        next: 0,
+                        key: mp::NULL,
+                    };
+                    stack.len += 1;
+                    return Ok(None);
                 }
-                let frame = stack
-                    .frames
-                    .get_mut(stack.len)
-                    .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
-                *frame = Frame {
-                    obj,
-                    kind: k,
-                    left: children,
-                    next: 0,
-                    key: mp::NULL,
-                };
-                stack.len += 1;
-                return Ok(None);
-            }
-            // Chunks and ends only occur inside `bulk`.
-            Event::BulkChunk(_) | Event::BulkEnd => {
-                return Err(Fail::Parse(resp::Error::BulkOverrun))
+                // Chunks and ends only occur inside `bulk`.
+                Event::BulkChunk(_) | Event::BulkEnd => {
+                    return Err(Fail::Parse(resp::Error::BulkOverrun))
+                }
             }
         };
         input.consume(consumed);
@@ -205,6 +228,9 @@ unsafe fn next_value(
 
 /// A bulk string of `len` bytes: allocated once at its final size and filled from the
 /// buffer, then directly from the stream.
+///
+/// # Safety
+/// The reply contract.
 unsafe fn bulk(
     parser: &mut Parser,
     input: &mut dyn Input,
@@ -215,30 +241,38 @@ unsafe fn bulk(
     // The buffer becomes the bytes object's own storage. A header alone (`$1000000`)
     // must not claim the heap before any data has arrived, so at most PREALLOC_BYTES are
     // taken up front; beyond that the buffer doubles as the payload arrives.
-    let mut v: sys::vstr_t = core::mem::zeroed();
-    sys::vstr_init(&mut v, len.min(PREALLOC_BYTES) + 1);
-    while v.len < len {
-        let room = v.alloc.saturating_sub(v.len + 1);
-        if room == 0 {
-            let grow = v.len.max(PREALLOC_BYTES).min(len - v.len);
-            sys::vstr_hint_size(&mut v, grow + 1);
+    let mut v = mp::vstr_empty();
+    // SAFETY: the caller's contract. `v` is set up here (a heap buffer of `alloc`
+    // bytes); `space` is that buffer less the byte kept for the NUL, taken anew after
+    // every growth, and the read fills only its `v.len..want` part.
+    unsafe {
+        mp::vstr_init(&mut v, len.min(PREALLOC_BYTES) + 1);
+        while v.len < len {
+            let room = v.alloc.saturating_sub(v.len + 1);
+            if room == 0 {
+                let grow = v.len.max(PREALLOC_BYTES).min(len - v.len);
+                mp::vstr_hint_size(&mut v, grow + 1);
+            }
+            let space =
+                core::slice::from_raw_parts_mut(v.buf as *mut u8, v.alloc.saturating_sub(1));
+            let want = len.min(space.len());
+            let n = match space.get_mut(v.len..want) {
+                Some(rest) if !rest.is_empty() => input.read_into(rest)?,
+                _ => break,
+            };
+            parser.consume_bulk(n).map_err(Fail::Parse)?;
+            v.len += n;
         }
-        let space = core::slice::from_raw_parts_mut(v.buf as *mut u8, v.alloc.saturating_sub(1));
-        let want = len.min(space.len());
-        let n = match space.get_mut(v.len..want) {
-            Some(rest) if !rest.is_empty() => input.read_into(rest)?,
-            _ => break,
-        };
-        parser.consume_bulk(n).map_err(Fail::Parse)?;
-        v.len += n;
     }
-    let dst = mp::vstr_slice(&mut v);
+    // SAFETY: `v` is set up, and its buffer no longer grows.
+    let dst = unsafe { mp::vstr_slice(&mut v) };
     // The payload is in place; let the parser check the CRLF that ends it.
     loop {
         match parser.next(input.pending()) {
             Step::NeedMore { consumed } => {
                 input.consume(consumed);
-                input.fill()?;
+                // SAFETY: the caller's contract.
+                unsafe { input.fill()? };
             }
             Step::Event {
                 event: Event::BulkEnd,
@@ -251,33 +285,45 @@ unsafe fn bulk(
             Step::Error(e) => return Err(Fail::Parse(e)),
         }
     }
-    if input.debug() {
-        trace_bulk(dst);
-    }
-    match kind {
-        BulkKind::Error => {
-            let text = core::slice::from_raw_parts(dst.as_ptr(), dst.len());
-            let e = fail::redis_error(text);
-            sys::vstr_clear(&mut v);
-            Ok(e)
+    // SAFETY: the caller's contract. `v` is set up and holds the payload (`dst`): each
+    // arm either hands its buffer to the new object (a str only when it is UTF-8) or
+    // clears it once the object is made from a copy, `dst` unused after.
+    unsafe {
+        if input.debug() {
+            trace_bulk(dst);
         }
-        BulkKind::String | BulkKind::Verbatim if !opts.decode => Ok(mp::bytes_from_vstr(&mut v)),
-        BulkKind::String | BulkKind::Verbatim => {
-            if text::is_utf8(dst) {
-                return Ok(sys::mp_obj_new_str_from_vstr(&mut v));
+        match kind {
+            BulkKind::Error => {
+                let text = core::slice::from_raw_parts(dst.as_ptr(), dst.len());
+                let e = fail::redis_error(text);
+                mp::vstr_clear(&mut v);
+                Ok(e)
             }
-            let s = text::decode_lossy(dst);
-            sys::vstr_clear(&mut v);
-            Ok(s)
+            BulkKind::String | BulkKind::Verbatim if !opts.decode => {
+                Ok(mp::bytes_from_vstr(&mut v))
+            }
+            BulkKind::String | BulkKind::Verbatim => {
+                if text::is_utf8(dst) {
+                    return Ok(mp::str_from_vstr(&mut v));
+                }
+                let s = text::decode_lossy(dst);
+                mp::vstr_clear(&mut v);
+                Ok(s)
+            }
         }
     }
 }
 
+/// # Safety
+/// The reply contract.
 unsafe fn string(s: &[u8], opts: Options) -> Obj {
-    if opts.decode {
-        text::decode_lossy(s)
-    } else {
-        mp::bytes(s)
+    // SAFETY: the caller's contract.
+    unsafe {
+        if opts.decode {
+            text::decode_lossy(s)
+        } else {
+            mp::bytes(s)
+        }
     }
 }
 
@@ -288,138 +334,186 @@ const PREALLOC_BYTES: usize = 16 * 1024;
 /// grows (by doubling) as its elements arrive.
 const PREALLOC_ITEMS: usize = 1024;
 
+/// A new container for an aggregate of `len` elements: the object, how it is filled and
+/// how many children it takes.
+///
+/// # Safety
+/// The reply contract.
 unsafe fn container(kind: AggKind, len: usize) -> Result<(Obj, Kind, usize), Fail> {
-    Ok(match kind {
-        AggKind::Array | AggKind::Push if len <= PREALLOC_ITEMS => (
-            sys::mp_obj_new_list(len, core::ptr::null_mut()),
-            Kind::List,
-            len,
-        ),
-        AggKind::Array | AggKind::Push => (
-            sys::mp_obj_new_list(0, core::ptr::null_mut()),
-            Kind::Growing,
-            len,
-        ),
-        AggKind::Map => (
-            sys::mp_obj_new_dict(len.min(PREALLOC_ITEMS)),
-            Kind::Dict,
-            len.checked_mul(2)
-                .ok_or(Fail::Parse(resp::Error::AggregateTooLong))?,
-        ),
-        AggKind::Set => (new_set()?, Kind::Set, len),
-    })
+    // SAFETY: the caller's contract. A list made at its final length is filled (`add`)
+    // before the reply can reach Python code; a reply that fails part-way is dropped.
+    unsafe {
+        Ok(match kind {
+            AggKind::Array | AggKind::Push if len <= PREALLOC_ITEMS => {
+                (mp::new_list(len), Kind::List, len)
+            }
+            AggKind::Array | AggKind::Push => (mp::new_list(0), Kind::Growing, len),
+            AggKind::Map => (
+                mp::new_dict(len.min(PREALLOC_ITEMS)),
+                Kind::Dict,
+                len.checked_mul(2)
+                    .ok_or(Fail::Parse(resp::Error::AggregateTooLong))?,
+            ),
+            AggKind::Set => (new_set()?, Kind::Set, len),
+        })
+    }
 }
 
+/// # Safety
+/// The reply contract.
 #[cfg(mp_set)]
 unsafe fn new_set() -> Result<Obj, Fail> {
-    Ok(sys::mp_obj_new_set(0, core::ptr::null_mut()))
+    // SAFETY: the caller's contract.
+    Ok(unsafe { mp::new_set() })
 }
 
+/// # Safety
+/// The reply contract.
 #[cfg(not(mp_set))]
 unsafe fn new_set() -> Result<Obj, Fail> {
-    Ok(sys::mp_obj_new_list(0, core::ptr::null_mut()))
+    // SAFETY: the caller's contract; an empty list needs no filling.
+    Ok(unsafe { mp::new_list(0) })
 }
 
+/// Places `v` in the open container `f`.
+///
+/// # Safety
+/// The reply contract. `f.obj` must be a container of the kind `f.kind` says (as
+/// `container` made it), not yet reachable by Python code, with a child still to come.
 unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
-    match f.kind {
-        Kind::List => {
-            let mut len = 0usize;
-            let mut items: *mut Obj = core::ptr::null_mut();
-            sys::mp_obj_list_get(f.obj, &mut len, &mut items);
-            if f.next >= len || items.is_null() {
-                return Err(Fail::Parse(resp::Error::BulkOverrun));
+    // SAFETY: the caller's contract: `f.obj` is the kind of container `f.kind` says, and
+    // only this frame reaches it, so a list slot may be written (slot `f.next` is checked
+    // to be one of the list's `len`).
+    unsafe {
+        match f.kind {
+            Kind::List => {
+                let (len, items) = mp::list_get(f.obj);
+                if f.next >= len || items.is_null() {
+                    return Err(Fail::Parse(resp::Error::BulkOverrun));
+                }
+                // `f.next < len` slots at `items`, not null.
+                *items.add(f.next) = v;
+                f.next += 1;
             }
-            *items.add(f.next) = v;
-            f.next += 1;
-        }
-        Kind::Growing => {
-            sys::mp_obj_list_append(f.obj, v);
-        }
-        Kind::Dict => {
-            if f.key.is_null() {
-                f.key = hashable(v, MAX_DEPTH)?;
-            } else {
-                sys::mp_obj_dict_store(f.obj, f.key, v);
-                f.key = mp::NULL;
+            Kind::Growing => mp::list_append(f.obj, v),
+            Kind::Dict => {
+                if f.key.is_null() {
+                    f.key = hashable(v, MAX_DEPTH)?;
+                } else {
+                    mp::dict_store(f.obj, f.key, v);
+                    f.key = mp::NULL;
+                }
             }
+            Kind::Set => set_add(f.obj, hashable(v, MAX_DEPTH)?),
         }
-        Kind::Set => set_add(f.obj, hashable(v, MAX_DEPTH)?),
     }
     f.left -= 1;
     Ok(())
 }
 
+/// # Safety
+/// The reply contract; `set` must be a set (made by `new_set`).
 #[cfg(mp_set)]
 unsafe fn set_add(set: Obj, v: Obj) {
-    sys::mp_obj_set_store(set, v);
+    // SAFETY: the caller's contract.
+    unsafe { mp::set_store(set, v) };
 }
 
+/// # Safety
+/// The reply contract; `list` must be a list (made by `new_set`).
 #[cfg(not(mp_set))]
 unsafe fn set_add(list: Obj, v: Obj) {
-    sys::mp_obj_list_append(list, v);
+    // SAFETY: the caller's contract.
+    unsafe { mp::list_append(list, v) };
 }
 
 /// RESP3 allows aggregate keys; a list cannot be a dict key or set member, its tuple can
 /// (lists inside it become tuples too). A map or set cannot be either: that reply is a
 /// protocol error (ParseError), not a TypeError from deep inside the dict.
+///
+/// # Safety
+/// The reply contract; `v` must be a valid object (one this reply built).
 unsafe fn hashable(v: Obj, depth: usize) -> Result<Obj, Fail> {
     const UNHASHABLE: Fail = Fail::Protocol("a map or set used as a map key or set member");
-    if mp::type_is(v, &sys::mp_type_dict) || is_set(v) {
-        return Err(UNHASHABLE);
+    // SAFETY: the caller's contract. The list's items are copied into a new tuple at
+    // once; the tuple's slots are rewritten before anything else can reach it.
+    unsafe {
+        if mp::type_is(v, mp::dict_type()) || is_set(v) {
+            return Err(UNHASHABLE);
+        }
+        if !mp::type_is(v, mp::list_type()) {
+            return Ok(v);
+        }
+        let depth = depth.checked_sub(1).ok_or(UNHASHABLE)?;
+        let items = mp::items(v);
+        let t = mp::new_tuple(items);
+        for slot in mp::tuple_items_mut(t) {
+            *slot = hashable(*slot, depth)?;
+        }
+        Ok(t)
     }
-    if !mp::type_is(v, &sys::mp_type_list) {
-        return Ok(v);
-    }
-    let depth = depth.checked_sub(1).ok_or(UNHASHABLE)?;
-    let items = mp::items(v);
-    let t = sys::mp_obj_new_tuple(items.len(), items.as_ptr());
-    for slot in mp::tuple_items_mut(t) {
-        *slot = hashable(*slot, depth)?;
-    }
-    Ok(t)
 }
 
+/// # Safety
+/// VM thread; `v` must be a valid object.
 #[cfg(mp_set)]
 unsafe fn is_set(v: Obj) -> bool {
-    mp::type_is(v, &sys::mp_type_set)
+    // SAFETY: the caller's contract.
+    unsafe { mp::type_is(v, mp::set_type()) }
 }
 
+/// # Safety
+/// As in the set build: VM thread; `v` must be a valid object.
 #[cfg(not(mp_set))]
 unsafe fn is_set(_: Obj) -> bool {
     false
 }
 
+/// Whether `v` is an error reply (a `RedisError`).
+///
+/// # Safety
+/// VM thread; `v` must be a valid object.
 pub unsafe fn is_error(v: Obj) -> bool {
-    mp::is_redis_error(v)
+    // SAFETY: the caller's contract.
+    unsafe { mp::is_redis_error(v) }
 }
 
+/// # Safety
+/// The reply contract; `t` must be a double's text as the parser checked it.
 #[cfg(mp_float)]
 unsafe fn double(t: &[u8]) -> Obj {
-    sys::mp_parse_num_decimal(
-        t.as_ptr() as *const _,
-        t.len(),
-        false,
-        false,
-        core::ptr::null_mut(),
-    )
+    // SAFETY: the caller's contract.
+    unsafe { mp::parse_float(t) }
 }
 
+/// # Safety
+/// The reply contract.
 #[cfg(not(mp_float))]
 unsafe fn double(t: &[u8]) -> Obj {
     // No floats on this port: the text, as bytes.
-    mp::bytes(t)
+    // SAFETY: the caller's contract.
+    unsafe { mp::bytes(t) }
 }
 
+/// # Safety
+/// The reply contract.
 unsafe fn trace_recv(line: &[u8]) {
-    text::print_repr(b"RECV: ", line, true);
+    // SAFETY: the caller's contract.
+    unsafe { text::print_repr(b"RECV: ", line, true) };
 }
 
 /// The original read a bulk's payload and its CRLF as one line: print them so.
+///
+/// # Safety
+/// The reply contract.
 unsafe fn trace_bulk(payload: &[u8]) {
-    let mut v: sys::vstr_t = core::mem::zeroed();
-    sys::vstr_init(&mut v, payload.len() + 2);
-    sys::vstr_add_strn(&mut v, payload.as_ptr() as *const _, payload.len());
-    sys::vstr_add_strn(&mut v, b"\r\n".as_ptr() as *const _, 2);
-    text::print_repr(b"RECV: ", mp::vstr_slice(&mut v), true);
-    sys::vstr_clear(&mut v);
+    let mut v = mp::vstr_empty();
+    // SAFETY: the caller's contract; `v` is set up here and cleared after the print.
+    unsafe {
+        mp::vstr_init(&mut v, payload.len() + 2);
+        mp::vstr_add(&mut v, payload);
+        mp::vstr_add(&mut v, b"\r\n");
+        text::print_repr(b"RECV: ", mp::vstr_slice(&mut v), true);
+        mp::vstr_clear(&mut v);
+    }
 }

@@ -9,7 +9,11 @@
 use crate::conn::Conn;
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
-use crate::sys;
+
+// An argument's class, and a float's text, live in `encode`'s frame across MicroPython
+// calls that may longjmp.
+const _: () = assert!(!core::mem::needs_drop::<Arg<'static>>());
+const _: () = assert!(!core::mem::needs_drop::<ryu::Buffer>());
 
 /// How one argument goes on the wire.
 enum Arg<'a> {
@@ -21,25 +25,31 @@ enum Arg<'a> {
 }
 
 #[cfg(mp_float)]
-type Float = sys::mp_float_t;
+type Float = crate::sys::mp_float_t;
 #[cfg(not(mp_float))]
 type Float = f32;
 
 const BAD_ARG: &str = "arguments must be str, bytes, a buffer, int or float";
 
+/// # Safety
+/// VM thread (nothing is raised). `o` must be a valid object; a buffer's bytes are
+/// borrowed as `mp::buffer` says.
 unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
-    if let Some(b) = mp::buffer(o) {
-        return Ok(Arg::Bytes(b));
-    }
-    if let Some(v) = mp::small_int_value(o) {
-        return Ok(Arg::Int(v));
-    }
-    if mp::type_is(o, &sys::mp_type_int) {
-        // Beyond the small-int range: MicroPython prints it.
-        return Ok(Arg::Text(o));
-    }
-    if let Some(f) = mp::float_value(o) {
-        return Ok(Arg::Float(f));
+    // SAFETY: the caller's contract.
+    unsafe {
+        if let Some(b) = mp::buffer(o) {
+            return Ok(Arg::Bytes(b));
+        }
+        if let Some(v) = mp::small_int_value(o) {
+            return Ok(Arg::Int(v));
+        }
+        if mp::type_is(o, mp::int_type()) {
+            // Beyond the small-int range: MicroPython prints it.
+            return Ok(Arg::Text(o));
+        }
+        if let Some(f) = mp::float_value(o) {
+            return Ok(Arg::Float(f));
+        }
     }
     Err(Fail::Type(BAD_ARG))
 }
@@ -47,14 +57,19 @@ unsafe fn classify<'a>(o: Obj) -> Result<Arg<'a>, Fail> {
 /// Checks every argument (TypeError if one cannot be sent, before anything is queued)
 /// and returns roughly how many bytes `encode` will queue (numbers count as their longest
 /// form): one pass over the arguments serves both.
+///
+/// # Safety
+/// VM thread (nothing is raised). `args` must be valid objects.
 pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
     if args.is_empty() {
         return Err(Fail::Type("a command needs at least its name"));
     }
     let mut n = 16;
     for &a in args {
+        // SAFETY: the caller's contract; the class is used at once, nothing borrowed kept.
+        let class = unsafe { classify(a)? };
         n += 16
-            + match classify(a)? {
+            + match class {
                 Arg::Bytes(b) => b.len(),
                 Arg::Int(_) | Arg::Text(_) | Arg::Float(_) => 24,
             };
@@ -64,35 +79,50 @@ pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
 
 /// Queues `*N\r\n` and each argument as a bulk string. Call `check` first: an argument
 /// that fails here would leave a partial command queued.
+///
+/// # Safety
+/// The connection contract (`conn`'s `# Safety` sections); `conn` must be open unless
+/// collecting. `args` must be valid objects, and a buffer among them must keep its
+/// storage until it is written.
 pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
-    conn.write(resp::encode::array_header(args.len(), &mut hdr))?;
-    for &a in args {
-        match classify(a)? {
-            Arg::Bytes(b) => bulk(conn, b)?,
-            Arg::Int(i) => {
-                let mut digits = [0u8; 20];
-                bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
-            }
-            Arg::Float(f) => {
-                let mut text = ryu::Buffer::new();
-                bulk(conn, text.format(f).as_bytes())?;
-            }
-            Arg::Text(o) => {
-                let mut v: sys::vstr_t = core::mem::zeroed();
-                mp::str_of(o, &mut v);
-                let r = bulk(conn, mp::vstr_slice(&mut v));
-                sys::vstr_clear(&mut v);
-                r?;
+    // SAFETY: the caller's contract; every local here (byte arrays, ryu's buffer, the
+    // vstr) is plain data with nothing to drop; the vstr is set up by `str_of` and
+    // cleared after its text is written, also when the write fails.
+    unsafe {
+        conn.write(resp::encode::array_header(args.len(), &mut hdr))?;
+        for &a in args {
+            match classify(a)? {
+                Arg::Bytes(b) => bulk(conn, b)?,
+                Arg::Int(i) => {
+                    let mut digits = [0u8; 20];
+                    bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
+                }
+                Arg::Float(f) => {
+                    let mut text = ryu::Buffer::new();
+                    bulk(conn, text.format(f).as_bytes())?;
+                }
+                Arg::Text(o) => {
+                    let mut v = mp::vstr_empty();
+                    mp::str_of(o, &mut v);
+                    let r = bulk(conn, mp::vstr_slice(&mut v));
+                    mp::vstr_clear(&mut v);
+                    r?;
+                }
             }
         }
     }
     Ok(())
 }
 
+/// # Safety
+/// As `encode`; `data` must stay valid while it is written.
 unsafe fn bulk(conn: &mut Conn, data: &[u8]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
-    conn.write(resp::encode::bulk_header(data.len(), &mut hdr))?;
-    conn.write(data)?;
-    conn.write(resp::encode::CRLF)
+    // SAFETY: the caller's contract.
+    unsafe {
+        conn.write(resp::encode::bulk_header(data.len(), &mut hdr))?;
+        conn.write(data)?;
+        conn.write(resp::encode::CRLF)
+    }
 }

@@ -55,8 +55,12 @@ const NAMES: [(&[u8], Effect); 13] = [
 ];
 
 /// The effect of the command `args` (its name first).
+///
+/// # Safety
+/// VM thread (nothing is raised). `args` must be valid objects.
 pub unsafe fn effect(args: &[Obj]) -> Effect {
-    let Some(name) = args.first().and_then(|&a| mp::buffer(a)) else {
+    // SAFETY: the caller's contract; the name's bytes are only compared, at once.
+    let Some(name) = args.first().and_then(|&a| unsafe { mp::buffer(a) }) else {
         return Effect::None;
     };
     // (UNWATCH shares no length with the table's other names but "unwatch" itself.)
@@ -66,25 +70,34 @@ pub unsafe fn effect(args: &[Obj]) -> Effect {
     let Some(&(_, e)) = NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
         return Effect::None;
     };
-    if e == Effect::SetName && !word_is(args.get(1), b"setname") {
+    // SAFETY: the caller's contract.
+    if e == Effect::SetName && !unsafe { word_is(args.get(1), b"setname") } {
         return Effect::None;
     }
     e
 }
 
 /// Whether argument `a` is the word `w` (any case).
+///
+/// # Safety
+/// VM thread (nothing is raised). `a` must be a valid object.
 pub unsafe fn word_is(a: Option<&Obj>, w: &[u8]) -> bool {
-    a.and_then(|&o| mp::buffer(o))
+    // SAFETY: the caller's contract; the bytes are only compared, at once.
+    a.and_then(|&o| unsafe { mp::buffer(o) })
         .is_some_and(|b| w.eq_ignore_ascii_case(b))
 }
 
 /// An integer argument: a small int, or its decimal text (as the server read it).
+///
+/// # Safety
+/// VM thread (nothing is raised). `a` must be a valid object.
 pub unsafe fn int_arg(a: Option<&Obj>) -> Option<isize> {
     let o = *a?;
     if let Some(v) = mp::small_int_value(o) {
         return Some(v);
     }
-    let text = mp::buffer(o)?;
+    // SAFETY: the caller's contract; the text is only read, at once.
+    let text = unsafe { mp::buffer(o)? };
     let (neg, digits) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),

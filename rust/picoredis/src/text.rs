@@ -1,7 +1,6 @@
 //! Text helpers that need no `core::fmt`: lossy UTF-8 decoding and the debug trace.
 
 use crate::mp::{self, Obj};
-use crate::sys;
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
@@ -41,38 +40,54 @@ pub fn is_utf8(b: &[u8]) -> bool {
 }
 
 /// A `str` from bytes that should be UTF-8; invalid sequences become U+FFFD.
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (MemoryError): the frames up to the glue's
+/// `nlr_push` must hold nothing that needs dropping.
 pub unsafe fn decode_lossy(bytes: &[u8]) -> Obj {
     if is_utf8(bytes) {
-        return mp::str_utf8(bytes);
+        // SAFETY: the caller's contract; the bytes were just checked to be UTF-8.
+        return unsafe { mp::str_utf8(bytes) };
     }
     // Rare path (a broken error message): build the repaired text in a vstr.
-    let mut v: sys::vstr_t = core::mem::zeroed();
-    sys::vstr_init(&mut v, bytes.len() + 8);
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (good, bad) = utf8_prefix(rest);
-        let (ok, tail) = rest.split_at_checked(good).unwrap_or((rest, &[]));
-        sys::vstr_add_strn(&mut v, ok.as_ptr() as *const _, ok.len());
-        if bad == 0 {
-            break;
+    let mut v = mp::vstr_empty();
+    // SAFETY: the caller's contract; `v` is set up here and cleared after its text is
+    // copied; only valid UTF-8 goes into it (good prefixes and U+FFFD).
+    unsafe {
+        mp::vstr_init(&mut v, bytes.len() + 8);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (good, bad) = utf8_prefix(rest);
+            let (ok, tail) = rest.split_at_checked(good).unwrap_or((rest, &[]));
+            mp::vstr_add(&mut v, ok);
+            if bad == 0 {
+                break;
+            }
+            mp::vstr_add(&mut v, REPLACEMENT);
+            rest = tail.get(bad..).unwrap_or(&[]);
         }
-        sys::vstr_add_strn(&mut v, REPLACEMENT.as_ptr() as *const _, REPLACEMENT.len());
-        rest = tail.get(bad..).unwrap_or(&[]);
+        let s = mp::str_utf8(mp::vstr_slice(&mut v));
+        mp::vstr_clear(&mut v);
+        s
     }
-    let s = mp::str_utf8(mp::vstr_slice(&mut v));
-    sys::vstr_clear(&mut v);
-    s
 }
 
 /// Prints `label` and then `data` as Python's repr shows it: `bytes` style when asked
 /// or when the data is not UTF-8, `str` style otherwise (the original printed the request
 /// as a str and each reply line as bytes).
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (see `mp::print`): the frames up to the
+/// glue's `nlr_push` must hold nothing that needs dropping.
 pub unsafe fn print_repr(label: &[u8], data: &[u8], as_bytes: bool) {
     let as_bytes = as_bytes || !is_utf8(data);
-    mp::print(label);
-    if as_bytes {
-        mp::print(b"b");
+    // SAFETY: the caller's contract; `data` is quoted as str only when it is UTF-8.
+    unsafe {
+        mp::print(label);
+        if as_bytes {
+            mp::print(b"b");
+        }
+        mp::print_quoted(data, as_bytes);
+        mp::print(b"\n");
     }
-    sys::mp_str_print_quoted(&sys::mp_plat_print, data.as_ptr(), data.len(), as_bytes);
-    mp::print(b"\n");
 }

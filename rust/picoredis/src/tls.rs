@@ -6,20 +6,30 @@ use crate::sys;
 
 /// Wraps `sock` with `context` (an `SSLContext`), or with a default client context
 /// (which verifies the server's certificate) when `context` is True.
+///
+/// # Safety
+/// VM thread, inside a glue call holding the client's lock; may raise (it runs Python
+/// code): the frames up to the glue's `nlr_push` must hold nothing that needs dropping.
+/// `sock`, `context` and `host` must be valid objects.
 pub unsafe fn wrap(sock: Obj, context: Obj, host: Obj) -> Obj {
-    let ctx = if context == mp::boolean(true) {
-        let tls = sys::mp_import_name(mp::qstr(sys::MP_QSTR_tls), mp::none(), mp::small_int(0));
-        let ctx_type = mp::load_attr(tls, mp::qstr(sys::MP_QSTR_SSLContext));
-        let client = mp::load_attr(tls, mp::qstr(sys::MP_QSTR_PROTOCOL_TLS_CLIENT));
-        mp::call_function(ctx_type, &[client])
-    } else {
-        context
-    };
-    // ctx.wrap_socket(sock, server_hostname=host)
-    let mut dest = [mp::NULL; 5];
-    sys::mp_load_method(ctx, mp::qstr(sys::MP_QSTR_wrap_socket), dest.as_mut_ptr());
-    dest[2] = sock;
-    dest[3] = mp::qstr_obj(mp::qstr(sys::MP_QSTR_server_hostname));
-    dest[4] = host;
-    sys::mp_call_method_n_kw(1, 1, dest.as_ptr())
+    // SAFETY: the caller's contract; every object here is one given or one MicroPython
+    // returned.
+    unsafe {
+        let ctx = if context == mp::boolean(true) {
+            let tls = mp::import(mp::qstr(sys::MP_QSTR_tls));
+            let ctx_type = mp::load_attr(tls, mp::qstr(sys::MP_QSTR_SSLContext));
+            let client = mp::load_attr(tls, mp::qstr(sys::MP_QSTR_PROTOCOL_TLS_CLIENT));
+            mp::call_function(ctx_type, &[client])
+        } else {
+            context
+        };
+        // ctx.wrap_socket(sock, server_hostname=host)
+        mp::call_method_1_kw(
+            ctx,
+            mp::qstr(sys::MP_QSTR_wrap_socket),
+            sock,
+            mp::qstr(sys::MP_QSTR_server_hostname),
+            host,
+        )
+    }
 }

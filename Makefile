@@ -41,9 +41,12 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 # Speed and memory against the original picoredis, redis-py + hiredis and redis-benchmark.
 include bench/bench.mk
 
-# Flash and RAM picoredis adds to each QEMU firmware (with vs without the module).
-size: qemu-firmware qemu-firmware-plain esp32-parts
+# Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
+# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub or TLS).
+size: qemu-firmware qemu-firmware-plain qemu-firmware-min esp32-parts
 	$(REPO)/tools/size.sh
+qemu-firmware-min:
+	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES= QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-min
 qemu-firmware-plain:
 	$(MAKE) qemu-firmware-arm qemu-firmware-rv32 USER_C_MODULES= \
 		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-plain QEMU_BUILD_RV32=$(BUILD_DIR)/qemu-rv32-plain
@@ -70,7 +73,7 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke soak test-valgrind qemu-tests-gen size qemu-firmware-plain esp32-parts esp32-cmake-check clean
+	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain qemu-firmware-min esp32-parts esp32-cmake-check clean
 
 all: firmware
 
@@ -87,14 +90,25 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust lint check-header check-no-panic test-unix test-valgrind qemu-test \
+test: deps firmware test-rust lint check-header check-no-panic test-unix soak-threads-short \
+	test-valgrind qemu-test \
 	esp32-parts esp32-cmake-check fuzz-smoke
 
 # Reliability: the long soak through the fault-injecting proxy (make test runs a short
-# one), and the firmware tests under valgrind's memcheck (tools/valgrind/README.md).
+# one), then the concurrency soak (8 threads, 4 of them sharing one client, CLIENT KILL
+# every 200-400 ms; make test runs a short one, soak-threads-short), and the firmware
+# tests under valgrind's memcheck (tools/valgrind/README.md).
 SOAK_COMMANDS ?= 100000
+THREAD_SOAK_COMMANDS ?= 20000
+THREAD_SOAK_SECONDS ?= 15
+THREAD_SOAK := $(PYTHON) tools/thread_soak.py --micropython $(FIRMWARE)
 soak: firmware
 	$(PYTHON) tools/soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
+	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
+soak-threads: firmware
+	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
+soak-threads-short: firmware
+	$(THREAD_SOAK) --commands 2000 --min-seconds 4
 test-valgrind: firmware
 	tools/valgrind/run.sh
 
@@ -105,13 +119,16 @@ test-unix:
 	$(PYTHON) tests/run_unix_tests.py --micropython $(FIRMWARE)
 
 # Clippy with the no-panic lints on both crates; picoredis needs the unix build's bindings
-# environment (the same variables micropython.mk passes).
+# environment (the same variables micropython.mk passes), with every optional part and
+# with none.
 lint: firmware
 	cargo clippy -p resp --quiet -- -D warnings
+	for features in --all-features --no-default-features; do \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \
 	MICROPY_CFLAGS_FILE=$(UNIX_BUILD)/rust/cflags.txt \
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \
-	cargo clippy -p picoredis --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings
+	cargo clippy -p picoredis $$features --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
+		|| exit 1; done
 
 # Fuzz the parser and the encoder round trip (cargo-fuzz, libFuzzer). `make fuzz
 # FUZZ_SECONDS=600` for a real run; `make test` runs a short smoke run of each target.

@@ -13,6 +13,22 @@ add_library(usermod_picoredis INTERFACE)
 target_sources(usermod_picoredis INTERFACE ${CMAKE_CURRENT_LIST_DIR}/modpicoredis.c)
 target_include_directories(usermod_picoredis INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 
+# Optional parts: cargo features of rust/picoredis and the matching C defines, from one
+# list (-DPICOREDIS_FEATURES="" builds the smallest client).
+if(NOT DEFINED PICOREDIS_FEATURES)
+    if(DEFINED ENV{PICOREDIS_FEATURES})
+        set(PICOREDIS_FEATURES $ENV{PICOREDIS_FEATURES})
+    else()
+        set(PICOREDIS_FEATURES "reader pubsub tls trace")
+    endif()
+endif()
+separate_arguments(_picoredis_features UNIX_COMMAND "${PICOREDIS_FEATURES}")
+foreach(_f IN LISTS _picoredis_features)
+    string(TOUPPER ${_f} _F)
+    target_compile_definitions(usermod_picoredis INTERFACE PICOREDIS_${_F})
+endforeach()
+string(REPLACE ";" "," PICOREDIS_FEATURE_LIST "${_picoredis_features}")
+
 # ESP32-C3: riscv32imc-unknown-none-elf; ESP32-C6/H2: riscv32imac-unknown-none-elf;
 # ESP32 / ESP32-S3 (Xtensa): xtensa-esp32-none-elf / xtensa-esp32s3-none-elf with the
 # `esp` toolchain (PICOREDIS_CARGO="cargo +esp", PICOREDIS_CARGO_FLAGS="-Zbuild-std=core").
@@ -70,6 +86,7 @@ function(picoredis_setup_rust)
             "MICROPY_SYSINC=${PICOREDIS_SYSINC}"
             MICROPY_QSTR_HEADER=${_genhdr}/qstrdefs.generated.h
             ${PICOREDIS_CARGO} build --release --locked -p picoredis
+                --no-default-features "--features=${PICOREDIS_FEATURE_LIST}"
                 --target ${PICOREDIS_RUST_TARGET} --target-dir ${PICOREDIS_CARGO_DIR} ${PICOREDIS_CARGO_FLAGS}
         WORKING_DIRECTORY ${PICOREDIS_REPO}
         # bindgen reads the generated headers: run after the QSTR pass.

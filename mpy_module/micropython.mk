@@ -12,6 +12,12 @@ PICOREDIS_REPO := $(abspath $(PICOREDIS_MOD_DIR)/..)
 SRC_USERMOD_C += $(PICOREDIS_MOD_DIR)/modpicoredis.c
 CFLAGS_USERMOD += -I$(PICOREDIS_MOD_DIR)
 
+# Optional parts: cargo features of rust/picoredis and the matching C defines, from one
+# list (PICOREDIS_FEATURES= builds the smallest client: Redis, pipelines, transactions, no
+# Reader, pub/sub, TLS or debug trace).
+PICOREDIS_FEATURES ?= reader pubsub tls trace
+CFLAGS_USERMOD += $(foreach f,$(PICOREDIS_FEATURES),-DPICOREDIS_$(shell echo $(f) | tr a-z A-Z))
+
 # The Rust target: the host for the unix port; ports set PICOREDIS_RUST_TARGET
 # (thumbv7m-none-eabi, riscv32imac-unknown-none-elf, ...).
 PICOREDIS_RUST_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
@@ -50,6 +56,7 @@ $(PICOREDIS_LIB): picoredis-cargo-always | $(PICOREDIS_GENHDR)
 	  MICROPY_SYSINC="$(PICOREDIS_SYSINC)" \
 	  MICROPY_QSTR_HEADER=$(abspath $(HEADER_BUILD)/qstrdefs.generated.h) \
 	  $(PICOREDIS_CARGO) build --release --locked -p picoredis \
+	    --no-default-features --features "$(PICOREDIS_FEATURES)" \
 	    --target $(PICOREDIS_RUST_TARGET) --target-dir $(PICOREDIS_CARGO_DIR) $(if $(Q),-q,)
 
 # (The recipe is on this target, not on the staticlib's: make does not re-read the mtime

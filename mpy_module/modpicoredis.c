@@ -25,14 +25,24 @@ MP_DEFINE_EXCEPTION(RedisError, Exception)
 MP_DEFINE_EXCEPTION(ParseError, Exception)
 MP_DEFINE_EXCEPTION(RedisTimeout, Exception)
 
+// Optional parts, each a cargo feature of rust/picoredis with the same name: micropython.mk
+// and micropython.cmake define PICOREDIS_READER, PICOREDIS_PUBSUB and PICOREDIS_TLS for the
+// features they build (and PICOREDIS_TRACE for the debug trace), so the C and Rust
+// halves always agree. A board short of flash
+// leaves out what it does not use (README: Size).
+
 // qstrs used only by the Rust core. The QSTR pass scans C sources, so they are named here;
 // bindgen then reads their numbers from genhdr/qstrdefs.generated.h.
 const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_socket, MP_QSTR_getaddrinfo, MP_QSTR_connect, MP_QSTR_settimeout,
     MP_QSTR_close, MP_QSTR_SOCK_STREAM,
+    #if defined(PICOREDIS_TLS)
     MP_QSTR_tls, MP_QSTR_SSLContext, MP_QSTR_PROTOCOL_TLS_CLIENT, MP_QSTR_wrap_socket,
     MP_QSTR_server_hostname,
+    #endif
+    #if defined(PICOREDIS_PUBSUB)
     MP_QSTR_type, MP_QSTR_pattern, MP_QSTR_channel, MP_QSTR_data,
+    #endif
     MP_QSTR_setsockopt, MP_QSTR_IPPROTO_TCP, MP_QSTR_TCP_NODELAY,
     MP_QSTR_HELLO, MP_QSTR_AUTH, MP_QSTR_default, MP_QSTR_SETNAME, MP_QSTR_CLIENT, MP_QSTR_SELECT,
     MP_QSTR_MULTI, MP_QSTR_EXEC,
@@ -64,6 +74,12 @@ void __aeabi_memclr(void *dst, size_t n) {
 }
 void __aeabi_memclr4(void *dst, size_t n) {
     memset(dst, 0, n);
+}
+void __aeabi_memclr8(void *dst, size_t n) {
+    memset(dst, 0, n);
+}
+void __aeabi_memcpy8(void *dst, const void *src, size_t n) {
+    memcpy(dst, src, n);
 }
 #endif
 
@@ -104,9 +120,19 @@ extern const mp_obj_type_t picoredis_type_Redis;
 extern const mp_obj_type_t picoredis_type_PubSub;
 extern const mp_obj_type_t picoredis_type_Reader;
 
+static bool is_picoredis_object(const mp_obj_type_t *t) {
+    return t == &picoredis_type_Redis
+           #if defined(PICOREDIS_PUBSUB)
+           || t == &picoredis_type_PubSub
+           #endif
+           #if defined(PICOREDIS_READER)
+           || t == &picoredis_type_Reader
+           #endif
+    ;
+}
+
 static lock_t *lock_take(mp_obj_t obj) {
-    const mp_obj_type_t *t = mp_obj_get_type(obj);
-    if (t != &picoredis_type_Redis && t != &picoredis_type_PubSub && t != &picoredis_type_Reader) {
+    if (!is_picoredis_object(mp_obj_get_type(obj))) {
         mp_raise_TypeError(MP_ERROR_TEXT("not a picoredis object"));
     }
     lock_t *lock = ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock;
@@ -114,7 +140,7 @@ static lock_t *lock_take(mp_obj_t obj) {
     // Only this thread ever stores `me`, so reading it without the mutex is safe.
     if (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) == me) {
         mp_raise_msg(&mp_type_RuntimeError,
-            MP_ERROR_TEXT("client in use: called again from inside one of its own calls"));
+            MP_ERROR_TEXT("client in use: re-entered from its own call"));
     }
     #if MICROPY_PY_THREAD
     if (!mp_thread_mutex_lock(&lock->mutex, 0)) {
@@ -257,6 +283,17 @@ static mp_obj_t new_command(mp_obj_t target, qstr name) {
 
 extern const mp_obj_type_t picoredis_type_Pipeline;
 
+// debug=True needs the trace (the `trace` feature).
+static void check_trace(bool on) {
+    #if !defined(PICOREDIS_TRACE)
+    if (on) {
+        mp_raise_ValueError(MP_ERROR_TEXT("picoredis was built without the debug trace"));
+    }
+    #else
+    (void)on;
+    #endif
+}
+
 // A timeout argument in ms: None waits without limit (-1); a value too large for a machine
 // int is as good as no limit; 0 or less is refused.
 static mp_int_t timeout_arg(mp_obj_t t) {
@@ -266,12 +303,12 @@ static mp_int_t timeout_arg(mp_obj_t t) {
     mp_int_t ms;
     if (!mp_obj_get_int_maybe(t, &ms)) {
         if (!mp_obj_is_int(t)) {
-            mp_raise_TypeError(MP_ERROR_TEXT("timeout must be an int (ms) or None"));
+            mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
         }
         ms = mp_obj_int_sign(t) > 0 ? MP_SMALL_INT_MAX : 0;
     }
     if (ms <= 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("timeouts must be > 0 ms, or None"));
+        mp_raise_ValueError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }
     return ms;
 }
@@ -327,7 +364,13 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     if (o.ssl_context == mp_const_false) {
         o.ssl_context = mp_const_none;
     }
+    #if !defined(PICOREDIS_TLS)
+    if (o.ssl_context != mp_const_none) {
+        mp_raise_ValueError(MP_ERROR_TEXT("picoredis was built without TLS"));
+    }
+    #endif
     o.debug = a[ARG_debug].u_bool;
+    check_trace(o.debug);
     o.decode_responses = a[ARG_decode_responses].u_bool;
     o.reconnect = a[ARG_reconnect].u_bool;
 
@@ -397,11 +440,13 @@ static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(redis_pipeline_obj, 1, redis_pipeline);
 
+#if defined(PICOREDIS_PUBSUB)
 // pubsub() -> PubSub, with a connection of its own (opened by the first subscribe).
 static mp_obj_t redis_pubsub(mp_obj_t self) {
     return with_lock(guarded(self, picoredis_pubsub_client_new, 0, NULL));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(redis_pubsub_obj, redis_pubsub);
+#endif
 
 static mp_obj_t identity(mp_obj_t self) {
     return self;
@@ -413,7 +458,9 @@ static const mp_rom_map_elem_t redis_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_do_cmd), MP_ROM_PTR(&redis_do_cmd_obj) },
     { MP_ROM_QSTR(MP_QSTR_pipeline), MP_ROM_PTR(&redis_pipeline_obj) },
+    #if defined(PICOREDIS_PUBSUB)
     { MP_ROM_QSTR(MP_QSTR_pubsub), MP_ROM_PTR(&redis_pubsub_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
     { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
 };
@@ -437,6 +484,7 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
         if (dest[0] == MP_OBJ_NULL) {
             dest[0] = mp_obj_new_bool(picoredis_client_get_debug(self));
         } else if (dest[1] != MP_OBJ_NULL) {
+            check_trace(mp_obj_is_true(dest[1]));
             picoredis_client_set_debug(self, mp_obj_is_true(dest[1]));
             dest[0] = MP_OBJ_NULL;
         }
@@ -558,6 +606,7 @@ static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const
 }
 
 // ---- PubSub ------------------------------------------------------------------------------
+#if defined(PICOREDIS_PUBSUB)
 // A client object of its own (same options as the Redis it came from) whose connection is
 // in subscribe mode: it offers only the subscribe family and get_message().
 
@@ -625,7 +674,10 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &pubsub_locals
     );
 
+#endif // PICOREDIS_PUBSUB
+
 // ---- Reader -------------------------------------------------------------------------------
+#if defined(PICOREDIS_READER)
 
 // Reader(protocol=2, encoding=None, notEnoughData=False)
 static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
@@ -674,13 +726,19 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &reader_locals
     );
 
+#endif // PICOREDIS_READER
+
 // ---- module -----------------------------------------------------------------------------
 
 static const mp_rom_map_elem_t picoredis_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_picoredis) },
     { MP_ROM_QSTR(MP_QSTR_Redis), MP_ROM_PTR(&picoredis_type_Redis) },
+    #if defined(PICOREDIS_READER)
     { MP_ROM_QSTR(MP_QSTR_Reader), MP_ROM_PTR(&picoredis_type_Reader) },
+    #endif
+    #if defined(PICOREDIS_PUBSUB)
     { MP_ROM_QSTR(MP_QSTR_PubSub), MP_ROM_PTR(&picoredis_type_PubSub) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_Pipeline), MP_ROM_PTR(&picoredis_type_Pipeline) },
     { MP_ROM_QSTR(MP_QSTR_RedisError), MP_ROM_PTR(&mp_type_RedisError) },
     { MP_ROM_QSTR(MP_QSTR_ParseError), MP_ROM_PTR(&mp_type_ParseError) },

@@ -27,7 +27,7 @@ class Redis:
         self,
         host: Optional[str] = "127.0.0.1",
         port: int = 6379,
-        timeout: int = 3000,
+        timeout: Optional[int] = 3000,
         debug: bool = False,
         *,
         server: Optional[str] = None,
@@ -43,7 +43,8 @@ class Redis:
         ssl: bool = False,
         ssl_context: Any = None,
     ) -> None:
-        """Connects at once. Timeouts are in milliseconds; `timeout` bounds a whole reply."""
+        """Connects at once. Timeouts are in milliseconds (None: no limit); `timeout` bounds
+        a whole reply. One call at a time: other threads wait, re-entry raises RuntimeError."""
 
     def connect(self, host: Optional[str] = None, port: Optional[int] = None) -> None: ...
     def close(self) -> None: ...
@@ -74,8 +75,9 @@ class PubSub:
     def unsubscribe(self, *channels: Arg) -> None: ...
     def punsubscribe(self, *patterns: Arg) -> None: ...
     def ping(self) -> None: ...
-    def get_message(self, timeout: int = 0) -> Optional[Dict[str, Any]]:
-        """{'type', 'pattern', 'channel', 'data'} or None after `timeout` ms."""
+    def get_message(self, timeout: Optional[int] = 0) -> Optional[Dict[str, Any]]:
+        """{'type', 'pattern', 'channel', 'data'} or None after `timeout` ms (None: wait
+        without limit)."""
     def close(self) -> None: ...
     def __enter__(self) -> "PubSub": ...
     def __exit__(self, *exc: Any) -> None: ...

@@ -91,6 +91,7 @@ void rust_eh_personality(void);
  */
 mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t *opts);
 
+#if defined(PICOREDIS_PUBSUB)
 /**
  * `pubsub()`: a new PubSub with `client`'s options and a connection of its own, on which
  * push frames are messages. A client on a stream the user gave (`sock=`) has no address
@@ -101,7 +102,9 @@ mp_obj_t picoredis_client_new(const mp_obj_type_t *t, const picoredis_options_t 
  * `nlr_push`).
  */
 picoredis_result_t picoredis_pubsub_client_new(mp_obj_t client, size_t _n_args, const mp_obj_t *_a);
+#endif
 
+#if defined(PICOREDIS_PUBSUB)
 /**
  * Sends a command without reading its reply (SUBSCRIBE and friends).
  *
@@ -110,7 +113,9 @@ picoredis_result_t picoredis_pubsub_client_new(mp_obj_t client, size_t _n_args, 
  * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_send(mp_obj_t client, size_t n_args, const mp_obj_t *a);
+#endif
 
+#if defined(PICOREDIS_PUBSUB)
 /**
  * The next pub/sub message or None; args[0] is how long to wait for one to start (ms; a
  * negative value waits without limit).
@@ -120,6 +125,7 @@ picoredis_result_t picoredis_client_send(mp_obj_t client, size_t n_args, const m
  * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, const mp_obj_t *a);
+#endif
 
 /**
  * Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
@@ -203,6 +209,7 @@ picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, con
  */
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 
+#if defined(PICOREDIS_READER)
 /**
  * A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
  * complete reply is buffered.
@@ -213,7 +220,9 @@ mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
  * drop anything). `t` must be the Reader type or a subtype; `more` a valid object.
  */
 mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more);
+#endif
 
+#if defined(PICOREDIS_READER)
 /**
  * `feed(data)`: args[0] is the data.
  *
@@ -222,7 +231,9 @@ mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more
  * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const mp_obj_t *a);
+#endif
 
+#if defined(PICOREDIS_READER)
 /**
  * The next complete reply, False when more bytes are needed; a protocol error is
  * returned as ParseError (and every later call returns it again).
@@ -232,6 +243,7 @@ picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const m
  * `nlr_push`).
  */
 picoredis_result_t picoredis_reader_gets(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
+#endif
 
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What picoredis adds to a firmware: each QEMU board built with and without the module,
+# What picoredis adds to a firmware: each QEMU board built with and without the module
+# (Cortex-M3 also with no optional part, PICOREDIS_FEATURES=),
 # flash = text + rodata, RAM = data + bss, plus the code size of the Rust staticlib for
 # each target and the largest picoredis functions on Cortex-M3. Prints a markdown table
 # (also written to build/size.md).
@@ -37,7 +38,10 @@ lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_
 {
 echo "| firmware | flash without | flash with | picoredis flash | RAM without | RAM with | picoredis RAM |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-row "qemu MPS2_AN385 (Cortex-M3)" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
+row "qemu MPS2_AN385 (Cortex-M3), every part" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
+if [ -f $B/qemu-arm-min/firmware.elf ]; then
+    row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
+fi
 row "qemu VIRT_RV32 (RV32IMAC)" riscv64-unknown-elf-size $B/qemu-rv32/firmware.elf $B/qemu-rv32-plain/firmware.elf
 echo
 echo "| Rust staticlib (picoredis + resp, LTO, opt-level z) | code + rodata |"

@@ -1,5 +1,5 @@
 // HAL functions that MicroPython 1.25's ports/qemu does not provide but user C modules
-// (picoredis's Rust core: socket timeouts) use.  qemu.mk compiles this file per board
+// (picoredis's Rust core: socket timeouts, polling a non-blocking stream) use.  qemu.mk compiles this file per board
 // and links it through LIBS; it needs no MicroPython header (mp_uint_t is uintptr_t-sized
 // on both 32-bit boards).  Weak, so a port that grows its own definition wins.
 //
@@ -68,3 +68,11 @@ __attribute__((weak)) uintptr_t mp_hal_ticks_ms(void) {
 #else
 #error "qemu_hal.c: unsupported architecture"
 #endif
+
+// mp_hal_delay_ms: a busy wait on the counter above (the Rust core sleeps a millisecond at
+// a time while it polls a non-blocking stream). Real ports have their own.
+__attribute__((weak)) void mp_hal_delay_ms(uintptr_t ms) {
+    uintptr_t start = mp_hal_ticks_ms();
+    while (mp_hal_ticks_ms() - start < ms) {
+    }
+}

@@ -89,6 +89,7 @@ fn main() {
     for (cfg, decl) in [
         ("mp_float", "pub fn mp_obj_new_float("),
         ("mp_set", "pub fn mp_obj_new_set("),
+        ("mp_float_double", "pub type mp_float_t = f64;"),
     ] {
         println!("cargo:rustc-check-cfg=cfg({cfg})");
         if has(decl) {

@@ -7,3 +7,4 @@
 #include "py/objlist.h"
 #include "py/mphal.h"
 #include "py/parsenum.h"
+#include "py/formatfloat.h"

@@ -14,9 +14,11 @@ use crate::mp::{self, Obj};
 use crate::options::{picoredis_head_t, Options};
 use crate::reply::{self, Input};
 use crate::session::{self, Effect};
-use crate::{handshake, pubsub, request, sys};
+use crate::{handshake, request, sys};
 
 pub const CMD_CACHE: usize = 8;
+
+const BAD_ADDRESS: &str = "host must be a str, port an int";
 
 /// After this long without traffic, the link is checked before a command is sent: a
 /// server that restarted or dropped an idle client leaves the socket readable (EOF).
@@ -75,7 +77,7 @@ impl Input for SocketInput<'_> {
         unsafe { self.conn.read_into(dst, self.deadline) }
     }
     fn debug(&self) -> bool {
-        self.conn.debug
+        self.conn.tracing()
     }
 }
 
@@ -116,6 +118,7 @@ impl Client {
     }
 
     /// Whether this client talks over a stream the user gave (`sock=`).
+    #[cfg(feature = "pubsub")]
     pub fn user_sock(&self) -> bool {
         self.user_sock
     }
@@ -141,7 +144,7 @@ impl Client {
     pub unsafe fn set_address(&mut self, host: Obj, port: Obj) -> Result<(), Fail> {
         // SAFETY: the caller's contract: `host` is a valid object.
         if !mp::is_none(host) && !unsafe { mp::is_str(host) } {
-            return Err(Fail::Type("host must be a str"));
+            return Err(Fail::Type(BAD_ADDRESS));
         }
         let port = if mp::is_none(port) {
             self.opts.port
@@ -149,7 +152,7 @@ impl Client {
             // SAFETY: the caller's contract: `port` is a valid object.
             let is_int = || unsafe { mp::is_int(port) };
             let Some(p) = mp::small_int_value(port).or_else(|| is_int().then_some(-1)) else {
-                return Err(Fail::Type("port must be an int"));
+                return Err(Fail::Type(BAD_ADDRESS));
             };
             if !(0..=65535).contains(&p) {
                 return Err(Fail::Value("port must be 0-65535"));
@@ -174,14 +177,10 @@ impl Client {
     /// # Safety
     /// The client contract (nothing is raised).
     pub unsafe fn abort(&mut self) {
-        if self.in_multi || self.watching {
-            self.transaction_lost = true;
-        }
-        self.in_multi = false;
-        self.watching = false;
-        self.parser.reset();
+        let lost = self.in_multi || self.watching || self.transaction_lost;
         // SAFETY: the caller's contract.
-        let _ = unsafe { self.conn.detach(true) };
+        let _ = unsafe { self.close() };
+        self.transaction_lost = lost;
     }
 
     /// `close()`: the user ends the connection (and any transaction with it). The client
@@ -271,9 +270,15 @@ impl Client {
             mp::call_method(s, mp::qstr(sys::MP_QSTR_connect), &[addr]);
             no_delay(socket, s);
             if !mp::is_none(self.opts.ssl_context) {
-                let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
-                self.conn.attach(tls, s);
-                self.conn.set_timeout(connect_ms);
+                #[cfg(feature = "tls")]
+                {
+                    let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
+                    self.conn.attach(tls, s);
+                    self.conn.set_timeout(connect_ms);
+                }
+                // (The glue refuses ssl= without TLS; this is the backstop.)
+                #[cfg(not(feature = "tls"))]
+                return Err(Fail::Value("picoredis was built without TLS"));
             }
         }
         Ok(())
@@ -296,7 +301,7 @@ impl Client {
                 if !(self.pubsub || push) {
                     self.abort();
                     return Err(Fail::Protocol(
-                        "data from the server that no command asked for: connection closed",
+                        "unsolicited data from the server: connection closed",
                     ));
                 }
             }
@@ -328,27 +333,29 @@ impl Client {
     /// Refuses, before anything is sent, what this connection must not run.
     fn admit(&self, e: Effect, in_multi: bool) -> Result<(), Fail> {
         match e {
-            Effect::Subscribe => Err(Fail::Refused(
-                b"ERR SUBSCRIBE needs a connection of its own: use pubsub()",
-            )),
-            Effect::Monitor => Err(Fail::Refused(
-                b"ERR MONITOR turns every later reply into a monitor line: not on a Redis client",
-            )),
+            Effect::Subscribe => Err(Fail::Refused(if cfg!(feature = "pubsub") {
+                b"ERR SUBSCRIBE needs a connection of its own: use pubsub()"
+            } else {
+                b"ERR SUBSCRIBE needs a connection of its own"
+            })),
+            Effect::Monitor => Err(Fail::Refused(b"ERR MONITOR needs a connection of its own")),
             // Queued, its effect would be unknown until EXEC: a reconnect could not
             // restore it.
             e if in_multi && e.changes_session() => Err(Fail::Refused(
-                b"ERR SELECT, HELLO, AUTH and CLIENT SETNAME inside MULTI: use pipeline(transaction=True)",
+                b"ERR session command inside MULTI: use pipeline(transaction=True)",
             )),
             _ => Ok(()),
         }
     }
 
     /// Follows a command's effect on the session once its reply (`ok`: not an error)
-    /// is read, so a reconnect restores what the user last set.
+    /// is read, so a reconnect restores what the user last set (EXEC, DISCARD and RESET
+    /// end MULTI and WATCH whatever their reply).
     ///
     /// # Safety
     /// The client contract; `args` must be valid objects.
     unsafe fn observe(&mut self, e: Effect, args: &[Obj], ok: bool) {
+        self.before_send(e);
         if !ok {
             return;
         }
@@ -454,7 +461,7 @@ impl Client {
             self.conn.collect = core::ptr::null_mut();
             let data = mp::vstr_slice(&mut v);
             let sent = queued.and_then(|_| {
-                if self.conn.debug {
+                if self.conn.tracing() {
                     if secret {
                         mp::print(
                             b"SEND: (connection handshake: not shown, it holds credentials)\n",
@@ -515,7 +522,7 @@ impl Client {
             // after, as header, value and CRLF in separate writes meet Nagle and the
             // server's delayed ACK; beyond that, written piece by piece rather than doubled
             // in RAM.
-            if self.conn.debug || (size > conn::WBUF && size <= COLLECT_MAX) {
+            if self.conn.tracing() || (size > conn::WBUF && size <= COLLECT_MAX) {
                 self.send_collected(false, size, &|c| request::encode(c, args))?;
             } else {
                 request::encode(&mut self.conn, args)?;
@@ -530,6 +537,7 @@ impl Client {
     }
 
     /// Sends a command without reading a reply (pub/sub: its answers come as messages).
+    #[cfg(feature = "pubsub")]
     ///
     /// # Safety
     /// As `command`.
@@ -544,6 +552,7 @@ impl Client {
         Ok(mp::none())
     }
 
+    #[cfg(feature = "pubsub")]
     /// The next pub/sub message, waiting up to `wait_ms` for one to start (0: only if
     /// one is already there); None when there is none. A message that has started is
     /// read completely (bounded by `timeout`), so the link never stops mid-message.
@@ -570,7 +579,7 @@ impl Client {
                 }
             }
             let v = self.read_reply(false)?;
-            pubsub::message(v, decode)
+            crate::pubsub::message(v, decode)
         }
     }
 
@@ -646,9 +655,6 @@ impl Client {
                 let args = mp::items(cmd);
                 let e = session::effect(args);
                 if e != Effect::None {
-                    if !transaction {
-                        self.before_send(e);
-                    }
                     self.observe(e, args, !reply::is_error(v));
                 }
             }

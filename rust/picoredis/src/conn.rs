@@ -88,6 +88,12 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Whether requests and replies are printed (`debug=True`); always false in a build
+    /// without the `trace` feature, so the trace code is left out.
+    pub fn tracing(&self) -> bool {
+        cfg!(feature = "trace") && self.debug
+    }
+
     pub fn is_open(&self) -> bool {
         !self.sock.is_null()
     }

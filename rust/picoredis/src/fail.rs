@@ -39,8 +39,7 @@ pub enum Fail {
     Exception(Obj),
 }
 
-const TRANSACTION_LOST: &[u8] =
-    b"ERR connection lost inside MULTI or after WATCH: the transaction was discarded";
+const TRANSACTION_LOST: &[u8] = b"ERR connection lost in MULTI/WATCH: transaction discarded";
 
 impl Fail {
     /// Whether the connection can no longer be trusted to be in step with the server.

@@ -18,6 +18,7 @@ use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::options::picoredis_options_t;
+#[cfg(feature = "reader")]
 use crate::reader::Reader;
 use crate::sys::{mp_obj_t, mp_obj_type_t};
 
@@ -101,6 +102,7 @@ pub unsafe extern "C" fn picoredis_client_new(
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`).
+#[cfg(feature = "pubsub")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_pubsub_client_new(
     client: mp_obj_t,
@@ -113,9 +115,7 @@ pub unsafe extern "C" fn picoredis_pubsub_client_new(
             return outcome(Err(NOT_A_CLIENT));
         };
         if c.user_sock() {
-            return outcome(Err(Fail::Value(
-                "pubsub() needs a host and port: this client was given sock=",
-            )));
+            return outcome(Err(Fail::Value("pubsub() needs host and port, not sock=")));
         }
         let opts = c.opts;
         outcome(Ok(Client::alloc(mp::pubsub_type(), &opts, true)))
@@ -148,6 +148,7 @@ unsafe fn with_client(
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "pubsub")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_send(
     client: mp_obj_t,
@@ -165,6 +166,7 @@ pub unsafe extern "C" fn picoredis_client_send(
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "pubsub")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_get_message(
     client: mp_obj_t,
@@ -345,6 +347,7 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
 /// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
 /// else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
 /// drop anything). `t` must be the Reader type or a subtype; `more` a valid object.
+#[cfg(feature = "reader")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_new(
     t: *const mp_obj_type_t,
@@ -360,6 +363,7 @@ pub unsafe extern "C" fn picoredis_reader_new(
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "reader")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_feed(
     reader: mp_obj_t,
@@ -382,6 +386,7 @@ pub unsafe extern "C" fn picoredis_reader_feed(
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`).
+#[cfg(feature = "reader")]
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_reader_gets(
     reader: mp_obj_t,

@@ -42,12 +42,15 @@ pub mod ffi;
 mod handshake;
 mod mp;
 mod options;
+#[cfg(feature = "pubsub")]
 mod pubsub;
+#[cfg(feature = "reader")]
 mod reader;
 mod reply;
 mod request;
 mod session;
 mod text;
+#[cfg(feature = "tls")]
 mod tls;
 
 /// A panic on a microcontroller is a hard fault, so there must be none. The handler calls

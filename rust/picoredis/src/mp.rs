@@ -247,7 +247,9 @@ extern "C" {
     static mp_type_ParseError: sys::mp_obj_type_t;
     static mp_type_RedisTimeout: sys::mp_obj_type_t;
     static picoredis_type_Redis: sys::mp_obj_type_t;
+    #[cfg(feature = "pubsub")]
     static picoredis_type_PubSub: sys::mp_obj_type_t;
+    #[cfg(feature = "reader")]
     static picoredis_type_Reader: sys::mp_obj_type_t;
 }
 
@@ -263,6 +265,7 @@ pub fn timeout_type() -> *const sys::mp_obj_type_t {
     ptr::addr_of!(mp_type_RedisTimeout)
 }
 
+#[cfg(feature = "pubsub")]
 pub fn pubsub_type() -> *const sys::mp_obj_type_t {
     ptr::addr_of!(picoredis_type_PubSub)
 }
@@ -308,11 +311,15 @@ pub unsafe fn is_redis_error(o: Obj) -> bool {
 pub unsafe fn is_client(o: Obj) -> bool {
     // SAFETY: the caller's contract: `o` is valid, so its type can be read.
     let t = unsafe { sys::mp_obj_get_type(o) };
+    #[cfg(feature = "pubsub")]
+    if ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub)) {
+        return true;
+    }
     ptr::eq(t, ptr::addr_of!(picoredis_type_Redis))
-        || ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub))
 }
 
 /// Whether `o` is a `Reader` object.
+#[cfg(feature = "reader")]
 ///
 /// # Safety
 /// VM thread. `o` must be a valid object.
@@ -432,6 +439,21 @@ pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
     // SAFETY: a tuple's `len` items follow its header; no one else can reach them (the
     // caller's contract).
     unsafe { core::slice::from_raw_parts_mut(ptr::addr_of_mut!((*t).items) as *mut Obj, len) }
+}
+
+/// Formats `f` as printf's `%.{prec}g` would, with MicroPython's own formatter, into
+/// `buf`; returns the length written.
+///
+/// # Safety
+/// VM thread (cannot raise).
+#[cfg(all(mp_float, not(mp_float_double)))]
+pub unsafe fn format_float(f: sys::mp_float_t, buf: &mut [u8], prec: i32) -> usize {
+    // SAFETY: the formatter writes at most `buf.len()` bytes, NUL included, and returns
+    // how many it wrote before the NUL.
+    let n = unsafe {
+        sys::mp_format_float(f, buf.as_mut_ptr() as *mut _, buf.len(), b'g' as _, prec, 0)
+    };
+    usize::try_from(n).unwrap_or(0).min(buf.len())
 }
 
 /// The value of a float object (the port's float: f32 or f64).
@@ -562,6 +584,7 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
 }
 
 /// Calls `obj.name(arg, key=value)`.
+#[cfg(feature = "tls")]
 ///
 /// # Safety
 /// VM thread; may raise (anything: it runs Python code). `obj` must be a valid object.

@@ -434,7 +434,7 @@ unsafe fn set_add(list: Obj, v: Obj) {
 /// # Safety
 /// The reply contract; `v` must be a valid object (one this reply built).
 unsafe fn hashable(v: Obj, depth: usize) -> Result<Obj, Fail> {
-    const UNHASHABLE: Fail = Fail::Protocol("a map or set used as a map key or set member");
+    const UNHASHABLE: Fail = Fail::Protocol("map or set as a map key or set member");
     // SAFETY: the caller's contract. The list's items are copied into a new tuple at
     // once; the tuple's slots are rewritten before anything else can reach it.
     unsafe {

@@ -3,8 +3,8 @@
 //! Every argument is checked before the first byte is queued, so a bad argument raises
 //! TypeError with nothing sent. Text and buffers are written from where they lie; only
 //! numbers are formatted: integers without `core::fmt`, big integers by MicroPython's own
-//! `str()`, floats as the shortest text that reads back as the same number (Ryū; the
-//! server parses it exactly, where `str()` rounds to fewer digits).
+//! `str()`, floats as the shortest text that reads back as the same number (`float_text`;
+//! `str()` rounds to fewer digits, so the server would store another number).
 
 use crate::conn::Conn;
 use crate::fail::Fail;
@@ -13,6 +13,7 @@ use crate::mp::{self, Obj};
 // An argument's class, and a float's text, live in `encode`'s frame across MicroPython
 // calls that may longjmp.
 const _: () = assert!(!core::mem::needs_drop::<Arg<'static>>());
+#[cfg(mp_float_double)]
 const _: () = assert!(!core::mem::needs_drop::<ryu::Buffer>());
 
 /// How one argument goes on the wire.
@@ -99,8 +100,8 @@ pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
                     bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
                 }
                 Arg::Float(f) => {
-                    let mut text = ryu::Buffer::new();
-                    bulk(conn, text.format(f).as_bytes())?;
+                    let mut text = [0u8; 32];
+                    bulk(conn, float_text(f, &mut text))?;
                 }
                 Arg::Text(o) => {
                     let mut v = mp::vstr_empty();
@@ -113,6 +114,43 @@ pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
         }
     }
     Ok(())
+}
+
+/// The shortest text that reads back as `f`. Double-precision ports: Ryū (exact, 17
+/// significant digits at most). Single-precision ports (most boards): MicroPython's own
+/// formatter, which the firmware has anyway, with the fewest digits from 7 to 9 that its
+/// parser reads back as `f` (9 always suffice for a 32-bit float); Ryū's tables would
+/// cost 3 KB of flash there.
+#[cfg(mp_float_double)]
+unsafe fn float_text(f: Float, buf: &mut [u8; 32]) -> &[u8] {
+    let mut text = ryu::Buffer::new();
+    let s = text.format(f).as_bytes();
+    let n = mp::copy_prefix(buf, s);
+    buf.get(..n).unwrap_or(&[])
+}
+
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[cfg(all(mp_float, not(mp_float_double)))]
+unsafe fn float_text(f: Float, buf: &mut [u8; 32]) -> &[u8] {
+    let mut n = 0;
+    for prec in 7..=9 {
+        // SAFETY: the caller's contract; the parsed float object is plain garbage after.
+        let same = unsafe {
+            n = mp::format_float(f, buf, prec);
+            mp::float_value(mp::parse_float(buf.get(..n).unwrap_or(&[]))) == Some(f)
+        };
+        if same {
+            break;
+        }
+    }
+    buf.get(..n).unwrap_or(&[])
+}
+
+/// (No floats on this port: never called.)
+#[cfg(not(mp_float))]
+unsafe fn float_text(_: Float, _: &mut [u8; 32]) -> &[u8] {
+    &[]
 }
 
 /// # Safety

@@ -96,21 +96,8 @@ pub unsafe fn int_arg(a: Option<&Obj>) -> Option<isize> {
     if let Some(v) = mp::small_int_value(o) {
         return Some(v);
     }
-    // SAFETY: the caller's contract; the text is only read, at once.
-    let text = unsafe { mp::buffer(o)? };
-    let (neg, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || digits.len() > 9 {
-        return None;
-    }
-    let mut v: isize = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + isize::from(d - b'0');
-    }
-    Some(if neg { -v } else { v })
+    // SAFETY: the caller's contract; the text is only read, at once. (The server's own
+    // rule for integer text, as the reply parser uses it.)
+    let v = resp::parse::parse_integer(unsafe { mp::buffer(o)? })?;
+    isize::try_from(v).ok()
 }

@@ -30,6 +30,9 @@ mod line;
 mod scalar;
 
 pub use event::{AggKind, BulkKind, Event, Step};
+/// Redis' own rule for integer text (`string2ll`): also what a client can use to read
+/// back an integer argument the server accepted.
+pub use scalar::integer as parse_integer;
 #[cfg(any(test, feature = "std"))]
 pub use scalar::parse_double;
 

@@ -4,7 +4,7 @@
 /// Canonical decimal i64 as Redis writes it (and hiredis' `string2ll`
 /// accepts): optional `-`, no `+`, no spaces, no leading zeros, no `-0`.
 /// Accumulating towards the sign keeps `i64::MIN` exact.
-pub(crate) fn integer(text: &[u8]) -> Option<i64> {
+pub fn integer(text: &[u8]) -> Option<i64> {
     let (neg, digits) = match text {
         [b'-', rest @ ..] => (true, rest),
         _ => (false, text),

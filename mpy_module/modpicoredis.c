@@ -468,24 +468,36 @@ static MP_DEFINE_CONST_DICT(redis_locals, redis_locals_table);
 
 // A bound command from the client's small cache, so `r.get(k)` allocates nothing but the
 // reply once warm.
+// The slots are read and written without the client's lock (another thread may be inside
+// a command): whole words, atomically; any object found there is a valid bound command.
 static mp_obj_t cached_command(mp_obj_t self, qstr attr) {
     size_t n;
     mp_obj_t *cache = picoredis_client_command_cache(self, &n);
     mp_obj_t *slot = &cache[attr % n];
-    if (*slot != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(*slot))->name == attr) {
-        return *slot;
+    mp_obj_t cmd = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (cmd != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name == attr) {
+        return cmd;
     }
-    *slot = new_command(self, attr);
-    return *slot;
+    cmd = new_command(self, attr);
+    __atomic_store_n(slot, cmd, __ATOMIC_RELAXED);
+    return cmd;
 }
 
 static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (attr == MP_QSTR_debug) {
+        // Under the client's lock, like every call that reaches its Rust state.
         if (dest[0] == MP_OBJ_NULL) {
-            dest[0] = mp_obj_new_bool(picoredis_client_get_debug(self));
+            #if defined(PICOREDIS_TRACE)
+            dest[0] = guarded(self, picoredis_client_debug, 0, NULL);
+            #else
+            dest[0] = mp_const_false;
+            #endif
         } else if (dest[1] != MP_OBJ_NULL) {
-            check_trace(mp_obj_is_true(dest[1]));
-            picoredis_client_set_debug(self, mp_obj_is_true(dest[1]));
+            mp_obj_t on = mp_obj_new_bool(mp_obj_is_true(dest[1]));
+            check_trace(on == mp_const_true);
+            #if defined(PICOREDIS_TRACE)
+            guarded(self, picoredis_client_debug, 1, &on);
+            #endif
             dest[0] = MP_OBJ_NULL;
         }
         return;

@@ -168,24 +168,17 @@ picoredis_result_t picoredis_client_close(mp_obj_t client, size_t _n_args, const
  */
 void picoredis_abandon(mp_obj_t obj);
 
+#if defined(PICOREDIS_TRACE)
 /**
- * The client's `debug` attribute (false when `client` is not a client).
+ * The client's `debug` attribute: with no argument its value, else sets it to args[0]
+ * (True or False).
  *
  * # Safety
- * Called by the glue's attribute hook on the VM thread, without the object's lock:
- * `client` must be a valid object, and no other thread inside an operation on it (the
- * glue does not ensure this: a thread that reads or sets `debug` while another runs a
- * command on the same client races on the flag). Nothing is raised.
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
  */
-bool picoredis_client_get_debug(mp_obj_t client);
-
-/**
- * Sets the client's `debug` attribute (nothing when `client` is not a client).
- *
- * # Safety
- * As `picoredis_client_get_debug`.
- */
-void picoredis_client_set_debug(mp_obj_t client, bool on);
+picoredis_result_t picoredis_client_debug(mp_obj_t client, size_t n_args, const mp_obj_t *a);
+#endif
 
 /**
  * Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
@@ -199,13 +192,12 @@ picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, con
 
 /**
  * The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
- * when `client` is not a client).
+ * when `client` is not a client). The slots are the glue's alone: it reads and writes
+ * them (whole words, atomically) from its attribute hook without the object's lock, so
+ * no Rust reference to the client is made here, only a pointer to the slots.
  *
  * # Safety
- * Called by the glue's attribute hook on the VM thread, without the object's lock:
- * `client` must be a valid object, and no other thread inside an operation on it (as
- * for `picoredis_client_get_debug`); `n` null or writable. Only the glue uses the slots.
- * Nothing is raised.
+ * VM thread; `client` must be a valid object; `n` null or writable. Nothing is raised.
  */
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 

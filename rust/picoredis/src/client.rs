@@ -123,14 +123,28 @@ impl Client {
         self.user_sock
     }
 
-    pub fn command_cache(&mut self) -> &mut [Obj; CMD_CACHE] {
-        &mut self.cmd_cache
+    /// The command cache's slots of `o` (NULL if `o` is not a client), reached without
+    /// making a reference to the client: another thread may be inside an operation on it.
+    ///
+    /// # Safety
+    /// VM thread. `o` must be a valid object.
+    pub unsafe fn command_cache(o: Obj) -> *mut Obj {
+        // SAFETY: the caller's contract; a client object is a `Client`, and only the
+        // field's address is taken.
+        unsafe {
+            if !mp::is_client(o) {
+                return core::ptr::null_mut();
+            }
+            core::ptr::addr_of_mut!((*(o as *mut Client)).cmd_cache) as *mut Obj
+        }
     }
 
+    #[cfg(feature = "trace")]
     pub fn debug(&self) -> bool {
         self.conn.debug
     }
 
+    #[cfg(feature = "trace")]
     pub fn set_debug(&mut self, on: bool) {
         self.conn.debug = on;
         self.opts.debug = on;

@@ -263,30 +263,29 @@ pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
     }
 }
 
-/// The client's `debug` attribute (false when `client` is not a client).
+/// The client's `debug` attribute: with no argument its value, else sets it to args[0]
+/// (True or False).
 ///
 /// # Safety
-/// Called by the glue's attribute hook on the VM thread, without the object's lock:
-/// `client` must be a valid object, and no other thread inside an operation on it (the
-/// glue does not ensure this: a thread that reads or sets `debug` while another runs a
-/// command on the same client races on the flag). Nothing is raised.
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "trace")]
 #[no_mangle]
-pub unsafe extern "C" fn picoredis_client_get_debug(client: mp_obj_t) -> bool {
-    // SAFETY: the caller's contract (see its gap above).
-    unsafe { Client::from_obj(client).is_some_and(|c| c.debug()) }
-}
-
-/// Sets the client's `debug` attribute (nothing when `client` is not a client).
-///
-/// # Safety
-/// As `picoredis_client_get_debug`.
-#[no_mangle]
-pub unsafe extern "C" fn picoredis_client_set_debug(client: mp_obj_t, on: bool) {
-    // SAFETY: the caller's contract (see its gap).
+pub unsafe extern "C" fn picoredis_client_debug(
+    client: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
     unsafe {
-        if let Some(c) = Client::from_obj(client) {
-            c.set_debug(on);
-        }
+        let on = args(n_args, a).first().copied();
+        with_client(client, |c| match on {
+            Some(on) => {
+                c.set_debug(on == mp::boolean(true));
+                Ok(mp::none())
+            }
+            None => Ok(mp::boolean(c.debug())),
+        })
     }
 }
 
@@ -316,13 +315,12 @@ pub unsafe extern "C" fn picoredis_client_pipeline(
 }
 
 /// The client's cache of bound command objects: `*n` slots, indexed by qstr % n (NULL
-/// when `client` is not a client).
+/// when `client` is not a client). The slots are the glue's alone: it reads and writes
+/// them (whole words, atomically) from its attribute hook without the object's lock, so
+/// no Rust reference to the client is made here, only a pointer to the slots.
 ///
 /// # Safety
-/// Called by the glue's attribute hook on the VM thread, without the object's lock:
-/// `client` must be a valid object, and no other thread inside an operation on it (as
-/// for `picoredis_client_get_debug`); `n` null or writable. Only the glue uses the slots.
-/// Nothing is raised.
+/// VM thread; `client` must be a valid object; `n` null or writable. Nothing is raised.
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_command_cache(
     client: mp_obj_t,
@@ -333,10 +331,7 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
         if !n.is_null() {
             *n = CMD_CACHE;
         }
-        match Client::from_obj(client) {
-            Some(c) => c.command_cache().as_mut_ptr(),
-            None => core::ptr::null_mut(),
-        }
+        Client::command_cache(client)
     }
 }
 

@@ -257,8 +257,7 @@ impl Conn {
         unsafe { self.write_all(core::slice::from_raw_parts(ptr, len)) }
     }
 
-    /// Writes all of `data`, one stream call at a time: each count the stream reports is
-    /// checked against what it was given (a Python stream can claim anything).
+    /// Writes all of `data`, one stream call at a time (`transfer` checks each count).
     ///
     /// # Safety
     /// The connection contract; the connection must be open (or `data` empty).
@@ -266,26 +265,49 @@ impl Conn {
         let deadline = Deadline::after(self.write_ms);
         let mut rest = data;
         while !rest.is_empty() {
-            // SAFETY: the caller's contract: `sock` is a stream; a write only reads the
-            // `rest.len()` bytes at `rest`.
-            let (n, err) =
-                unsafe { mp::stream_once(self.sock, rest.as_ptr() as *mut u8, rest.len(), true) };
-            match io_fail(err) {
-                None => {}
-                Some(Fail::Timeout) => {
-                    // SAFETY: the caller's contract.
-                    unsafe { self.wait(mp::POLL_WR, deadline)? };
-                    continue;
-                }
-                Some(f) => return Err(f),
+            let (ptr, len) = (rest.as_ptr() as *mut u8, rest.len());
+            // SAFETY: the caller's contract; a write only reads the `len` bytes at `ptr`.
+            let sent = unsafe { self.transfer(ptr, len, true, deadline)? };
+            if let Some(n) = sent {
+                rest = rest.get(n..).unwrap_or(&[]);
             }
-            if n == 0 {
-                return Err(Fail::Closed);
-            }
-            rest = rest.get(n..).ok_or(Fail::Os(sys::MP_EIO as i32))?;
-            self.last_io = mp::ticks_ms();
         }
         Ok(())
+    }
+
+    /// One stream call moving at most `len` bytes at `buf` (a write reads them, a read
+    /// fills them): `Some(n)` with `0 < n <= len`, or `None` after waiting for the stream
+    /// to be ready (try again). The one place bytes move: the count the stream reports is
+    /// checked here, before anything trusts it (a Python stream can claim any number:
+    /// OSError EIO); 0 is EOF.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open; `buf..buf + len` valid for
+    /// the transfer's direction.
+    unsafe fn transfer(
+        &mut self,
+        buf: *mut u8,
+        len: usize,
+        write: bool,
+        deadline: Deadline,
+    ) -> Result<Option<usize>, Fail> {
+        // SAFETY: the caller's contract: `sock` is a stream and `buf..buf + len` valid.
+        let (n, err) = unsafe { mp::stream_once(self.sock, buf, len, write) };
+        match io_fail(err) {
+            None if n == 0 => Err(Fail::Closed),
+            None if n > len => Err(Fail::Os(sys::MP_EIO as i32)),
+            None => {
+                self.last_io = mp::ticks_ms();
+                Ok(Some(n))
+            }
+            Some(Fail::Timeout) => {
+                let ready = if write { mp::POLL_WR } else { mp::POLL_RD };
+                // SAFETY: the caller's contract.
+                unsafe { self.wait(ready, deadline)? };
+                Ok(None)
+            }
+            Some(f) => Err(f),
+        }
     }
 
     // ---- reading -------------------------------------------------------------------
@@ -347,39 +369,23 @@ impl Conn {
         unsafe { self.read_some(dst, deadline) }
     }
 
-    /// The one place bytes come in from the stream. A count larger than the space given
-    /// is refused (OSError EIO) before anything trusts it.
+    /// Reads at least one byte into `dst`, waiting no longer than `deadline`.
     ///
     /// # Safety
     /// The connection contract; the connection must be open.
     unsafe fn read_some(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
         loop {
             let left = deadline.left().ok_or(Fail::Timeout)?;
-            // SAFETY: the caller's contract: `sock` is a stream; the read writes at most
-            // `dst.len()` bytes into `dst`.
-            let (n, err) = unsafe {
+            // SAFETY: the caller's contract; the read writes at most `dst.len()` bytes
+            // into `dst`.
+            unsafe {
                 if left < self.sock_timeout_ms || self.sock_timeout_ms == 0 {
                     self.set_timeout(left);
                 }
-                mp::stream_once(self.sock, dst.as_mut_ptr(), dst.len(), false)
-            };
-            match io_fail(err) {
-                None => {}
-                Some(Fail::Timeout) => {
-                    // SAFETY: the caller's contract.
-                    unsafe { self.wait(mp::POLL_RD, deadline)? };
-                    continue;
+                if let Some(n) = self.transfer(dst.as_mut_ptr(), dst.len(), false, deadline)? {
+                    return Ok(n);
                 }
-                Some(f) => return Err(f),
             }
-            if n == 0 {
-                return Err(Fail::Closed);
-            }
-            if n > dst.len() {
-                return Err(Fail::Os(sys::MP_EIO as i32));
-            }
-            self.last_io = mp::ticks_ms();
-            return Ok(n);
         }
     }
 }

@@ -42,7 +42,7 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
-# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub or TLS).
+# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min esp32-parts
 	$(REPO)/tools/size.sh
 qemu-firmware-min:

@@ -43,10 +43,20 @@ include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
 # every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
-size: qemu-firmware qemu-firmware-plain qemu-firmware-min esp32-parts
+size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts
 	$(REPO)/tools/size.sh
 qemu-firmware-min:
 	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES= QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-min
+# The smallest build runs the stream client suite and tests/qemu-min (what it leaves out).
+QEMU_MIN_TEST_DIR := $(QEMU_TEST_DIR)-min
+qemu-test-min: qemu-firmware-min
+	@rm -rf $(QEMU_MIN_TEST_DIR) && mkdir -p $(QEMU_MIN_TEST_DIR)
+	@for t in tests/qemu/test_stream_client.py tests/qemu-min/test_*.py; do \
+		cat tests/qemu/lib/*.py $$t > $(QEMU_MIN_TEST_DIR)/$$(basename $$t); \
+		cp $$t.exp $(QEMU_MIN_TEST_DIR)/; done
+	$(QEMU_RUN_TESTS) -r $(BUILD_DIR)/qemu-arm-min/test-results \
+	  -t execpty:"$(QEMU_CMD_ARM) -serial pty -kernel $(BUILD_DIR)/qemu-arm-min/firmware.elf" \
+	  $(QEMU_RUN_TESTS_ARGS) -d $(QEMU_MIN_TEST_DIR)
 qemu-firmware-plain:
 	$(MAKE) qemu-firmware-arm qemu-firmware-rv32 USER_C_MODULES= \
 		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-plain QEMU_BUILD_RV32=$(BUILD_DIR)/qemu-rv32-plain
@@ -73,7 +83,7 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain qemu-firmware-min esp32-parts esp32-cmake-check clean
+	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
 all: firmware
 
@@ -91,7 +101,7 @@ demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
 test: deps firmware test-rust lint check-header check-no-panic test-unix soak-threads-short \
-	test-valgrind qemu-test \
+	test-valgrind qemu-test qemu-test-min \
 	esp32-parts esp32-cmake-check fuzz-smoke
 
 # Reliability: the long soak through the fault-injecting proxy (make test runs a short

@@ -65,6 +65,14 @@ s.add(b'+OK\r\n$1\r\n1\r\n')
 check('pipeline', p.execute(), [b'OK', b'1'])
 check('pipeline one write', s.take_sent(), b'*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nget\r\n$1\r\na\r\n')
 
+# Floats on a single-precision board: the fewest digits that read back as the same
+# float (0.1 is 0.1, not 0.100000001; the float after 1.0 needs 8 digits).
+for f, text in ((0.1, b'0.1'), (21.5, b'21.5'), (1.0000001, b'1.0000001'), (-2.5e-8, b'-2.5e-08')):
+    s.add(b'+OK\r\n')
+    r.set('f', f)
+    sent = s.take_sent()
+    check('float %s' % text.decode(), sent.split(b'\r\n')[-2], text)
+
 # Malformed reply: ParseError, and the stream is closed (never reused).
 s.add(b'?bad\r\n')
 try:

@@ -763,4 +763,6 @@ const mp_obj_module_t picoredis_module = {
     .globals = (mp_obj_dict_t *)&picoredis_module_globals,
 };
 
-MP_REGISTER_MODULE(MP_QSTR_picoredis, picoredis_module);
+// Extensible: a frozen (or filesystem) `picoredis` package, such as the one with
+// picoredis.asyncio, takes its place and imports this one as `upicoredis`.
+MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_picoredis, picoredis_module);

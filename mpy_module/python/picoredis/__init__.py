@@ -1,0 +1,4 @@
+# `import picoredis`: the built-in module (C + Rust, imported under its extensible alias
+# `upicoredis`), re-exported as it is, the same objects; submodules such as
+# picoredis.asyncio live next to this file. Frozen by mpy_module/manifest.py.
+from upicoredis import *

@@ -176,4 +176,4 @@ check-no-panic: firmware
 	$(REPO)/tools/check-no-panic.sh $(FIRMWARE)
 
 clean:
-	rm -rf $(UNIX_BUILD) target
+	rm -rf $(UNIX_BUILD) $(MPY_CROSS_BUILD) target

@@ -6,8 +6,9 @@
 Starts one throwaway redis-server (tools/redis_fixture.py) and the fake
 misbehaving server (tests/fake_server.py) and the fault-injecting proxy in
 front of the real server (tests/faults/proxy.py), then runs every test file
-(or those whose name contains one of the FILTERs) with MICROPYPATH=tests/lib
-and PICOREDIS_HOST / PICOREDIS_PORT / PICOREDIS_FAKE_PORT /
+(or those whose name contains one of the FILTERs) with MICROPYPATH=.frozen:tests/lib
+(.frozen: the firmware's frozen modules, asyncio and the picoredis package, which
+MICROPYPATH would otherwise hide) and PICOREDIS_HOST / PICOREDIS_PORT / PICOREDIS_FAKE_PORT /
 PICOREDIS_PROXY_PORT set, FLUSHALL between files.  Two kinds of files:
 
   * with a .exp sibling: the whole stdout must equal it (one test);
@@ -45,7 +46,7 @@ def parse_args():
     p.add_argument("--micropython", default=os.path.join(ROOT, "build/unix/micropython"),
                    help="firmware to test (default: build/unix/micropython)")
     p.add_argument("--lib", action="append", default=[],
-                   help="extra MICROPYPATH dir searched before tests/lib "
+                   help="extra MICROPYPATH dir searched before the frozen modules "
                         "(e.g. a pure-Python picoredis for validating the suite)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per test file")
     p.add_argument("-v", "--verbose", action="store_true", help="show every file's output")
@@ -133,7 +134,7 @@ def main():
             env = dict(os.environ, **extra.env())
             env.update(
                        PICOREDIS_PROXY_PORT=str(proxy.port),
-                       MICROPYPATH=os.pathsep.join(args.lib + [os.path.join(HERE, "lib")]),
+                       MICROPYPATH=os.pathsep.join(args.lib + [".frozen", os.path.join(HERE, "lib")]),
                        PICOREDIS_HOST=redis.host,
                        PICOREDIS_PORT=str(redis.port),
                        PICOREDIS_FAKE_PORT=str(fake.server_address[1]))

@@ -56,7 +56,7 @@ def run_soak(a):
     t0 = time.monotonic()
     with RedisServer() as redis, FaultProxy(redis.port, lifetime=limit + 30, seed=a.seed) as proxy:
         env = dict(os.environ,
-                   MICROPYPATH=os.path.join(ROOT, "tests", "lib"),
+                   MICROPYPATH=os.pathsep.join([".frozen", os.path.join(ROOT, "tests", "lib")]),
                    PICOREDIS_HOST=redis.host,
                    PICOREDIS_PORT=str(redis.port),
                    PICOREDIS_PROXY_PORT=str(proxy.port),

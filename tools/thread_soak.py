@@ -115,7 +115,7 @@ def run_soak(a):
     ready, stop = threading.Event(), threading.Event()
     with RedisServer() as redis:
         env = dict(os.environ,
-                   MICROPYPATH=os.path.join(ROOT, "tests", "lib"),
+                   MICROPYPATH=os.pathsep.join([".frozen", os.path.join(ROOT, "tests", "lib")]),
                    PICOREDIS_HOST=redis.host,
                    PICOREDIS_PORT=str(redis.port),
                    SOAK_COMMANDS=str(a.commands),

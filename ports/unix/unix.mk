@@ -3,17 +3,31 @@
 # Included by the top-level Makefile; needs MICROPY_DIR, UNIX_BUILD, REPO.
 #
 # Flags, and why:
-# - FROZEN_MANIFEST= : the default manifest freezes micropython-lib, absent from Debian's
-#   +ds source (its lib/ submodules are empty), and needs mpy-cross;
+# - FROZEN_MANIFEST=ports/unix/manifest.py : MicroPython's asyncio and the picoredis
+#   package (mpy_module/manifest.py), instead of the port's default manifest, which
+#   freezes micropython-lib, absent from Debian's +ds source (its lib/ submodules are
+#   empty); freezing needs mpy-cross, built once into build/mpy-cross (MPY_CROSS, below);
 # - MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 : their libraries are submodules too;
 # - MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 : the `tls` module against the system mbedTLS
 #   (Debian's patch to extmod.mk links -lmbedtls), for Redis(ssl_context=...);
 # - STRIP= : keep symbols, so `make check-no-panic` can inspect the image.
-UNIX_FLAGS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
+# mpy-cross, the compiler that turns frozen .py into bytecode, built from MICROPY_DIR
+# outside its tree. Handed to every port build as MICROPY_MPYCROSS, so the port does not
+# build its own copy (in the MicroPython tree, and twice at once under make -j).
+MPY_CROSS_BUILD := $(REPO)/build/mpy-cross
+MPY_CROSS := $(MPY_CROSS_BUILD)/mpy-cross
+
+UNIX_FLAGS := FROZEN_MANIFEST=$(REPO)/ports/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
+	MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
 	MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 STRIP=
 
-.PHONY: firmware
-firmware: $(MICROPY_DIR)/py/mpconfig.h
+.PHONY: firmware mpy-cross
+mpy-cross: $(MICROPY_DIR)/py/mpconfig.h
+	$(MAKE) -C $(MICROPY_DIR)/mpy-cross BUILD=$(MPY_CROSS_BUILD) USER_C_MODULES=
+	@test -x $(MPY_CROSS)
+
+firmware: $(MICROPY_DIR)/py/mpconfig.h mpy-cross
+	@$(REPO)/tools/fresh-build.sh $(UNIX_BUILD) $(UNIX_FLAGS) '$(subst ','\'',$(CFLAGS_EXTRA))'
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_FLAGS) \
 		BUILD=$(UNIX_BUILD) USER_C_MODULES=$(REPO)
 	@test -x $(FIRMWARE)

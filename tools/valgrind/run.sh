@@ -59,7 +59,7 @@ if [ $# -eq 0 ]; then
     set -- test_connection test_replies test_large_replies test_malformed_replies \
         test_timeout test_pipeline test_reader test_errors test_cut_off_replies \
         test_endless_replies test_fault_hostile test_fault_proxy test_fault_soak_short \
-        test_fault_push_desync test_fault_write_stall
+        test_fault_push_desync test_fault_write_stall test_frozen_package
 elif [ "$1" = all ]; then
     set --
 fi

@@ -14,6 +14,11 @@
 #   BUILD_DIR       where the firmware builds go ($(BUILD_DIR)/qemu-arm, $(BUILD_DIR)/qemu-rv32)
 #   USER_C_MODULES  the user C module dir (mpy_module) or its parent; empty = plain firmware
 #   QEMU_TEST_DIR   directory of bare-metal tests (*.py with *.py.exp expected output)
+#   QEMU_MANIFEST   what a firmware with the module freezes (default: ports/qemu/manifest.py,
+#                   MicroPython's asyncio and the picoredis package); a plain firmware
+#                   freezes asyncio alone (QEMU_ASYNCIO_MANIFEST)
+#   MPY_CROSS       an mpy-cross to freeze with (the top-level Makefile's `mpy-cross`
+#                   target builds one); unset, the port builds its own in MICROPY_DIR
 # Host packages: tools/qemu/deps.sh.  Details and pitfalls: ports/qemu/README.md.
 
 # Keep the includer's default goal (this file's first rule must not become `make`'s default).
@@ -64,8 +69,19 @@ QEMU_HAL_OBJ_RV32 = $(QEMU_BUILD_RV32)/qemu_hal.o
 QEMU_LIBS_ARM = $(QEMU_HAL_OBJ_ARM) $$(wildcard $(QEMU_RUST_LIB_ARM)) -Wl,-T,$(QEMU_MK_DIR)/discard-exidx.ld $$(shell $$(CC) $$(CFLAGS) -print-libgcc-file-name)
 QEMU_LIBS_RV32 = $(QEMU_HAL_OBJ_RV32) $$(wildcard $(QEMU_RUST_LIB_RV32)) -Wl,--strip-debug $(QEMU_RV32_MULTILIB)
 
-# FROZEN_MANIFEST= : the port's default manifest freezes micropython-lib's unittest and
-# needs mpy-cross + lib/micropython-lib, absent from the +ds source; we freeze nothing.
+# FROZEN_MANIFEST: the port's default manifest freezes micropython-lib's unittest (and
+# MicroPython's test modules), absent from the +ds source. We freeze MicroPython's asyncio
+# on every board (extmod/asyncio/manifest.py, which exists in +ds) and, with the module,
+# the picoredis package (mpy_module/manifest.py): ports/qemu/manifest.py.
+# asyncio needs `time`, `select` and `_asyncio`, which ports/qemu's mpconfigport.h turns
+# off: every QEMU firmware, plain ones included, is built with mpconfigport_asyncio.h
+# (that file plus those three; MP_CONFIGFILE is MicroPython's hook for it) and
+# qemu_hal.c's clocks. A plain firmware thus differs from one with picoredis only by the
+# module and its frozen package, which is what `make size` counts.
+QEMU_MANIFEST ?= $(QEMU_MK_DIR)/manifest.py
+QEMU_ASYNCIO_MANIFEST = $(MICROPY_DIR)/extmod/asyncio/manifest.py
+QEMU_FROZEN_MANIFEST = $(if $(QEMU_USERMODS),$(QEMU_MANIFEST),$(QEMU_ASYNCIO_MANIFEST))
+QEMU_CFLAGS_EXTRA ?= -I$(QEMU_MK_DIR) -DMP_CONFIGFILE="<mpconfigport_asyncio.h>"
 # RV32 multilib: GCC 12 (bookworm) matches no multilib for the port's default
 # -march=rv32imac_zicsr and links the default rv64 libgcc/picolibc ("ELFCLASS64
 # incompatible with ELFCLASS32").  The port passes -march=$(RV32_ARCH) to the linker too,
@@ -75,7 +91,12 @@ QEMU_LIBS_RV32 = $(QEMU_HAL_OBJ_RV32) $$(wildcard $(QEMU_RUST_LIB_RV32)) -Wl,--s
 # keep the default RV32_ARCH for compiling and append a final -march=rv32imac to the link
 # line (the last -march picks the multilib): QEMU_RV32_MULTILIB, via LIBS.
 QEMU_RV32_MULTILIB ?= -march=rv32imac -mabi=ilp32
-QEMU_MAKE_ARGS_COMMON = FROZEN_MANIFEST= $(if $(QEMU_USERMODS),USER_C_MODULES=$(QEMU_USERMODS))
+QEMU_MAKE_ARGS_COMMON = FROZEN_MANIFEST=$(QEMU_FROZEN_MANIFEST) CFLAGS_EXTRA='$(QEMU_CFLAGS_EXTRA)' \
+	$(if $(MPY_CROSS),MICROPY_MPYCROSS=$(MPY_CROSS)) $(if $(QEMU_USERMODS),USER_C_MODULES=$(QEMU_USERMODS))
+# MicroPython's make does not notice changed flags: a build dir made with others is
+# emptied first (tools/fresh-build.sh; cargo's rust/ and qemu_hal.o are kept).
+QEMU_FRESH = $(TOP_OF_REPO)/tools/fresh-build.sh $(1) --keep qemu_hal.o \
+	manifest=$(QEMU_FROZEN_MANIFEST) '$(QEMU_CFLAGS_EXTRA)'
 QEMU_MAKE_ARGS_ARM = BOARD=MPS2_AN385 BUILD=$(QEMU_BUILD_ARM) CROSS_COMPILE=arm-none-eabi- \
 	PICOREDIS_RUST_TARGET=$(QEMU_RUST_TARGET_ARM) LIBS='$(QEMU_LIBS_ARM)' $(QEMU_MAKE_ARGS_COMMON)
 QEMU_MAKE_ARGS_RV32 = BOARD=VIRT_RV32 BUILD=$(QEMU_BUILD_RV32) CROSS_COMPILE=riscv64-unknown-elf- \
@@ -107,10 +128,12 @@ $(QEMU_HAL_OBJ_RV32): $(QEMU_MK_DIR)/qemu_hal.c
 	riscv64-unknown-elf-gcc -march=rv32imac_zicsr -mabi=ilp32 -Os -ffreestanding \
 	  -ffunction-sections -fdata-sections -Wall -Werror -c -o $@ $<
 
-qemu-firmware-arm: qemu-check-micropy $(QEMU_HAL_OBJ_ARM)
+qemu-firmware-arm: qemu-check-micropy $(QEMU_HAL_OBJ_ARM) $(if $(MPY_CROSS),mpy-cross)
+	@$(call QEMU_FRESH,$(QEMU_BUILD_ARM))
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu $(QEMU_MAKE_ARGS_ARM)
 
-qemu-firmware-rv32: qemu-check-micropy $(QEMU_HAL_OBJ_RV32)
+qemu-firmware-rv32: qemu-check-micropy $(QEMU_HAL_OBJ_RV32) $(if $(MPY_CROSS),mpy-cross)
+	@$(call QEMU_FRESH,$(QEMU_BUILD_RV32))
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu $(QEMU_MAKE_ARGS_RV32)
 
 qemu-test: qemu-test-arm qemu-test-rv32

@@ -5,6 +5,14 @@
 # each target and the largest picoredis functions on Cortex-M3. Prints a markdown table
 # (also written to build/size.md).
 #
+# A fair comparison: the firmwares without the module (qemu-firmware-plain) are built as
+# those with it are, with MicroPython's asyncio frozen and the time/select/_asyncio
+# modules it needs (ports/qemu/qemu.mk), so the difference is picoredis alone: the native
+# module plus, where it is frozen, the picoredis package (mpy_module/manifest.py). The
+# "frozen Python" column is that package's share: frozen_content.o with minus without
+# (about: qstrs the native module already has are not repeated). The smallest build does
+# not freeze the package (it needs the Reader that build leaves out).
+#
 #   tools/size.sh            (make size: builds what is missing first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,11 +25,21 @@ sections() { # tool elf regex
 flash() { sections "$1" "$2" '^\.(text|rodata|srodata|ARM\.exidx|init_array)'; }
 ram() { sections "$1" "$2" '^\.(data|bss|sdata|sbss)'; }
 
+# frozen Python in a firmware: code + data of its frozen_content.o (all read-only)
+frozen() { # tool elf
+    sections "$1" "$(dirname "$2")/frozen_content.o" '^\.(text|rodata|srodata)'
+}
+
 row() { # board tool with.elf without.elf
-    local fw fr pw pr
+    local fw fr rw rr py
     fw=$(flash "$2" "$3"); fr=$(flash "$2" "$4")
     rw=$(ram "$2" "$3"); rr=$(ram "$2" "$4")
-    printf '| %s | %d | %d | **%d** | %d | %d | **%d** |\n' "$1" "$fr" "$fw" $((fw - fr)) "$rr" "$rw" $((rw - rr))
+    if grep -q 'picoredis/__init__' "$(dirname "$3")/frozen_content.c" 2>/dev/null; then
+        py=$(($(frozen "$2" "$3") - $(frozen "$2" "$4")))
+    else
+        py="none"
+    fi
+    printf '| %s | %d | %d | **%d** | %s | %d | %d | **%d** |\n' "$1" "$fr" "$fw" $((fw - fr)) "$py" "$rr" "$rw" $((rw - rr))
 }
 
 lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_builtins not counted
@@ -36,8 +54,8 @@ lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_
 }
 
 {
-echo "| firmware | flash without | flash with | picoredis flash | RAM without | RAM with | picoredis RAM |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| firmware | flash without | flash with | picoredis flash | of which frozen Python | RAM without | RAM with | picoredis RAM |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 row "qemu MPS2_AN385 (Cortex-M3), every part" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
 if [ -f $B/qemu-arm-min/firmware.elf ]; then
     row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf

@@ -198,8 +198,14 @@ static bool is_timeout_error(mp_obj_t exc) {
 // abandoned (a client's connection closed, errors of that close dropped: the exception
 // that got us here is the one the caller must see) before the exception continues. A
 // timeout raised by the stream while waiting for a reply is a RedisTimeout, as when the
-// stream returns it.
+// stream returns it. `obj` is MP_OBJ_NULL for the one operation on no object, encode():
+// there is nothing to lock, and nothing to abandon if it raises.
 static mp_obj_t guarded(mp_obj_t obj, picoredis_op_t op, size_t n_args, const mp_obj_t *args) {
+    #if defined(PICOREDIS_READER)
+    if (obj == MP_OBJ_NULL) {
+        return raise_or_value(op(obj, n_args, args));
+    }
+    #endif
     lock_t *lock = lock_take(obj);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -738,6 +744,13 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &reader_locals
     );
 
+// encode(*args) -> bytes: the request the client would send for the command `args` (same
+// checks, same bytes), for code that does its own I/O with a Reader (asyncio).
+static mp_obj_t picoredis_encode_fn(size_t n_args, const mp_obj_t *args) {
+    return guarded(MP_OBJ_NULL, picoredis_encode, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(picoredis_encode_obj, 0, picoredis_encode_fn);
+
 #endif // PICOREDIS_READER
 
 // ---- module -----------------------------------------------------------------------------
@@ -747,6 +760,7 @@ static const mp_rom_map_elem_t picoredis_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Redis), MP_ROM_PTR(&picoredis_type_Redis) },
     #if defined(PICOREDIS_READER)
     { MP_ROM_QSTR(MP_QSTR_Reader), MP_ROM_PTR(&picoredis_type_Reader) },
+    { MP_ROM_QSTR(MP_QSTR_encode), MP_ROM_PTR(&picoredis_encode_obj) },
     #endif
     #if defined(PICOREDIS_PUBSUB)
     { MP_ROM_QSTR(MP_QSTR_PubSub), MP_ROM_PTR(&picoredis_type_PubSub) },

@@ -89,3 +89,9 @@ class Reader:
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> None: ...
     def gets(self) -> Any:
         """The next complete reply, or notEnoughData."""
+
+
+def encode(*args: Arg) -> bytes:
+    """The RESP request for one command, exactly as Redis sends it: str as UTF-8, buffers
+    verbatim, int (any size) and float as text. TypeError (nothing made) for any other
+    argument, or for no argument at all. Only in builds with the Reader."""

@@ -237,6 +237,18 @@ picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const m
 picoredis_result_t picoredis_reader_gets(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
 #endif
 
+#if defined(PICOREDIS_READER)
+/**
+ * `picoredis.encode(*args)`: the request for the command `args` as bytes, with the
+ * client's argument checks and encoding (`request::to_bytes`).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` with no object (`_obj` NULL: nothing locked, no
+ * `nlr_push` of its own), on the VM thread; `a` points to `n_args` valid objects.
+ */
+picoredis_result_t picoredis_encode(mp_obj_t _obj, size_t n_args, const mp_obj_t *a);
+#endif
+
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 
 #endif  /* PICOREDIS_RS_H */

@@ -29,6 +29,22 @@ pub fn timeout(ms: sys::mp_int_t) -> u32 {
     }
 }
 
+/// Appends `data` to the vstr a request is collected in (a connection's `collect`, or
+/// `picoredis.encode()`'s own). Grows by doubling: MicroPython's vstr grows to just what
+/// is asked, which makes a long pipeline quadratic in reallocations.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`).
+pub unsafe fn collect(v: &mut sys::vstr_t, data: &[u8]) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if v.alloc - v.len < data.len() {
+            mp::vstr_hint_size(v, data.len().max(v.alloc));
+        }
+        mp::vstr_add(v, data);
+    }
+}
+
 // A deadline lives in frames across MicroPython calls that may longjmp.
 const _: () = assert!(!core::mem::needs_drop::<Deadline>());
 
@@ -216,15 +232,7 @@ impl Conn {
     pub unsafe fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
         if !self.collect.is_null() {
             // SAFETY: the caller's contract: `collect` points to a live, set-up vstr.
-            unsafe {
-                let v = &mut *self.collect;
-                // Grow by doubling: MicroPython's vstr grows to just what is asked, which
-                // makes a long pipeline quadratic in reallocations.
-                if v.alloc - v.len < data.len() {
-                    mp::vstr_hint_size(v, data.len().max(v.alloc));
-                }
-                mp::vstr_add(v, data);
-            }
+            unsafe { collect(&mut *self.collect, data) };
             return Ok(());
         }
         if data.len() > WBUF.saturating_sub(self.wlen) {

@@ -13,6 +13,8 @@
 //! contract"): the VM thread, the lock of `obj` held, an `nlr_push` around the call
 //! (anything may raise: every Rust frame in between holds nothing that needs dropping),
 //! `obj` a valid object and `args` pointing to `n_args` valid objects (or null with 0).
+//! The one operation on no object, `picoredis_encode`, gets `obj` NULL: nothing is
+//! locked, and no `nlr_push` of `guarded()`'s own is needed (there is nothing to abandon).
 
 use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
@@ -395,4 +397,21 @@ pub unsafe extern "C" fn picoredis_reader_gets(
             None => Err(Fail::Type("not a picoredis Reader")),
         })
     }
+}
+
+/// `picoredis.encode(*args)`: the request for the command `args` as bytes, with the
+/// client's argument checks and encoding (`request::to_bytes`).
+///
+/// # Safety
+/// Called by the glue's `guarded()` with no object (`_obj` NULL: nothing locked, no
+/// `nlr_push` of its own), on the VM thread; `a` points to `n_args` valid objects.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_encode(
+    _obj: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe { outcome(crate::request::to_bytes(args(n_args, a))) }
 }

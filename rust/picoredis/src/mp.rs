@@ -858,6 +858,20 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
     }
 }
 
+/// The final `bytes` object of what `v` holds, taking over its buffer, shrunk in place to
+/// fit (MicroPython's own `mp_obj_new_bytes_from_vstr`: the heap gives back the unused
+/// tail, nothing is copied): for a vstr filled to an estimate, as `picoredis.encode()`'s.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`); it is left
+/// without a buffer, its buffer now the object's.
+#[cfg(feature = "reader")]
+#[inline]
+pub unsafe fn bytes_from_vstr_fit(v: &mut sys::vstr_t) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_new_bytes_from_vstr(v) }
+}
+
 /// The final `str` object of `v`'s text, taking over its buffer.
 ///
 /// # Safety

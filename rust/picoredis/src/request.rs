@@ -5,14 +5,18 @@
 //! numbers are formatted: integers without `core::fmt`, big integers by MicroPython's own
 //! `str()`, floats as the shortest text that reads back as the same number (`float_text`;
 //! `str()` rounds to fewer digits, so the server would store another number).
+//!
+//! One encoder serves the client and `picoredis.encode()`: it writes into a `Sink`, the
+//! connection or a vstr of its own.
 
 use crate::conn::Conn;
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 
-// An argument's class, and a float's text, live in `encode`'s frame across MicroPython
-// calls that may longjmp.
+// An argument's class, a float's text and the sink live in `encode_into`'s frame across
+// MicroPython calls that may longjmp.
 const _: () = assert!(!core::mem::needs_drop::<Arg<'static>>());
+const _: () = assert!(!core::mem::needs_drop::<Sink<'static>>());
 #[cfg(mp_float_double)]
 const _: () = assert!(!core::mem::needs_drop::<ryu::Buffer>());
 
@@ -78,35 +82,76 @@ pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
     Ok(n)
 }
 
+/// Where `encode_into` puts a request's bytes: a connection (its write buffer, or the
+/// vstr it collects into), or a vstr of its own for `picoredis.encode()`. An enum rather
+/// than a generic, so both share one encoder in flash; without the `reader` feature only
+/// the connection is left, and the encoder is what it was before.
+enum Sink<'a> {
+    Conn(&'a mut Conn),
+    #[cfg(feature = "reader")]
+    Vstr(&'a mut crate::sys::vstr_t),
+}
+
+impl Sink<'_> {
+    /// Appends `data`.
+    ///
+    /// # Safety
+    /// VM thread, inside a glue call; may raise, so the frames up to the glue's
+    /// `nlr_push` must hold nothing that needs dropping. A connection: the connection
+    /// contract (`conn`'s `# Safety` sections), open unless collecting. A vstr: set up.
+    unsafe fn put(&mut self, data: &[u8]) -> Result<(), Fail> {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match self {
+                Sink::Conn(c) => c.write(data),
+                #[cfg(feature = "reader")]
+                Sink::Vstr(v) => {
+                    crate::conn::collect(v, data);
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// Queues the command `args` on `conn` (see `encode_into`).
+///
+/// # Safety
+/// The connection contract (`conn`'s `# Safety` sections); `conn` must be open unless
+/// collecting. `args` as for `encode_into`.
+pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
+    // SAFETY: the caller's contract.
+    unsafe { encode_into(&mut Sink::Conn(conn), args) }
+}
+
 /// Queues `*N\r\n` and each argument as a bulk string. Call `check` first: an argument
 /// that fails here would leave a partial command queued.
 ///
 /// # Safety
-/// The connection contract (`conn`'s `# Safety` sections); `conn` must be open unless
-/// collecting. `args` must be valid objects, and a buffer among them must keep its
-/// storage until it is written.
-pub unsafe fn encode(conn: &mut Conn, args: &[Obj]) -> Result<(), Fail> {
+/// As `Sink::put` for `out`. `args` must be valid objects, and a buffer among them must
+/// keep its storage until it is written.
+unsafe fn encode_into(out: &mut Sink, args: &[Obj]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
     // SAFETY: the caller's contract; every local here (byte arrays, ryu's buffer, the
     // vstr) is plain data with nothing to drop; the vstr is set up by `str_of` and
     // cleared after its text is written, also when the write fails.
     unsafe {
-        conn.write(resp::encode::array_header(args.len(), &mut hdr))?;
+        out.put(resp::encode::array_header(args.len(), &mut hdr))?;
         for &a in args {
             match classify(a)? {
-                Arg::Bytes(b) => bulk(conn, b)?,
+                Arg::Bytes(b) => bulk(out, b)?,
                 Arg::Int(i) => {
                     let mut digits = [0u8; 20];
-                    bulk(conn, resp::encode::fmt_isize(i, &mut digits))?;
+                    bulk(out, resp::encode::fmt_isize(i, &mut digits))?;
                 }
                 Arg::Float(f) => {
                     let mut text = [0u8; 32];
-                    bulk(conn, float_text(f, &mut text))?;
+                    bulk(out, float_text(f, &mut text))?;
                 }
                 Arg::Text(o) => {
                     let mut v = mp::vstr_empty();
                     mp::str_of(o, &mut v);
-                    let r = bulk(conn, mp::vstr_slice(&mut v));
+                    let r = bulk(out, mp::vstr_slice(&mut v));
                     mp::vstr_clear(&mut v);
                     r?;
                 }
@@ -154,13 +199,37 @@ unsafe fn float_text(_: Float, _: &mut [u8; 32]) -> &[u8] {
 }
 
 /// # Safety
-/// As `encode`; `data` must stay valid while it is written.
-unsafe fn bulk(conn: &mut Conn, data: &[u8]) -> Result<(), Fail> {
+/// As `encode_into`; `data` must stay valid while it is written.
+unsafe fn bulk(out: &mut Sink, data: &[u8]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
     // SAFETY: the caller's contract.
     unsafe {
-        conn.write(resp::encode::bulk_header(data.len(), &mut hdr))?;
-        conn.write(data)?;
-        conn.write(resp::encode::CRLF)
+        out.put(resp::encode::bulk_header(data.len(), &mut hdr))?;
+        out.put(data)?;
+        out.put(resp::encode::CRLF)
+    }
+}
+
+/// `picoredis.encode(*args)`: the request for the command `args` as a new `bytes`, with
+/// the client's checks (TypeError, nothing made) and bytes. Collected in a vstr of its
+/// own, sized by `check`'s estimate, whose buffer the bytes object then takes over
+/// (shrunk in place to fit): the request is not copied a second time.
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (MemoryError): the frames up to the
+/// `nlr_push` that catches it must hold nothing that needs dropping. `args` must be valid
+/// objects, and a buffer among them must keep its storage until the call returns.
+#[cfg(feature = "reader")]
+pub unsafe fn to_bytes(args: &[Obj]) -> Result<Obj, Fail> {
+    // SAFETY: the caller's contract. `v` is plain data on this frame, where the GC sees
+    // its buffer; it is set up before `encode_into` writes to it, then handed to the
+    // bytes object. (After `check`, `encode_into` cannot fail; if it did, the buffer
+    // would be left to the GC.)
+    unsafe {
+        let size = check(args)?;
+        let mut v = mp::vstr_empty();
+        mp::vstr_init(&mut v, size);
+        encode_into(&mut Sink::Vstr(&mut v), args)?;
+        Ok(mp::bytes_from_vstr_fit(&mut v))
     }
 }

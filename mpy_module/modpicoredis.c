@@ -720,10 +720,18 @@ static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     return with_lock(picoredis_reader_new(type, decode, a[ARG_notEnoughData].u_obj));
 }
 
-static mp_obj_t reader_feed(mp_obj_t self, mp_obj_t data) {
-    return guarded(self, picoredis_reader_feed, 1, &data);
+// feed(data, off=0, len=-1, /): data[off:off + len] (len -1: to the end), hiredis-py's rules
+// (README: Reader); a bad off or len raises with nothing fed.
+static mp_obj_t reader_feed(size_t n_args, const mp_obj_t *args) {
+    return guarded(args[0], picoredis_reader_feed, n_args - 1, args + 1);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reader_feed_obj, reader_feed);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reader_feed_obj, 2, 4, reader_feed);
+
+// has_data() -> bool: fed bytes that gets() has not returned yet are buffered.
+static mp_obj_t reader_has_data(mp_obj_t self) {
+    return guarded(self, picoredis_reader_has_data, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(reader_has_data_obj, reader_has_data);
 
 static mp_obj_t reader_gets(mp_obj_t self) {
     return guarded(self, picoredis_reader_gets, 0, NULL);
@@ -733,6 +741,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(reader_gets_obj, reader_gets);
 static const mp_rom_map_elem_t reader_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&reader_feed_obj) },
     { MP_ROM_QSTR(MP_QSTR_gets), MP_ROM_PTR(&reader_gets_obj) },
+    { MP_ROM_QSTR(MP_QSTR_has_data), MP_ROM_PTR(&reader_has_data_obj) },
 };
 static MP_DEFINE_CONST_DICT(reader_locals, reader_locals_table);
 

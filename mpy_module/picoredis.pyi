@@ -86,9 +86,18 @@ class PubSub:
 class Reader:
     def __init__(self, protocol: int = 2, encoding: Optional[str] = None, *,
                  notEnoughData: Any = False) -> None: ...
-    def feed(self, data: Union[bytes, bytearray, memoryview]) -> None: ...
+    def feed(self, data: Union[bytes, bytearray, memoryview], off: int = 0, len: int = -1,
+             /) -> None:
+        """Buffers a copy of data[off:off + len] (len -1: to the end), positional only, as
+        in hiredis-py. With n bytes in data: ValueError, nothing fed, unless 0 <= off <= n
+        and len is -1 or 0 <= len <= n - off; TypeError for a data without the buffer
+        protocol or a non-int off/len."""
     def gets(self) -> Any:
         """The next complete reply, or notEnoughData."""
+    def has_data(self) -> bool:
+        """True while fed bytes are buffered that gets() has not returned as part of a
+        reply: part of one, whole replies not yet taken, or what a ParseError stopped at.
+        False for a new reader and once every fed byte has been returned."""
 
 
 def encode(*args: Arg) -> bytes:

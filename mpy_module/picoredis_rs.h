@@ -216,13 +216,24 @@ mp_obj_t picoredis_reader_new(const mp_obj_type_t *t, bool decode, mp_obj_t more
 
 #if defined(PICOREDIS_READER)
 /**
- * `feed(data)`: args[0] is the data.
+ * `feed(data, off=0, len=-1)`: args are (data[, off[, len]]).
  *
  * # Safety
  * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
  * `nlr_push`); `a` points to `n_args` valid objects.
  */
 picoredis_result_t picoredis_reader_feed(mp_obj_t reader, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `has_data()`: whether bytes are buffered that `gets` has not returned (`Reader::has_data`).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
+ */
+picoredis_result_t picoredis_reader_has_data(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
 #endif
 
 #if defined(PICOREDIS_READER)

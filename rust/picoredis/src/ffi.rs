@@ -355,7 +355,26 @@ pub unsafe extern "C" fn picoredis_reader_new(
     unsafe { Reader::alloc(t, decode, more) }
 }
 
-/// `feed(data)`: args[0] is the data.
+/// Runs `op` on the Reader behind `reader`.
+///
+/// # Safety
+/// The guarded contract, for `reader`. `op` may raise: it must hold nothing that needs
+/// dropping.
+#[cfg(feature = "reader")]
+unsafe fn with_reader(
+    reader: mp_obj_t,
+    op: impl FnOnce(&mut Reader) -> Result<Obj, Fail>,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        outcome(match Reader::from_obj(reader) {
+            Some(r) => op(r),
+            None => Err(Fail::Type("not a picoredis Reader")),
+        })
+    }
+}
+
+/// `feed(data, off=0, len=-1)`: args are (data[, off[, len]]).
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
@@ -367,14 +386,32 @@ pub unsafe extern "C" fn picoredis_reader_feed(
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    // SAFETY: the caller's contract (`a` holds `n_args` objects).
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
+    // closure captures only references.
     unsafe {
-        let data = args(n_args, a).first().copied().unwrap_or(mp::none());
-        outcome(match Reader::from_obj(reader) {
-            Some(r) => r.feed(data).map(|_| mp::none()),
-            None => Err(Fail::Type("not a picoredis Reader")),
+        let a = args(n_args, a);
+        let data = a.first().copied().unwrap_or(mp::none());
+        with_reader(reader, |r| {
+            r.feed(data, a.get(1).copied(), a.get(2).copied())
+                .map(|_| mp::none())
         })
     }
+}
+
+/// `has_data()`: whether bytes are buffered that `gets` has not returned (`Reader::has_data`).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_reader_has_data(
+    reader: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_reader(reader, |r| Ok(mp::boolean(r.has_data()))) }
 }
 
 /// The next complete reply, False when more bytes are needed; a protocol error is
@@ -391,12 +428,7 @@ pub unsafe extern "C" fn picoredis_reader_gets(
     _a: *const mp_obj_t,
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract.
-    unsafe {
-        outcome(match Reader::from_obj(reader) {
-            Some(r) => r.gets(),
-            None => Err(Fail::Type("not a picoredis Reader")),
-        })
-    }
+    unsafe { with_reader(reader, |r| r.gets()) }
 }
 
 /// `picoredis.encode(*args)`: the request for the command `args` as bytes, with the

@@ -328,6 +328,18 @@ pub unsafe fn is_reader(o: Obj) -> bool {
     unsafe { type_is(o, ptr::addr_of!(picoredis_type_Reader)) }
 }
 
+/// The value of an int argument, as MicroPython's builtins take one (a bool counts).
+///
+/// # Safety
+/// VM thread; may raise (TypeError for a non-int, OverflowError beyond a machine word).
+/// `o` must be a valid object.
+#[cfg(feature = "reader")]
+#[inline]
+pub unsafe fn int_arg(o: Obj) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_get_int(o) as isize }
+}
+
 /// Whether `o` is an int (small or big).
 ///
 /// # Safety

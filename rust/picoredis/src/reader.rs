@@ -76,6 +76,30 @@ impl Input for Span<'_> {
     }
 }
 
+/// `data[off:off + len]`, by hiredis-py's rules for `feed`: `off` (default 0) from 0 to
+/// `len(data)`; `len` (default -1) -1 for the rest, else from 0 to what is left after
+/// `off`. Other values are ValueError; `off` and `len` are taken as MicroPython's
+/// builtins take ints (TypeError for a non-int, OverflowError beyond a machine word).
+///
+/// # Safety
+/// VM thread; may raise (TypeError, OverflowError). `off` and `len` must be valid objects
+/// when given.
+unsafe fn part(all: &[u8], off: Option<Obj>, len: Option<Obj>) -> Result<&[u8], Fail> {
+    // SAFETY: the caller's contract.
+    let (off, len) = unsafe {
+        (
+            off.map_or(0, |o| mp::int_arg(o)),
+            len.map_or(-1, |o| mp::int_arg(o)),
+        )
+    };
+    let rest = usize::try_from(off).ok().and_then(|o| all.get(o..));
+    let part = match len {
+        -1 => rest,
+        _ => usize::try_from(len).ok().and_then(|l| rest?.get(..l)),
+    };
+    part.ok_or(Fail::Value("feed(): off or len out of range"))
+}
+
 impl Reader {
     /// A new Reader object of type `t`, without its lock (the glue adds it).
     ///
@@ -117,18 +141,26 @@ impl Reader {
         unsafe { mp::vstr_slice(&mut self.buf) }
     }
 
-    /// `feed(data)`: appends the bytes of `data`.
+    /// `feed(data, off=0, len=-1)`: appends `data[off:off + len]` (`len` -1: to the
+    /// end), the arguments checked before anything is fed (see `part`).
     ///
     /// # Safety
     /// VM thread, inside a glue call holding the reader's lock; may raise (MemoryError):
     /// the frames up to the glue's `nlr_push` must hold nothing that needs dropping.
-    /// `data` must be a valid object.
-    pub unsafe fn feed(&mut self, data: Obj) -> Result<(), Fail> {
+    /// `data` must be a valid object, and `off` and `len` when given.
+    pub unsafe fn feed(
+        &mut self,
+        data: Obj,
+        off: Option<Obj>,
+        len: Option<Obj>,
+    ) -> Result<(), Fail> {
         // SAFETY: the caller's contract; the bytes are copied below before anything
         // else runs.
-        let Some(bytes) = (unsafe { mp::buffer(data) }) else {
+        let Some(all) = (unsafe { mp::buffer(data) }) else {
             return Err(Fail::Type("feed() takes bytes, bytearray or memoryview"));
         };
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { part(all, off, len)? };
         // Drop what was returned once it is at least half the buffer, so the buffer
         // does not grow with the stream and compaction stays amortised O(1) per byte.
         let len = self.buf.len;
@@ -146,6 +178,13 @@ impl Reader {
         // buffer: Python code never sees it.
         unsafe { mp::vstr_add(&mut self.buf, bytes) };
         Ok(())
+    }
+
+    /// Whether fed bytes are buffered that no reply returned by `gets` has taken: part of
+    /// a reply, or whole replies not yet asked for (or, after a ParseError, the bytes it
+    /// stopped at). False for a new reader and once every fed byte has been returned.
+    pub fn has_data(&self) -> bool {
+        self.start < self.buf.len
     }
 
     /// The next complete reply, or `False`.

@@ -6,7 +6,8 @@ s = ScriptedServer()
 r = picoredis.Redis(sock=s)
 s.add(b'+PONG\r\n')
 print('ping', r.ping())
-print('Reader', hasattr(picoredis, 'Reader'), 'PubSub', hasattr(picoredis, 'PubSub'))
+print('Reader', hasattr(picoredis, 'Reader'), 'encode', hasattr(picoredis, 'encode'),
+      'PubSub', hasattr(picoredis, 'PubSub'))
 print('debug', r.debug)
 for kw in ({'debug': True}, {'ssl': True}):
     try:

@@ -1,0 +1,579 @@
+# picoredis.asyncio: the Redis client for asyncio code (frozen into the firmware next to
+# the native module; the protocol work stays native: `encode` builds requests, `Reader`
+# parses replies, Python only awaits).
+#
+# One connection serves any number of tasks. Each command is encoded at once and queued;
+# what the tasks queued during one loop turn goes out in one write, and replies are
+# handed back in order, so concurrent tasks are pipelined without asking for it.
+#
+# The rules of the blocking client hold: a command that may have reached the server is
+# never sent twice, and no command ever gets another one's reply. A task cancelled (or
+# timed out by asyncio.wait_for) after its command was queued leaves a placeholder: its
+# reply is still read, then dropped. A connection that fails (error, EOF, no reply within
+# `timeout`) fails every command waiting on it; the next command reconnects, with capped
+# exponential backoff and jitter between failed attempts.
+import asyncio
+from asyncio import core
+import time
+
+try:
+    from random import getrandbits
+except ImportError:  # a port without the random module: no jitter
+    def getrandbits(n):
+        return (1 << n) - 1
+
+from upicoredis import Reader, RedisError, RedisTimeout, encode
+
+_MORE = object()  # what Reader.gets() returns until a whole reply is buffered
+
+# Commands that would turn the shared connection into something else for every task.
+_REFUSED = {
+    b"SUBSCRIBE": "use pubsub()",
+    b"PSUBSCRIBE": "use pubsub()",
+    b"SSUBSCRIBE": "use pubsub()",
+    b"MONITOR": "it needs a connection of its own",
+    b"MULTI": "the connection is shared: use pipeline(transaction=True)",
+    b"EXEC": "the connection is shared: use pipeline(transaction=True)",
+    b"DISCARD": "the connection is shared: use pipeline(transaction=True)",
+    b"WATCH": "the connection is shared: use pipeline(transaction=True)",
+    b"UNWATCH": "the connection is shared: use pipeline(transaction=True)",
+    # The session is the constructor's, restored on every reconnect: changed here it
+    # would change under every task, and be lost with the connection.
+    b"SELECT": "give db= to the constructor",
+    b"HELLO": "give protocol= to the constructor",
+    b"AUTH": "give username=/password= to the constructor",
+    b"RESET": "the connection is shared",
+}
+
+
+def _refusal(args, where):
+    name = _name(args)
+    why = _REFUSED.get(name)
+    if why is None and name == b"CLIENT" and len(args) > 1 and _name(args[1:]) == b"SETNAME":
+        why = "give client_name= to the constructor"
+    if why is not None:
+        return RedisError("ERR", "%s %s: %s" % (name.decode(), where, why))
+    return None
+
+
+def _name(args):
+    a = args[0]
+    return (a.encode() if isinstance(a, str) else bytes(a)).upper()
+
+
+def _is_command(name):
+    # Attribute names that become commands: ASCII letters and digits, as on Redis.
+    for ch in name:
+        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9"):
+            return False
+    return bool(name)
+
+
+class _Call:
+    # A queued request and the task waiting for its reply (or replies, for a pipeline).
+
+    def __init__(self, n, transaction=False):
+        self.n = n  # replies still to come
+        self.out = [] if n > 1 else None
+        self.transaction = transaction
+        self.done = False
+        self.value = None
+        self.exc = None
+        self.task = None
+
+    def take(self, reply):
+        if self.out is None:
+            self.finish(reply, reply if isinstance(reply, RedisError) else None)
+            return
+        self.out.append(reply)
+        self.n -= 1
+        if self.n == 0:
+            self.finish_pipeline()
+
+    def finish_pipeline(self):
+        out = self.out
+        if not self.transaction:
+            self.finish(out, None)
+            return
+        result = out[-1]
+        if isinstance(result, RedisError):
+            # EXECABORT: the error that made the server refuse the queue says more.
+            first = [v for v in out if isinstance(v, RedisError)]
+            self.finish(None, first[0])
+        else:
+            self.finish(result, None)
+
+    def finish(self, value, exc):
+        self.done = True
+        self.value = value
+        self.exc = exc
+        task = self.task
+        if task is not None:
+            self.task = None
+            core._task_queue.push(task)
+
+    # Called by Task.cancel() while the task waits here: the task goes, the call stays
+    # queued, and its reply is read and dropped when it comes.
+    def remove(self, task):
+        self.task = None
+
+    def wait(self):
+        if not self.done:
+            self.task = core.cur_task
+            core.cur_task.data = self
+            yield
+        if self.exc is not None:
+            raise self.exc
+        return self.value
+
+
+class Redis:
+    """Redis(host='127.0.0.1', port=6379, timeout=3000, *, username=None, password=None,
+    db=0, client_name=None, protocol=2, decode_responses=False, ssl=False,
+    ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
+    health_check_interval=None, on_connect=None). Times in ms."""
+
+    def __init__(self, host="127.0.0.1", port=6379, timeout=3000, *, username=None,
+                 password=None, db=0, client_name=None, protocol=2,
+                 decode_responses=False, ssl=False, ssl_context=None, retries=3,
+                 backoff_base=50, backoff_cap=2000, health_check_interval=None,
+                 on_connect=None, server=None):
+        if protocol not in (2, 3):
+            raise ValueError("protocol must be 2 or 3")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout: int ms > 0, or None")
+        if not 0 <= port <= 65535:
+            raise ValueError("port must be 0-65535")
+        self.host = server or host
+        self.port = port
+        self.timeout = timeout
+        self.username = username
+        self.password = password
+        self.db = db
+        self.client_name = client_name
+        self.protocol = protocol
+        self.decode = decode_responses
+        self.ssl = ssl_context or (True if ssl else None)
+        self.retries = retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.health_check_interval = health_check_interval
+        self.on_connect = on_connect
+        self._stream = None
+        self._pending = []  # _Calls whose replies are due, in order
+        self._out = bytearray()  # requests queued this loop turn
+        self._flushing = False
+        self._tasks = ()
+        self._connecting = None  # an Event while a (re)connect is under way
+        self._last_io = time.ticks_ms()
+
+    # ---- connection ---------------------------------------------------------------
+
+    async def connect(self):
+        """Connects now (commands also connect on demand)."""
+        await self._ensure()
+
+    async def _ensure(self):
+        while True:
+            while self._stream is None:
+                if self._connecting is not None:
+                    await self._connecting.wait()
+                    continue
+                self._connecting = asyncio.Event()
+                try:
+                    await self._connect_with_backoff()
+                finally:
+                    ev, self._connecting = self._connecting, None
+                    ev.set()
+            if self.health_check_interval is None or self._pending or time.ticks_diff(
+                    time.ticks_ms(), self._last_io) <= self.health_check_interval:
+                return
+            # Idle long enough that the link may have died silently: a PING (safe to
+            # send on a new link too) checks it before the command goes out.
+            try:
+                await self._call((b"PING",))
+                return
+            except (OSError, RedisTimeout):
+                pass  # _fail() closed it: reconnect
+
+    def backoff_ms(self, attempt):
+        """The wait before reconnect attempt `attempt` (1, 2, ...): capped exponential,
+        with full jitter (a random share of it), so boards do not reconnect in step."""
+        top = min(self.backoff_cap, self.backoff_base << min(attempt, 16))
+        return getrandbits(16) % (top + 1)
+
+    async def _connect_with_backoff(self):
+        attempt = 0
+        while True:
+            try:
+                await self._open()
+                return
+            except (OSError, RedisTimeout) as e:
+                attempt += 1
+                if attempt > self.retries:
+                    raise e
+                await asyncio.sleep_ms(self.backoff_ms(attempt))
+
+    async def _open(self):
+        if self.timeout is None:
+            s, _ = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+        else:
+            s, _ = await asyncio.wait_for_ms(
+                asyncio.open_connection(self.host, self.port, ssl=self.ssl), self.timeout)
+        self._stream = s
+        self._reader = Reader(self.protocol, "utf-8" if self.decode else None,
+                              notEnoughData=_MORE)
+        self._last_io = time.ticks_ms()
+        self._tasks = (asyncio.create_task(self._read_loop(s)),
+                       asyncio.create_task(self._watchdog(s)))
+        try:
+            for args in self._handshake():
+                await self._call(args)
+            if self.on_connect is not None:
+                await self.on_connect(self)
+        except Exception as e:
+            self._fail(s, e)
+            raise
+
+    def _handshake(self):
+        if self.protocol == 3:
+            hello = [b"HELLO", 3]
+            if self.password is not None:
+                hello += [b"AUTH", self.username or b"default", self.password]
+            if self.client_name is not None:
+                hello += [b"SETNAME", self.client_name]
+            yield hello
+        else:
+            if self.password is not None:
+                yield ([b"AUTH", self.username, self.password] if self.username
+                       else [b"AUTH", self.password])
+            if self.client_name is not None:
+                yield [b"CLIENT", b"SETNAME", self.client_name]
+        if self.db:
+            yield [b"SELECT", self.db]
+
+    def _fail(self, s, exc):
+        # The connection `s` is done: every command waiting on it fails with `exc`.
+        if self._stream is not s:
+            return
+        self._stream = None
+        for t in self._tasks:
+            if t is not core.cur_task:
+                t.cancel()
+        self._tasks = ()
+        pending, self._pending = self._pending, []
+        self._out = bytearray()
+        for call in pending:
+            call.finish(None, exc)
+        try:
+            s.s.close()
+        except OSError:
+            pass
+
+    async def close(self):
+        """Closes the connection; commands still waiting fail with OSError."""
+        if self._stream is not None:
+            self._fail(self._stream, OSError(107))  # ENOTCONN
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    # ---- reading and writing ------------------------------------------------------
+
+    async def _read_loop(self, s):
+        buf = bytearray(1024)
+        reader = self._reader
+        try:
+            while True:
+                n = await s.readinto(buf)
+                if not n:
+                    raise OSError(104)  # ECONNRESET: the server closed the connection
+                self._last_io = time.ticks_ms()
+                reader.feed(buf, 0, n)
+                while True:
+                    reply = reader.gets()
+                    if reply is _MORE:
+                        break
+                    if not self._pending:
+                        # Bytes no command asked for: the link cannot be trusted.
+                        raise RedisError("ERR", "unsolicited data from the server")
+                    call = self._pending[0]
+                    call.take(reply)
+                    if call.done:
+                        self._pending.pop(0)
+        except core.CancelledError:
+            pass
+        except Exception as e:
+            self._fail(s, e)
+
+    async def _watchdog(self, s):
+        # A reply that does not come within `timeout` fails the connection.
+        if self.timeout is None:
+            return
+        tick = max(10, min(self.timeout // 4, 250))
+        try:
+            while self._stream is s:
+                await asyncio.sleep_ms(tick)
+                # (A pub/sub sink, n == 0, waits for messages, not for a reply.)
+                due = self._pending and self._pending[0].n > 0
+                if due and time.ticks_diff(time.ticks_ms(), self._last_io) > self.timeout:
+                    self._fail(s, RedisTimeout("no reply from server within timeout"))
+                    return
+        except core.CancelledError:
+            pass
+
+    async def _flush(self, s):
+        # Runs once per loop turn in which commands were queued: one write for all.
+        await asyncio.sleep_ms(0)
+        self._flushing = False
+        if self._stream is not s or not self._out:
+            return
+        data, self._out = self._out, bytearray()
+        try:
+            s.write(data)
+            await s.drain()
+            self._last_io = time.ticks_ms()
+        except Exception as e:
+            self._fail(s, e)
+
+    def _queue(self, data, call):
+        if call is not None:
+            if not self._pending:
+                self._last_io = time.ticks_ms()  # the reply timeout counts from here
+            self._pending.append(call)
+        self._out += data
+        if not self._flushing:
+            self._flushing = True
+            asyncio.create_task(self._flush(self._stream))
+
+    async def _call(self, args):
+        call = _Call(1)
+        self._queue(encode(*args), call)
+        return await call.wait()
+
+    # ---- commands -----------------------------------------------------------------
+
+    async def do_cmd(self, *args):
+        """Sends one command and returns its reply (a server error raises RedisError)."""
+        if not args:
+            raise TypeError("a command needs at least its name")
+        refused = _refusal(args, "on a shared connection")
+        if refused is not None:
+            raise refused
+        data = encode(*args)  # a bad argument raises here, before anything is queued
+        await self._ensure()
+        call = _Call(1)
+        self._queue(data, call)
+        return await call.wait()
+
+    def __call__(self, *args):
+        return self.do_cmd(*args)
+
+    def __getattr__(self, name):
+        if not _is_command(name):
+            raise AttributeError(name)
+
+        def command(*args):
+            return self.do_cmd(name, *args)
+
+        return command
+
+    def pipeline(self, transaction=False):
+        return Pipeline(self, transaction)
+
+    def pubsub(self):
+        return PubSub(self)
+
+
+class Pipeline:
+    """Commands queued in Python and sent together: `await execute()` returns their
+    replies (server errors in place), or EXEC's reply with transaction=True."""
+
+    def __init__(self, client, transaction):
+        self.client = client
+        self.transaction = transaction
+        self.commands = []
+
+    def __call__(self, *args):
+        encode(*args)  # the same argument rules as a command, checked now
+        self.commands.append(args)
+        return self
+
+    def __getattr__(self, name):
+        if not _is_command(name):
+            raise AttributeError(name)
+
+        def command(*args):
+            return self(name, *args)
+
+        return command
+
+    def __len__(self):
+        return len(self.commands)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.commands = []
+
+    async def execute(self):
+        cmds, self.commands = self.commands, []
+        if not cmds:
+            return []
+        c = self.client
+        data = bytearray()
+        if self.transaction:
+            data += encode(b"MULTI")
+        for args in cmds:
+            refused = _refusal(args, "in a pipeline")
+            if refused is not None:
+                raise refused
+            data += encode(*args)
+        if self.transaction:
+            data += encode(b"EXEC")
+        await c._ensure()
+        call = _Call(len(cmds) + (2 if self.transaction else 0), self.transaction)
+        c._queue(data, call)
+        return await call.wait()
+
+
+class _Sink(_Call):
+    # The pub/sub connection's one open-ended call: every reply is a message.
+
+    def __init__(self, deliver, lost):
+        super().__init__(0)
+        self.take = deliver
+        self.lost = lost
+
+    def finish(self, value, exc):
+        # The connection failed: wake get_message(), which reconnects.
+        self.lost()
+
+
+class _Listen:
+    # `async for msg in ps.listen()` (MicroPython has no async generators).
+
+    def __init__(self, ps):
+        self.ps = ps
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        return await self.ps.get_message(None)
+
+
+class PubSub:
+    """Pub/sub on a connection of its own: subscribe, then `await get_message(timeout)`
+    or `async for msg in ps.listen()`. After a reconnect it subscribes again to every
+    channel and pattern it had, before the application's on_connect runs."""
+
+    def __init__(self, client):
+        c = client
+        self._client = Redis(c.host, c.port, c.timeout, username=c.username,
+                             password=c.password, client_name=c.client_name,
+                             protocol=c.protocol, decode_responses=c.decode,
+                             ssl_context=c.ssl if c.ssl is not True else None,
+                             ssl=c.ssl is True, retries=c.retries,
+                             backoff_base=c.backoff_base, backoff_cap=c.backoff_cap,
+                             on_connect=self._resubscribe)
+        self.channels = set()
+        self.patterns = set()
+        self._messages = []
+        self._event = asyncio.Event()
+        self._user_on_connect = c.on_connect
+
+    async def _resubscribe(self, client):
+        # Runs after every (re)connect, before anything else is sent on it: from here on
+        # every reply on this connection is a message.
+        client._queue(b"", _Sink(self._deliver, self._event.set))
+        if self.channels:
+            client._queue(encode(b"SUBSCRIBE", *self.channels), None)
+        if self.patterns:
+            client._queue(encode(b"PSUBSCRIBE", *self.patterns), None)
+        if self._user_on_connect is not None:
+            await self._user_on_connect(client)
+
+    async def _send(self, cmd, names, add, args):
+        # Connected first: a (re)connect subscribes again to what the sets hold, so
+        # they change only once that is done.
+        data = encode(cmd, *args)
+        await self._client._ensure()
+        if names is not None:
+            for a in args or list(names):
+                (names.add if add else names.discard)(a)
+        self._client._queue(data, None)
+
+    def _deliver(self, reply):
+        if isinstance(reply, RedisError):
+            self._messages.append(reply)
+        else:
+            if isinstance(reply, (bytes, str)):
+                # RESP3 answers PING with +PONG in subscribe mode: as RESP2's.
+                reply = [b"pong", reply[:0]]
+            if len(reply) == 4:
+                kind, pattern, channel, data = reply
+            elif len(reply) == 3:
+                kind, channel, data = reply
+                pattern = None
+            else:
+                kind, data = reply
+                pattern = channel = None
+            kind = kind.decode() if isinstance(kind, bytes) else kind
+            self._messages.append({"type": kind, "pattern": pattern, "channel": channel,
+                                   "data": data})
+        self._event.set()
+
+    async def subscribe(self, *channels):
+        await self._send(b"SUBSCRIBE", self.channels, True, channels)
+
+    async def psubscribe(self, *patterns):
+        await self._send(b"PSUBSCRIBE", self.patterns, True, patterns)
+
+    async def unsubscribe(self, *channels):
+        await self._send(b"UNSUBSCRIBE", self.channels, False, channels)
+
+    async def punsubscribe(self, *patterns):
+        await self._send(b"PUNSUBSCRIBE", self.patterns, False, patterns)
+
+    async def ping(self):
+        await self._send(b"PING", None, False, ())
+
+    async def get_message(self, timeout=0):
+        """The next message dict, or None after `timeout` ms (None: wait without limit).
+        A lost connection is reopened here (with backoff) and the subscriptions renewed;
+        messages published meanwhile are lost, as with any Redis pub/sub."""
+        while not self._messages:
+            if self._client._stream is None and (self.channels or self.patterns):
+                await self._client._ensure()
+                continue
+            if timeout == 0:
+                return None
+            self._event.clear()
+            try:
+                if timeout is None:
+                    await self._event.wait()
+                else:
+                    await asyncio.wait_for_ms(self._event.wait(), timeout)
+            except asyncio.TimeoutError:
+                return None
+        msg = self._messages.pop(0)
+        if isinstance(msg, RedisError):
+            raise msg
+        return msg
+
+    def listen(self):
+        return _Listen(self)
+
+    async def close(self):
+        await self._client.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()

@@ -733,6 +733,12 @@ static mp_obj_t reader_has_data(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reader_has_data_obj, reader_has_data);
 
+// is_push() -> bool: the reply gets() last returned was a RESP3 push frame (`>`).
+static mp_obj_t reader_is_push(mp_obj_t self) {
+    return guarded(self, picoredis_reader_is_push, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(reader_is_push_obj, reader_is_push);
+
 static mp_obj_t reader_gets(mp_obj_t self) {
     return guarded(self, picoredis_reader_gets, 0, NULL);
 }
@@ -742,6 +748,7 @@ static const mp_rom_map_elem_t reader_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&reader_feed_obj) },
     { MP_ROM_QSTR(MP_QSTR_gets), MP_ROM_PTR(&reader_gets_obj) },
     { MP_ROM_QSTR(MP_QSTR_has_data), MP_ROM_PTR(&reader_has_data_obj) },
+    { MP_ROM_QSTR(MP_QSTR_is_push), MP_ROM_PTR(&reader_is_push_obj) },
 };
 static MP_DEFINE_CONST_DICT(reader_locals, reader_locals_table);
 

@@ -94,6 +94,11 @@ class Reader:
         protocol or a non-int off/len."""
     def gets(self) -> Any:
         """The next complete reply, or notEnoughData."""
+    def is_push(self) -> bool:
+        """True when the reply gets() last returned was a RESP3 push frame (`>`):
+        out-of-band data (an invalidation, a pub/sub message), not a command's reply."""
+        ...
+
     def has_data(self) -> bool:
         """True while fed bytes are buffered that gets() has not returned as part of a
         reply: part of one, whole replies not yet taken, or what a ParseError stopped at.

@@ -238,6 +238,17 @@ picoredis_result_t picoredis_reader_has_data(mp_obj_t reader, size_t _n_args, co
 
 #if defined(PICOREDIS_READER)
 /**
+ * `is_push()`: whether the reply `gets` last returned was a RESP3 push frame.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
+ */
+picoredis_result_t picoredis_reader_is_push(mp_obj_t reader, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
  * The next complete reply, False when more bytes are needed; a protocol error is
  * returned as ParseError (and every later call returns it again).
  *

@@ -193,6 +193,36 @@ def pubsub_resp3_ping_and_listen():
 
 
 @test
+def resp3_pushes_are_not_replies():
+    async def main():
+        r = Redis(HOST, PORT, protocol=3)
+        other = Redis(HOST, PORT)
+        eq(await r.client('TRACKING', 'ON'), b'OK')
+        for i in range(20):
+            await r.get('async:tracked%d' % i)
+        # Each SET makes the server push an invalidation to r, in among the replies to
+        # r's own commands, which keep coming meanwhile: none may take a push as its
+        # reply, and none may fail.
+        async def writer():
+            for i in range(20):
+                await other.set('async:tracked%d' % i, 'x')
+                await r.get('async:tracked%d' % i)  # tracked again
+
+        async def echoes(k, bad):
+            for i in range(100):
+                got = await r.echo('t%d-%d' % (k, i))
+                if got != b't%d-%d' % (k, i):
+                    bad.append(got)
+        bad = []
+        await asyncio.gather(writer(), *[echoes(k, bad) for k in range(5)])
+        eq(bad, [])
+        eq(await r.get('async:tracked3'), b'x')
+        await r.close()
+        await other.close()
+    arun(main())
+
+
+@test
 def backoff_is_capped_exponential_with_jitter():
     r = Redis(HOST, PORT, backoff_base=50, backoff_cap=400)
     for attempt in range(1, 8):

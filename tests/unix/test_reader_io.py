@@ -416,4 +416,18 @@ def server_resp3():
     eq(got[3], 0)
 
 
+
+@test
+def is_push_tells_pushes_from_replies():
+    rd = Reader(protocol=3)
+    eq(rd.is_push(), False)
+    rd.feed(b'>2\r\n+invalidate\r\n*1\r\n+k\r\n*1\r\n:1\r\n+OK\r\n')
+    eq(rd.gets(), [b'invalidate', [b'k']])
+    eq(rd.is_push(), True)
+    eq(rd.gets(), [1])      # the same shape, but an array: a command's reply
+    eq(rd.is_push(), False)
+    eq(rd.gets(), b'OK')
+    eq(rd.is_push(), False)
+
+
 run()

@@ -160,6 +160,7 @@ class Redis:
         self.health_check_interval = health_check_interval
         self.on_connect = on_connect
         self._stream = None
+        self._sink = None  # [the pub/sub sink] on a PubSub's connection
         self._pending = []  # _Calls whose replies are due, in order
         self._out = bytearray()  # requests queued this loop turn
         self._flushing = False
@@ -286,6 +287,7 @@ class Redis:
     async def _read_loop(self, s):
         buf = bytearray(1024)
         reader = self._reader
+        push = self.protocol == 3
         try:
             while True:
                 n = await s.readinto(buf)
@@ -297,6 +299,9 @@ class Redis:
                     reply = reader.gets()
                     if reply is _MORE:
                         break
+                    if push and reader.is_push() and self._pending[:1] != self._sink:
+                        # Out of band (client-side caching invalidations): not a reply.
+                        continue
                     if not self._pending:
                         # Bytes no command asked for: the link cannot be trusted.
                         raise RedisError("ERR", "unsolicited data from the server")
@@ -490,7 +495,9 @@ class PubSub:
     async def _resubscribe(self, client):
         # Runs after every (re)connect, before anything else is sent on it: from here on
         # every reply on this connection is a message.
-        client._queue(b"", _Sink(self._deliver, self._event.set))
+        sink = _Sink(self._deliver, self._event.set)
+        client._sink = [sink]
+        client._queue(b"", sink)
         if self.channels:
             client._queue(encode(b"SUBSCRIBE", *self.channels), None)
         if self.patterns:

@@ -414,6 +414,22 @@ pub unsafe extern "C" fn picoredis_reader_has_data(
     unsafe { with_reader(reader, |r| Ok(mp::boolean(r.has_data()))) }
 }
 
+/// `is_push()`: whether the reply `gets` last returned was a RESP3 push frame.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_reader_is_push(
+    reader: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_reader(reader, |r| Ok(mp::boolean(r.is_push()))) }
+}
+
 /// The next complete reply, False when more bytes are needed; a protocol error is
 /// returned as ParseError (and every later call returns it again).
 ///

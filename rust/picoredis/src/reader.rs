@@ -36,6 +36,9 @@ pub struct Reader {
     /// What `gets` returns while no complete reply is buffered (hiredis-py's
     /// `notEnoughData`, default False; a sentinel tells it apart from a RESP3 `#f`).
     more: Obj,
+    /// The reply `gets` last returned was a RESP3 push frame (out-of-band data, not the
+    /// answer to a command).
+    last_push: bool,
     /// The protocol error that stopped the reader: every later `gets` returns it again.
     failed: Option<Fail>,
     scan: Parser,
@@ -187,6 +190,12 @@ impl Reader {
         self.start < self.buf.len
     }
 
+    /// Whether the reply `gets` last returned was a RESP3 push frame (`>`): what a
+    /// client uses to keep pushes (invalidations, messages) apart from command replies.
+    pub fn is_push(&self) -> bool {
+        self.last_push
+    }
+
     /// The next complete reply, or `False`.
     ///
     /// # Safety
@@ -236,7 +245,7 @@ impl Reader {
         };
         // SAFETY: the caller's contract; `input` and `opts` are plain data (asserted).
         let built = unsafe { reply::read(&mut self.build, &mut input, opts) };
-        let (v, _push) = match built {
+        let (v, push) = match built {
             Ok(r) => r,
             // Malformed in a way only building shows (a map used as a key): as sticky as
             // any other protocol error.
@@ -246,6 +255,7 @@ impl Reader {
             }
             Err(f) => return Err(f),
         };
+        self.last_push = push;
         self.start = end;
         self.complete = false;
         if self.start == self.buf.len {

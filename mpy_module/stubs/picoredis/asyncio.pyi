@@ -1,0 +1,79 @@
+"""Type stubs for `picoredis.asyncio` (Python frozen into the firmware; see README.md).
+
+One connection serves any number of tasks; commands are pipelined automatically.
+Times are in milliseconds.
+"""
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Union
+
+from . import Arg, Reply
+
+OnConnect = Callable[["Redis"], Awaitable[None]]
+
+
+class Redis:
+    host: str
+    port: int
+    timeout: Optional[int]
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6379,
+        timeout: Optional[int] = 3000,
+        *,
+        username: Optional[Union[str, bytes]] = None,
+        password: Optional[Union[str, bytes]] = None,
+        db: int = 0,
+        client_name: Optional[Union[str, bytes]] = None,
+        protocol: int = 2,
+        decode_responses: bool = False,
+        ssl: bool = False,
+        ssl_context: Any = None,
+        retries: int = 3,
+        backoff_base: int = 50,
+        backoff_cap: int = 2000,
+        health_check_interval: Optional[int] = None,
+        on_connect: Optional[OnConnect] = None,
+        server: Optional[str] = None,
+    ) -> None:
+        """Connects on the first command (or `await connect()`)."""
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def do_cmd(self, cmd: Arg, *args: Arg) -> Reply: ...
+    def __call__(self, cmd: Arg, *args: Arg) -> Awaitable[Reply]: ...
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Reply]]: ...
+    def backoff_ms(self, attempt: int) -> int:
+        """The wait before reconnect attempt `attempt`: a random share of
+        min(backoff_cap, backoff_base * 2**attempt)."""
+    def pipeline(self, transaction: bool = False) -> "Pipeline": ...
+    def pubsub(self) -> "PubSub": ...
+    async def __aenter__(self) -> "Redis": ...
+    async def __aexit__(self, *exc: Any) -> None: ...
+
+
+class Pipeline:
+    def __call__(self, cmd: Arg, *args: Arg) -> "Pipeline": ...
+    def __getattr__(self, name: str) -> Callable[..., "Pipeline"]: ...
+    def __len__(self) -> int: ...
+    async def execute(self) -> Union[List[Reply], Reply]: ...
+    async def __aenter__(self) -> "Pipeline": ...
+    async def __aexit__(self, *exc: Any) -> None: ...
+
+
+class PubSub:
+    channels: Set[Arg]
+    patterns: Set[Arg]
+
+    async def subscribe(self, *channels: Arg) -> None: ...
+    async def psubscribe(self, *patterns: Arg) -> None: ...
+    async def unsubscribe(self, *channels: Arg) -> None: ...
+    async def punsubscribe(self, *patterns: Arg) -> None: ...
+    async def ping(self) -> None: ...
+    async def get_message(self, timeout: Optional[int] = 0) -> Optional[Dict[str, Any]]:
+        """A message dict, or None after `timeout` ms (None: wait without limit)."""
+    def listen(self) -> Any:
+        """`async for msg in ps.listen()`: messages, waiting without limit."""
+    async def close(self) -> None: ...
+    async def __aenter__(self) -> "PubSub": ...
+    async def __aexit__(self, *exc: Any) -> None: ...

@@ -19,6 +19,8 @@ SHORT = {
     'pipe_get_1000': 'pipelined GET\nbatch 1000',
     'set_1k': 'SET\n1 KB',
     'lrange_1000': 'LRANGE\n1000 elements',
+    'async_get_1': 'asyncio GET\n1 task',
+    'async_get_50': 'asyncio GET\n50 tasks',
 }
 
 
@@ -66,6 +68,8 @@ def main(src, dst):
     heap = rep.get('heap', {})
     bars = [('picoredis\nr.get(k)', heap.get('picoredis', {}).get('get_small'), COLORS[0]),
             ('seed\nr.get(k)', heap.get('seed', {}).get('get_small'), COLORS[1]),
+            ('picoredis\nasyncio', heap.get('picoredis', {}).get('async_get_small_50'),
+             COLORS[0]),
             ('bytes(3)\nalone', heap.get('picoredis', {}).get('bytes3'), '#888888')]
     bars = [b for b in bars if b[1] is not None]
     axh.bar(range(len(bars)), [b[1] for b in bars], color=[b[2] for b in bars])

@@ -13,6 +13,9 @@
 #   INFO <what> <value>
 # and nothing else on stdout that starts with those words.  Timing is
 # time.ticks_us(); every workload runs for about --budget-ms after a warm-up.
+# The asyncio rows (async_get_1, async_get_50) run picoredis.asyncio (frozen into
+# the firmware; with MICROPYPATH set it must include .frozen); the seed has no
+# asyncio client: n/a.
 import sys
 import time
 import gc
@@ -94,6 +97,102 @@ def heap_per_op(op, n):
     return (b - a) / n
 
 
+def run_async_tasks(r, key, ntasks, budget_us):
+    """ntasks tasks doing `await r.get(key)` in a loop on one client, for about
+    budget_us; return (GETs, elapsed_us).  Each task counts its own GETs and stops
+    at the first check after the budget; the elapsed time ends when the last one
+    has its reply, so every counted GET is inside it."""
+    import asyncio
+    stop = [False]
+
+    async def worker():
+        n = 0
+        while not stop[0]:
+            await r.get(key)
+            n += 1
+        return n
+
+    async def timed():
+        gc.collect()
+        t0 = time.ticks_us()
+        tasks = [asyncio.create_task(worker()) for _ in range(ntasks)]
+        await asyncio.sleep_ms(budget_us // 1000)
+        stop[0] = True
+        counts = await asyncio.gather(*tasks)
+        return sum(counts), time.ticks_diff(time.ticks_us(), t0)
+
+    return timed()
+
+
+def async_heap_per_get(r, key, ntasks, skip, n):
+    """Heap bytes allocated per GET in steady state: GC off, ntasks tasks doing GETs
+    on one client, replies kept; gc.mem_alloc() is read when `skip` GETs have
+    completed (every task is past its first GETs, the connection's buffers and
+    queues have grown) and again `n` GETs later."""
+    import asyncio
+    keep = [None] * (skip + n + ntasks)
+    state = [0, 0, 0]  # GETs done, mem_alloc at skip, mem_alloc at skip + n
+
+    async def worker():
+        while state[0] < skip + n:
+            v = await r.get(key)
+            i = state[0]
+            keep[i] = v
+            state[0] = i + 1
+            if i + 1 == skip:
+                state[1] = gc.mem_alloc()
+            elif i + 1 == skip + n:
+                state[2] = gc.mem_alloc()
+
+    async def measure():
+        tasks = [asyncio.create_task(worker()) for _ in range(ntasks)]
+        await asyncio.gather(*tasks)
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(measure())
+    finally:
+        gc.enable()
+    assert keep[skip + n - 1] == b'abc'
+    return (state[2] - state[1]) / n
+
+
+def async_workloads(opts, budget):
+    """The asyncio rows: picoredis.asyncio, 1 task and 50 tasks on one client."""
+    names = ('async_get_1', 'async_get_50')
+    wanted = [w for w in names if not opts['only'] or w in opts['only']]
+    want_heap = not opts['only'] or 'heap' in opts['only'] or 'async_heap' in opts['only']
+    if not wanted and not want_heap:
+        return
+    if opts['module'] != 'picoredis':  # the seed has no asyncio client
+        for w in wanted:
+            emit('RESULT', w, 'n/a', 0, 0)
+        return
+    import asyncio
+    from picoredis.asyncio import Redis, _Call
+    r = Redis(opts['host'], opts['port'], timeout=10000)
+
+    async def check(ntasks):  # warm-up: connects, and every task gets the value
+        replies = await asyncio.gather(*[r.get(SMALL_KEY) for _ in range(ntasks)])
+        assert replies == [b'abc'] * ntasks, replies
+
+    for name in wanted:
+        ntasks = 1 if name == 'async_get_1' else 50
+        asyncio.run(check(ntasks))
+        ops, us = asyncio.run(run_async_tasks(r, SMALL_KEY, ntasks, budget))
+        emit('RESULT', name, '%.1f' % (ops * 1000000 / us), ops, us)
+    if want_heap:
+        asyncio.run(check(50))
+        n = 500
+        emit('HEAP', 'async_get_small_50', '%.1f' % async_heap_per_get(
+            r, SMALL_KEY, 50, 200, n), n)
+        # The allowance beyond the reply: one object the size of the client's
+        # per-command record (a _Call, built the way do_cmd builds it).
+        emit('HEAP', 'call_obj', '%.1f' % heap_per_op(lambda: _Call(1), 200), 200)
+    asyncio.run(r.close())
+
+
 def emit(kind, *fields):
     print(kind, ' '.join(str(f) for f in fields))
 
@@ -171,6 +270,7 @@ def main():
         # What the reply object alone costs: a fresh 3-byte bytes object.
         emit('HEAP', 'bytes3', '%.1f' % heap_per_op(lambda: bytes(3), n), n)
     r.close()
+    async_workloads(opts, budget)
 
 
 main()

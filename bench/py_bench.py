@@ -3,7 +3,10 @@
     build/bench/venv/bin/python bench/py_bench.py --port N [--budget-ms MS]
 
 Runs the same workloads as bench/mpy_bench.py (same keys and values, created
-by bench/run.py) and prints the same lines:
+by bench/run.py) and prints the same lines.  The asyncio rows (async_get_1,
+async_get_50) run redis.asyncio (the same package, the same hiredis parser): one
+client, 1 or 50 tasks doing `await r.get(key)`; its connection pool opens one
+connection per concurrent task.  Output:
     RESULT <workload> <ops_per_s> <ops> <elapsed_us>
     INFO <what> <value>
 """
@@ -41,6 +44,41 @@ def run_timed(op, budget_us):
         elapsed = (clock() - t0) // 1000
         if elapsed >= budget_us:
             return ops, elapsed
+
+
+async def run_async(host, port, ntasks, budget_us):
+    """(GETs, elapsed_us) for ntasks tasks doing GETs on one redis.asyncio client:
+    the same scheme as mpy_bench.run_async_tasks."""
+    import asyncio
+    import redis.asyncio
+    r = redis.asyncio.Redis(host=host, port=port, protocol=2, max_connections=ntasks)
+    try:
+        conn = await r.connection_pool.get_connection()
+        parser = type(conn._parser).__name__
+        await r.connection_pool.release(conn)
+        if parser != '_AsyncHiredisParser':
+            raise SystemExit('redis.asyncio is not using hiredis (parser %s)' % parser)
+        # warm-up: every task's connection is opened, every task gets the value
+        replies = await asyncio.gather(*[r.get(SMALL_KEY) for _ in range(ntasks)])
+        assert replies == [b'abc'] * ntasks, replies
+        stop = [False]
+
+        async def worker():
+            n = 0
+            while not stop[0]:
+                await r.get(SMALL_KEY)
+                n += 1
+            return n
+
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        tasks = [asyncio.create_task(worker()) for _ in range(ntasks)]
+        await asyncio.sleep(budget_us / 1e6)
+        stop[0] = True
+        counts = await asyncio.gather(*tasks)
+        return sum(counts), (time.perf_counter_ns() - t0) // 1000, parser
+    finally:
+        await r.aclose()
 
 
 def main():
@@ -92,6 +130,14 @@ def main():
         ops, us = run_timed(op, budget)
         print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
     r.close()
+
+    import asyncio
+    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
+        if only and name not in only:
+            continue
+        ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, budget))
+        print('INFO asyncio_parser', aparser)
+        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,10 @@ round runs, in turn:
   redis-py   bench/py_bench.py on CPython: redis-py with the hiredis parser,
              installed into the venv build/bench/venv
   redis-benchmark -c 1   the C client: the round-trip limit of one connection
+                         (-c 50 for the 50-task asyncio row: 50 connections)
+plus two asyncio rows, 1 and 50 tasks doing GETs on one client: picoredis.asyncio
+on the firmware, redis.asyncio (+hiredis) on CPython.  When the machine has 2 or
+more CPUs, redis-server runs on the first and every client on the others.
 The best of the rounds counts (ops/s is noisy on a shared machine; every
 sample is kept in results.json).  Writes results.md, results.json and bench.png
 to --out and prints the markdown table.  Exit status: 0 (1 with --strict when
@@ -55,21 +59,26 @@ WORKLOADS = [  # (id, label)
     ('pipe_get_1000', 'pipelined GET, batches of 1000 (GETs/s)'),
     ('set_1k', 'SET, 1 KB value'),
     ('lrange_1000', 'LRANGE 0 -1, 1000 small elements'),
+    ('async_get_1', 'asyncio GET, 1 task (GETs/s; redis-benchmark -c 1)'),
+    ('async_get_50', 'asyncio GET, 50 concurrent tasks (GETs/s; redis-benchmark -c 50)'),
 ]
 CLIENTS = [  # (id, label)
     ('picoredis', 'picoredis (Rust, MicroPython)'),
     ('seed', 'picoredis 0.1.1 (pure Python, MicroPython)'),
-    ('redis_py', 'redis-py + hiredis (CPython)'),
-    ('redis_benchmark', 'redis-benchmark -c 1 (C)'),
+    ('redis_py', 'redis-py + hiredis (CPython; asyncio rows: redis.asyncio)'),
+    ('redis_benchmark', 'redis-benchmark -c 1 (C; -c 50 on the 50-task row)'),
 ]
-# redis-benchmark: the command for each workload, and its pipeline depth.
+# redis-benchmark: the command for each workload, its pipeline depth and its
+# number of connections (-c).
 RB_COMMANDS = {
-    'get_small': (['GET', SMALL_KEY], 1),
-    'get_10k': (['GET', BIG_KEY], 1),
-    'pipe_get_100': (['GET', SMALL_KEY], 100),
-    'pipe_get_1000': (['GET', SMALL_KEY], 1000),
-    'set_1k': (['SET', SET_KEY, SET_VALUE], 1),
-    'lrange_1000': (['LRANGE', LIST_KEY, '0', '-1'], 1),
+    'get_small': (['GET', SMALL_KEY], 1, 1),
+    'get_10k': (['GET', BIG_KEY], 1, 1),
+    'pipe_get_100': (['GET', SMALL_KEY], 100, 1),
+    'pipe_get_1000': (['GET', SMALL_KEY], 1000, 1),
+    'set_1k': (['SET', SET_KEY, SET_VALUE], 1, 1),
+    'lrange_1000': (['LRANGE', LIST_KEY, '0', '-1'], 1, 1),
+    'async_get_1': (['GET', SMALL_KEY], 1, 1),
+    'async_get_50': (['GET', SMALL_KEY], 1, 50),
 }
 
 # The fix applied to the seed before it runs (see bench/README.md): 0.1.1 keeps
@@ -187,7 +196,9 @@ def run_client(cmd, env=None, timeout=120):
 
 
 def run_mpy(firmware, module, port, budget_ms, seed_dir):
-    env = dict(os.environ, MICROPYPATH=seed_dir)
+    # On the unix port MICROPYPATH replaces sys.path: '.frozen' keeps the firmware's
+    # frozen modules (the picoredis package, picoredis.asyncio, asyncio) importable.
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(['.frozen', seed_dir]))
     return run_client([firmware, os.path.join(HERE, 'mpy_bench.py'), '--module', module,
                        '--port', str(port), '--budget-ms', str(budget_ms)], env=env)
 
@@ -197,8 +208,9 @@ def run_py(py, port, budget_ms):
                        '--budget-ms', str(budget_ms)])
 
 
-def redis_benchmark(port, args, pipeline, n):
-    cmd = ['redis-benchmark', '-h', '127.0.0.1', '-p', str(port), '-c', '1', '-n', str(n),
+def redis_benchmark(port, args, pipeline, n, conns=1):
+    cmd = ['redis-benchmark', '-h', '127.0.0.1', '-p', str(port), '-c', str(conns),
+           '-n', str(n),
            '-P', str(pipeline), '--csv'] + args
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
     rows = list(csv.reader(io.StringIO(out)))
@@ -210,12 +222,12 @@ def run_redis_benchmark(port, seconds, sizes):
     """ops/s per workload; sizes (-n per workload) are calibrated on the first call."""
     results = {}
     t0 = time.monotonic()
-    for wid, (args, depth) in RB_COMMANDS.items():
+    for wid, (args, depth, conns) in RB_COMMANDS.items():
         if wid not in sizes:
             probe = max(2000, depth * 20)
-            rate = redis_benchmark(port, args, depth, probe)
+            rate = redis_benchmark(port, args, depth, probe, conns)
             sizes[wid] = max(probe, int(rate * seconds) // depth * depth)
-        results[wid] = redis_benchmark(port, args, depth, sizes[wid])
+        results[wid] = redis_benchmark(port, args, depth, sizes[wid], conns)
     log('  redis-benchmark: %.1f s' % (time.monotonic() - t0))
     return results
 
@@ -243,6 +255,25 @@ def fmt_ratio(r):
     return '%.2f×' % r if r < 100 else '%.0f×' % r
 
 
+def pin_cpus(server_pid):
+    """redis-server (all its threads) on the first allowed CPU, this script and so
+    every client it starts on the others; nothing when fewer than 2 CPUs."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    if len(cpus) < 2:
+        return None
+    server, clients = {cpus[0]}, set(cpus[1:])
+    try:
+        for tid in os.listdir('/proc/%d/task' % server_pid):
+            os.sched_setaffinity(int(tid), server)
+    except OSError:
+        os.sched_setaffinity(server_pid, server)
+    os.sched_setaffinity(0, clients)
+    return {'redis_server': sorted(server), 'clients': sorted(clients)}
+
+
 def evaluate(best, heap):
     pico, rb, rp = best['picoredis'], best['redis_benchmark'], best['redis_py']
     targets = []
@@ -265,6 +296,23 @@ def evaluate(best, heap):
                     'value': ph, 'limit': ref,
                     'met': ph is not None and ref is not None and ph <= ref,
                     'text': 'bytes per GET vs bytes(3)'})
+    target('asyncio GET, 50 tasks ≥ 5 × blocking GET, 3-byte',
+           ratio(pico['async_get_50'], pico['get_small']), 5.0,
+           'picoredis asyncio 50 tasks / picoredis blocking GET')
+    target('asyncio GET, 50 tasks ≥ 3 × redis-py asyncio (+hiredis), 50 tasks',
+           ratio(pico['async_get_50'], rp['async_get_50']), 3.0,
+           'picoredis / redis.asyncio')
+    target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte',
+           ratio(pico['async_get_1'], pico['get_small']), 0.7,
+           'picoredis asyncio 1 task / picoredis blocking GET')
+    ph = heap.get('picoredis', {})
+    ah = ph.get('async_get_small_50')
+    lim = (ph['bytes3'] + ph['call_obj']
+           if ph.get('bytes3') is not None and ph.get('call_obj') is not None else None)
+    targets.append({'target': 'heap per asyncio GET (50 tasks) ≤ reply + one small object',
+                    'value': ah, 'limit': lim,
+                    'met': ah is not None and lim is not None and ah <= lim,
+                    'text': 'bytes per GET vs bytes(3) + _Call(1)'})
     return targets
 
 
@@ -272,9 +320,13 @@ def markdown(report):
     best, heap = report['best'], report['heap']
     lines = ['# picoredis benchmark', '',
              'Best of %d rounds, ~%d ms per workload per client (redis-benchmark: ~%g s); '
-             'one throwaway redis-server %s on loopback; %s.'
+             'one throwaway redis-server %s on loopback; %s; %s.'
              % (report['rounds'], report['budget_ms'], report['rb_seconds'],
-                report['env']['redis_server'], report['env']['machine']),
+                report['env']['redis_server'], report['env']['machine'],
+                ('redis-server pinned to CPU %s, the clients to CPU %s' % (
+                    ','.join(map(str, report['env']['cpus']['redis_server'])),
+                    ','.join(map(str, report['env']['cpus']['clients'])))
+                 if report['env'].get('cpus') else 'not pinned')),
              '', 'ops/s (pipelined rows: GETs/s):', '']
     head = ['workload'] + [label for _, label in CLIENTS] + [
         'picoredis / seed', 'picoredis / redis-py', 'picoredis / redis-benchmark']
@@ -295,15 +347,23 @@ def markdown(report):
                                                    for c, _ in CLIENTS]) + ' |')
     lines.append('')
     ph, sh = heap.get('picoredis', {}), heap.get('seed', {})
+    num = ('%.1f' % v if v is not None else 'n/a' for v in (
+        ph.get('async_get_small_50'), ph.get('bytes3'), ph.get('call_obj')))
+    async_heap = ('Heap per asyncio GET, 50 tasks on one picoredis.asyncio client, steady '
+                  'state (gc off, bytes allocated / GETs): %s B; allowed: a fresh '
+                  '`bytes(3)` (%s B) + one `picoredis.asyncio._Call(1)` (%s B).' % tuple(num))
     lines.append('Heap per small GET on MicroPython (gc off, bytes allocated / GETs): '
                  'picoredis %s B (`r(\'GET\', k)`: %s B), seed %s B; '
                  'a fresh 3-byte `bytes(3)` object alone: %s B.'
                  % tuple(('%.1f' % v if v is not None else 'n/a') for v in (
                      ph.get('get_small'), ph.get('call_get_small'), sh.get('get_small'),
                      ph.get('bytes3'))))
-    lines += ['', '## Targets', '']
+    lines += ['', async_heap, '', '## Targets', '']
     for t in report['targets']:
-        if t['target'].startswith('heap'):
+        if t['target'].startswith('heap') and t['value'] is not None and t['limit'] is not None \
+                and t['target'].startswith('heap per asyncio'):
+            val = '%.1f B vs %.1f B (bytes(3) + _Call(1))' % (t['value'], t['limit'])
+        elif t['target'].startswith('heap'):
             val = ('%.1f B vs %.1f B' % (t['value'], t['limit'])
                    if t['value'] is not None and t['limit'] is not None else 'n/a')
         else:
@@ -346,7 +406,10 @@ def main():
     samples = {c: {w: [] for w, _ in WORKLOADS} for c, _ in CLIENTS}
     heap, info, errors, rb_sizes = {}, {}, {}, {}
     t_start = time.monotonic()
+    pinned = None
     with RedisServer() as srv:
+        pinned = pin_cpus(srv.proc.pid)
+        log('CPUs: %s' % (pinned or 'not pinned (fewer than 2)'))
         populate(srv)
         version = subprocess.run(['redis-server', '--version'], capture_output=True,
                                  text=True).stdout.split()[2]
@@ -392,7 +455,7 @@ def main():
         'info': info, 'errors': errors,
         'env': {'redis_server': version, 'machine': '%s, %d CPUs' % (
             platform.machine(), os.cpu_count() or 0), 'firmware': firmware,
-            'python': platform.python_version(),
+            'python': platform.python_version(), 'cpus': pinned,
             'date': time.strftime('%Y-%m-%d %H:%M:%S')},
         'seconds': round(time.monotonic() - t_start, 1),
     }

@@ -1,5 +1,7 @@
 # `make bench`: picoredis against the original pure-Python picoredis 0.1.1,
-# redis-py + hiredis and redis-benchmark -c 1.  See bench/README.md.
+# redis-py + hiredis and redis-benchmark -c 1; asyncio rows (1 and 50 tasks):
+# picoredis.asyncio against redis.asyncio + hiredis and redis-benchmark -c 1 / -c 50.
+# See bench/README.md.
 #
 # Include it from the top-level Makefile after FIRMWARE and PYTHON are defined:
 #     include bench/bench.mk

@@ -300,6 +300,12 @@ def shared_connection_refuses_what_would_change_it():
                 check(False, '%r accepted' % (args,))
             except RedisError:
                 pass
+        for attr, args in (('client', ('SETNAME', 'n')), ('select', (1,)), ('multi', ())):
+            try:
+                await getattr(r, attr)(*args)  # the attribute form is checked too
+                check(False, '%s%r accepted' % (attr, args))
+            except RedisError:
+                pass
         eq(await r.client('GETNAME'), None)  # other CLIENT subcommands go through
         try:
             await r.set('k', None)

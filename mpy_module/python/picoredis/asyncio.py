@@ -159,6 +159,7 @@ class Redis:
         self.backoff_cap = backoff_cap
         self.health_check_interval = health_check_interval
         self.on_connect = on_connect
+        self._commands = {}  # name -> bound command (r.get, r.set, ...)
         self._stream = None
         self._sink = None  # [the pub/sub sink] on a PubSub's connection
         self._pending = []  # _Calls whose replies are due, in order
@@ -368,8 +369,14 @@ class Redis:
         refused = _refusal(args, "on a shared connection")
         if refused is not None:
             raise refused
+        return await self._send(args)
+
+    async def _send(self, args):
+        # The per-command path: no allocation beyond the request, its _Call, and the
+        # coroutine frames themselves.
         data = encode(*args)  # a bad argument raises here, before anything is queued
-        await self._ensure()
+        if self._stream is None or self.health_check_interval is not None:
+            await self._ensure()
         call = _Call(1)
         self._queue(data, call)
         return await call.wait()
@@ -378,13 +385,20 @@ class Redis:
         return self.do_cmd(*args)
 
     def __getattr__(self, name):
-        if not _is_command(name):
-            raise AttributeError(name)
-
-        def command(*args):
-            return self.do_cmd(name, *args)
-
-        return command
+        # r.<name>: a bound command, made once per name and kept (checked once too).
+        cmd = self._commands.get(name)
+        if cmd is None:
+            if not _is_command(name):
+                raise AttributeError(name)
+            # (CLIENT depends on its subcommand: checked on every call.)
+            if name.upper() == "CLIENT" or _refusal((name,), "") is not None:
+                def cmd(*args):
+                    return self.do_cmd(name, *args)
+            else:
+                def cmd(*args):
+                    return self._send((name,) + args)
+            self._commands[name] = cmd
+        return cmd
 
     def pipeline(self, transaction=False):
         return Pipeline(self, transaction)

@@ -185,3 +185,15 @@ def run_isolated(script, case, timeout_s=60):
     fail = [l for l in lines if l.startswith('FAIL ')]
     detail = fail[0][5:] if fail else ' | '.join(lines[-4:])
     raise AssertFailed('isolated run %s: %s' % (how, detail))
+
+
+def restart_server():
+    """Restarts the restartable test server (tests/extra_servers.py) through its control
+    socket; returns once the new server listens."""
+    s = socket.socket()
+    s.connect(socket.getaddrinfo(HOST, int(os.getenv('PICOREDIS_CONTROL_PORT')))[0][-1])
+    s.write(b'restart\n')
+    answer = s.read(3)
+    s.close()
+    if answer != b'ok\n':
+        raise OSError('restart failed: %r' % (answer,))

@@ -9,10 +9,9 @@ import asyncio
 from picoredis import RedisError, RedisTimeout
 from picoredis.asyncio import Redis
 from ptest import test, run, eq, check
-from testenv import HOST, PORT
+from testenv import HOST, PORT, restart_server
 
 RESTART_PORT = int(os.getenv('PICOREDIS_RESTART_PORT'))
-CONTROL_PORT = int(os.getenv('PICOREDIS_CONTROL_PORT'))
 
 
 def arun(coro):
@@ -113,14 +112,6 @@ def connection_killed_under_load():
         await r.close()
         await other.close()
     arun(main())
-
-
-def restart_server():
-    s = socket.socket()
-    s.connect(socket.getaddrinfo(HOST, CONTROL_PORT)[0][-1])
-    s.write(b'restart\n')
-    eq(s.read(3), b'ok\n')
-    s.close()
 
 
 @test

@@ -7,22 +7,13 @@ import time
 import picoredis
 from picoredis import Redis, RedisError
 from ptest import test, run, eq, check, raises
-from testenv import HOST, PORT, client, silent_listener
+from testenv import HOST, PORT, client, restart_server, silent_listener
 
 AUTH_PORT = int(os.getenv('PICOREDIS_AUTH_PORT'))
 PASSWORD = os.getenv('PICOREDIS_AUTH_PASSWORD')
 ACL_USER = os.getenv('PICOREDIS_ACL_USER')
 ACL_PASSWORD = os.getenv('PICOREDIS_ACL_PASSWORD')
 RESTART_PORT = int(os.getenv('PICOREDIS_RESTART_PORT'))
-CONTROL_PORT = int(os.getenv('PICOREDIS_CONTROL_PORT'))
-
-
-def restart_server():
-    s = socket.socket()
-    s.connect(socket.getaddrinfo(HOST, CONTROL_PORT)[0][-1])
-    s.write(b'restart\n')
-    eq(s.read(3), b'ok\n')
-    s.close()
 
 
 @test

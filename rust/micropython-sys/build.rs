@@ -21,6 +21,7 @@ fn main() {
         "MICROPY_CFLAGS_FILE",
         "MICROPY_SYSINC",
         "MICROPY_QSTR_HEADER",
+        "MICROPY_NATMOD_QSTRS",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -61,7 +62,14 @@ fn main() {
     };
     args.extend(filter_cflags(&cflags, &port_dir));
 
-    let bindings = bindgen::Builder::default()
+    // A native .mpy module (natmod) has no genhdr/: its qstrs are the ones mpy_ld's
+    // preprocess step listed in the module's config header (see natmod_qstrs below).
+    let natmod_qstrs = env::var("MICROPY_NATMOD_QSTRS").ok();
+    if let Some(q) = &natmod_qstrs {
+        println!("cargo:rerun-if-changed={q}");
+    }
+
+    let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
         .clang_args(&args)
         .use_core()
@@ -74,12 +82,19 @@ fn main() {
         .allowlist_function("mp_.*|nlr_.*|vstr_.*|qstr_.*|gc_.*|m_malloc.*|m_free")
         .allowlist_var("mp_.*|MP_.*|MICROPY_.*")
         .allowlist_type("mp_.*|vstr_t|qstr")
-        .allowlist_item("MP_QSTR_.*")
+        .allowlist_item("MP_QSTR_.*");
+    if natmod_qstrs.is_some() {
+        builder = builder.blocklist_item("MP_QSTR_.*");
+    }
+    let bindings = builder
         .generate()
         .unwrap_or_else(|e| panic!("micropython-sys: bindgen failed: {e}\nclang args: {args:?}"));
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("bindings.rs");
-    let text = bindings.to_string();
+    let mut text = bindings.to_string();
+    if let Some(q) = &natmod_qstrs {
+        text.push_str(&natmod_qstrs_rs(q));
+    }
     std::fs::write(&out, &text)
         .unwrap_or_else(|e| panic!("micropython-sys: cannot write {}: {e}", out.display()));
 
@@ -97,6 +112,35 @@ fn main() {
             println!("cargo:{cfg}=1");
         }
     }
+}
+
+/// The qstr constants of a natmod, from the config header `mpy_ld.py --preprocess` wrote:
+/// `#define MP_QSTR_x (N)` for the qstrs every firmware of this version numbers alike (the
+/// static ones), `#define MP_QSTR_x (mp_native_qstr_table[N])` for the others, which the
+/// firmware numbers when it loads the module. Those become `NATMOD_QSTR_TABLE | N`, which
+/// the picoredis crate's `mp::qstr()` looks up in the table at run time.
+fn natmod_qstrs_rs(path: &str) -> String {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("micropython-sys: cannot read {path}: {e}"));
+    let mut out = String::from(
+        "\n/// Marks a qstr constant as an index into the module's qstr table.\n\
+         pub const NATMOD_QSTR_TABLE: u32 = 1 << 30;\n",
+    );
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("#define MP_QSTR_") else {
+            continue;
+        };
+        let Some((name, value)) = rest.split_once(' ') else {
+            continue;
+        };
+        let value = value.trim().trim_start_matches('(').trim_end_matches(')');
+        let number = match value.strip_prefix("mp_native_qstr_table[") {
+            Some(i) => format!("NATMOD_QSTR_TABLE | {}", i.trim_end_matches(']')),
+            None => value.to_string(),
+        };
+        out.push_str(&format!("pub const MP_QSTR_{name}: u32 = {number};\n"));
+    }
+    out
 }
 
 /// The clang target flags for cargo's target triple (clang knows most Rust triples as

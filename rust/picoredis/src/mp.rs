@@ -60,8 +60,28 @@ pub fn is_none(o: Obj) -> bool {
     o == none()
 }
 
+/// A qstr constant (`sys::MP_QSTR_*`) as the running firmware numbers it. A natmod's
+/// constants for qstrs outside the static set are indexes into its qstr table, which the
+/// firmware fills when it loads the module.
+#[inline(always)]
 pub fn qstr(q: u32) -> Qstr {
+    #[cfg(feature = "natmod")]
+    if q & sys::NATMOD_QSTR_TABLE != 0 {
+        return natmod_qstr(q & !sys::NATMOD_QSTR_TABLE);
+    }
     q as Qstr
+}
+
+// A natmod on ARM must not call a C function from many places in one Rust function:
+// LLVM's size optimisation then loads its address from the GOT (R_ARM_GOT_PREL), which
+// mpy_ld cannot link (it fails the build, naming the function). Such functions are called
+// from one never-inlined wrapper (this, `small_int`, `dict_store`).
+#[cfg(feature = "natmod")]
+#[inline(never)]
+fn natmod_qstr(i: u32) -> Qstr {
+    // SAFETY: the index is one mpy_ld gave this module's qstr table (build.rs of
+    // micropython-sys); reading an entry has no other effect.
+    unsafe { picoredis_natmod_qstr(i) }
 }
 
 /// The str object of a qstr (representation A: tagged with 0b010).
@@ -87,7 +107,7 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
 /// str's bytes).
 pub unsafe fn str_utf8(text: &[u8]) -> Obj {
     // SAFETY: the caller's contract; `text` is a valid slice for the copy.
-    unsafe { sys::mp_obj_new_str_copy(&sys::mp_type_str, text.as_ptr(), text.len()) }
+    unsafe { sys::mp_obj_new_str_copy(str_type(), text.as_ptr(), text.len()) }
 }
 
 /// # Safety
@@ -99,6 +119,7 @@ pub unsafe fn int(v: i64) -> Obj {
 
 /// # Safety
 /// VM thread; may raise (MemoryError, for a value beyond the small-int range).
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
 pub unsafe fn small_int(v: isize) -> Obj {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_obj_new_int(v as sys::mp_int_t) }
@@ -140,7 +161,8 @@ pub unsafe fn new_dict(n: usize) -> Obj {
 /// # Safety
 /// VM thread; may raise (MemoryError; TypeError for an unhashable key). `dict` must be a
 /// dict.
-#[inline]
+#[cfg_attr(not(feature = "natmod"), inline)]
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
 pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_obj_dict_store(dict, key, v) };
@@ -241,8 +263,12 @@ pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
     ptr::eq(unsafe { sys::mp_obj_get_type(o) }, t)
 }
 
+// The type objects: in the firmware, statics of MicroPython and of the C glue
+// (mpy_module/modpicoredis.c, which owns picoredis' own types), linked by name. A native
+// .mpy module (the `natmod` feature) cannot link to the firmware's statics, and builds its
+// own types when it is imported: there the glue hands each one out by number.
+#[cfg(not(feature = "natmod"))]
 extern "C" {
-    // Defined by the C glue (mpy_module/modpicoredis.c), which owns the type objects.
     static mp_type_RedisError: sys::mp_obj_type_t;
     static mp_type_ParseError: sys::mp_obj_type_t;
     static mp_type_RedisTimeout: sys::mp_obj_type_t;
@@ -253,46 +279,79 @@ extern "C" {
     static picoredis_type_Reader: sys::mp_obj_type_t;
 }
 
-pub fn redis_error_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(mp_type_RedisError)
+#[cfg(feature = "natmod")]
+extern "C" {
+    // mpy_module/natmod_runtime.c: the type numbered `which` (the order of `types!` below),
+    // the module's entry `i` of its qstr table, and the port's printer.
+    fn picoredis_natmod_type(which: u32) -> *const sys::mp_obj_type_t;
+    fn picoredis_natmod_qstr(i: u32) -> Qstr;
+    fn picoredis_natmod_print() -> *const sys::mp_print_t;
 }
 
-pub fn parse_error_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(mp_type_ParseError)
+macro_rules! types {
+    ($($(#[$m:meta])* $name:ident = $number:literal $sym:ident;)*) => {$(
+        $(#[$m])*
+        #[cfg(not(feature = "natmod"))]
+        #[inline(always)]
+        pub fn $name() -> *const sys::mp_obj_type_t {
+            ptr::addr_of!($sym)
+        }
+        $(#[$m])*
+        #[cfg(feature = "natmod")]
+        #[inline(always)]
+        pub fn $name() -> *const sys::mp_obj_type_t {
+            // SAFETY: the glue's table is filled when the module is imported, before any
+            // of its functions can run; a number names one type (no other effect).
+            unsafe { picoredis_natmod_type($number) }
+        }
+    )*};
 }
 
-pub fn timeout_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(mp_type_RedisTimeout)
+#[cfg(all(not(feature = "natmod"), mp_float))]
+use sys::mp_type_float;
+#[cfg(all(not(feature = "natmod"), mp_set))]
+use sys::mp_type_set;
+#[cfg(not(feature = "natmod"))]
+use sys::{
+    mp_type_OSError, mp_type_TypeError, mp_type_ValueError, mp_type_bytes, mp_type_dict,
+    mp_type_int, mp_type_list, mp_type_str,
+};
+
+// The numbers are the natmod glue's (natmod_runtime.c: enum natmod_type).
+types! {
+    redis_error_type = 0 mp_type_RedisError;
+    parse_error_type = 1 mp_type_ParseError;
+    timeout_type = 2 mp_type_RedisTimeout;
+    redis_type = 3 picoredis_type_Redis;
+    #[cfg(feature = "pubsub")]
+    pubsub_type = 4 picoredis_type_PubSub;
+    #[cfg(feature = "reader")]
+    reader_type = 5 picoredis_type_Reader;
+    str_type = 6 mp_type_str;
+    bytes_type = 7 mp_type_bytes;
+    int_type = 8 mp_type_int;
+    #[cfg(mp_float)]
+    float_type = 9 mp_type_float;
+    list_type = 10 mp_type_list;
+    dict_type = 11 mp_type_dict;
+    #[cfg(mp_set)]
+    set_type = 12 mp_type_set;
+    type_error_type = 13 mp_type_TypeError;
+    value_error_type = 14 mp_type_ValueError;
+    os_error_type = 15 mp_type_OSError;
 }
 
-#[cfg(feature = "pubsub")]
-pub fn pubsub_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(picoredis_type_PubSub)
+/// The port's standard output printer.
+#[cfg(not(feature = "natmod"))]
+fn plat_print() -> *const sys::mp_print_t {
+    ptr::addr_of!(sys::mp_plat_print)
 }
 
-pub fn type_error_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_TypeError)
-}
-
-pub fn value_error_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_ValueError)
-}
-
-pub fn int_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_int)
-}
-
-pub fn list_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_list)
-}
-
-pub fn dict_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_dict)
-}
-
-#[cfg(mp_set)]
-pub fn set_type() -> *const sys::mp_obj_type_t {
-    ptr::addr_of!(sys::mp_type_set)
+/// The port's standard output printer.
+#[cfg(feature = "natmod")]
+fn plat_print() -> *const sys::mp_print_t {
+    // SAFETY: set when the module is imported, before any of its functions can run.
+    unsafe { picoredis_natmod_print() }
 }
 
 /// Whether `o` is a `RedisError` (an error reply).
@@ -312,10 +371,10 @@ pub unsafe fn is_client(o: Obj) -> bool {
     // SAFETY: the caller's contract: `o` is valid, so its type can be read.
     let t = unsafe { sys::mp_obj_get_type(o) };
     #[cfg(feature = "pubsub")]
-    if ptr::eq(t, ptr::addr_of!(picoredis_type_PubSub)) {
+    if ptr::eq(t, pubsub_type()) {
         return true;
     }
-    ptr::eq(t, ptr::addr_of!(picoredis_type_Redis))
+    ptr::eq(t, redis_type())
 }
 
 /// Whether `o` is a `Reader` object.
@@ -325,7 +384,7 @@ pub unsafe fn is_client(o: Obj) -> bool {
 /// VM thread. `o` must be a valid object.
 pub unsafe fn is_reader(o: Obj) -> bool {
     // SAFETY: the caller's contract.
-    unsafe { type_is(o, ptr::addr_of!(picoredis_type_Reader)) }
+    unsafe { type_is(o, reader_type()) }
 }
 
 /// The value of an int argument, as MicroPython's builtins take one (a bool counts).
@@ -346,7 +405,7 @@ pub unsafe fn int_arg(o: Obj) -> isize {
 /// VM thread. `o` must be a valid object.
 pub unsafe fn is_int(o: Obj) -> bool {
     // SAFETY: the caller's contract.
-    small_int_value(o).is_some() || unsafe { type_is(o, &sys::mp_type_int) }
+    small_int_value(o).is_some() || unsafe { type_is(o, int_type()) }
 }
 
 /// Whether `o` is a `str`.
@@ -355,7 +414,7 @@ pub unsafe fn is_int(o: Obj) -> bool {
 /// VM thread. `o` must be a valid object.
 pub unsafe fn is_str(o: Obj) -> bool {
     // SAFETY: the caller's contract.
-    unsafe { type_is(o, &sys::mp_type_str) || (o as usize) & 7 == 2 }
+    unsafe { type_is(o, str_type()) || (o as usize) & 7 == 2 }
 }
 
 // ---- reading objects -------------------------------------------------------------------
@@ -475,7 +534,7 @@ pub unsafe fn format_float(f: sys::mp_float_t, buf: &mut [u8], prec: i32) -> usi
 #[cfg(mp_float)]
 pub unsafe fn float_value(o: Obj) -> Option<sys::mp_float_t> {
     // SAFETY: the caller's contract; `mp_obj_get_float` cannot raise for a float.
-    unsafe { type_is(o, &sys::mp_type_float).then(|| sys::mp_obj_get_float(o)) }
+    unsafe { type_is(o, float_type()).then(|| sys::mp_obj_get_float(o)) }
 }
 
 /// (No floats on this port: never a float.)
@@ -496,7 +555,7 @@ pub unsafe fn frozen(o: Obj) -> Obj {
     // SAFETY: the caller's contract; the buffer is copied at once, before anything can
     // change it.
     unsafe {
-        if is_str(o) || type_is(o, &sys::mp_type_bytes) {
+        if is_str(o) || type_is(o, bytes_type()) {
             return o;
         }
         match buffer(o) {
@@ -532,7 +591,7 @@ pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
 /// VM thread; may raise (MemoryError).
 pub unsafe fn os_error(errno: c_int) -> Obj {
     // SAFETY: the caller's contract; OSError is an exception type.
-    unsafe { exception(&sys::mp_type_OSError, &[small_int(errno as isize)]) }
+    unsafe { exception(os_error_type(), &[small_int(errno as isize)]) }
 }
 
 // ---- output and time -------------------------------------------------------------------
@@ -545,7 +604,7 @@ pub unsafe fn print(text: &[u8]) {
     // SAFETY: the caller's contract; `mp_plat_print` is the port's printer, `text` a
     // valid slice.
     unsafe {
-        let p = &sys::mp_plat_print;
+        let p = &*plat_print();
         if let Some(f) = p.print_strn {
             f(p.data, text.as_ptr() as *const c_char, text.len());
         }
@@ -560,7 +619,7 @@ pub unsafe fn print(text: &[u8]) {
 #[inline]
 pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
     // SAFETY: the caller's contract; `data` is a valid slice.
-    unsafe { sys::mp_str_print_quoted(&sys::mp_plat_print, data.as_ptr(), data.len(), as_bytes) };
+    unsafe { sys::mp_str_print_quoted(plat_print(), data.as_ptr(), data.len(), as_bytes) };
 }
 
 pub fn ticks_ms() -> u32 {
@@ -859,7 +918,7 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
         let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
         o.write(sys::mp_obj_str_t {
             base: sys::mp_obj_base_t {
-                type_: &sys::mp_type_bytes,
+                type_: bytes_type(),
             },
             hash: 0,
             len: v.len,

@@ -9,7 +9,26 @@
 // raises part-way (MemoryError, KeyboardInterrupt, OSError from the socket), the
 // connection is closed before the exception continues, so a half-read reply can never be
 // handed to the next command.
+//
+// The same file is the glue of the native .mpy module (ports/natmod, built with
+// MICROPY_ENABLE_DYNRUNTIME): there nothing can be defined constant against the firmware
+// (types, qstrs and None are only known when the module is imported), so the types, their
+// method tables and the module's globals are built by mpy_init() at the end, from the
+// same lists (the *_LOCALS and MODULE_GLOBALS macros); natmod_runtime.c has the rest.
 
+#if MICROPY_ENABLE_DYNRUNTIME
+#include <string.h>
+
+#include "py/dynruntime.h"
+#include "py/smallint.h"
+#include "py/mperrno.h"
+#define MP_QSTRnull (0)
+// nlr through the table (the firmware's own nlr_push saves its registers, as for
+// native code).
+#define nlr_push(buf) (mp_fun_table.nlr_push(buf))
+#define nlr_pop() (mp_fun_table.nlr_pop())
+#define nlr_jump(val) (mp_raise_dyn(MP_OBJ_FROM_PTR(val)))
+#else
 #include <string.h>
 
 #include "py/runtime.h"
@@ -18,12 +37,40 @@
 #include "py/objint.h"
 #include "py/smallint.h"
 #include "py/mperrno.h"
+#endif
 #include "picoredis_rs.h"
 
+#if MICROPY_ENABLE_DYNRUNTIME
+// Built by mpy_init(); in the module's BSS, which the firmware keeps on the GC heap. (Not
+// static: mpy_ld wants BSS reached through the GOT, which gcc uses for global symbols.)
+mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
+    natmod_Redis, natmod_Pipeline, natmod_command, natmod_PubSub, natmod_Reader;
+#define mp_type_RedisError (*(mp_obj_type_t *)&natmod_RedisError)
+#define mp_type_ParseError (*(mp_obj_type_t *)&natmod_ParseError)
+#define mp_type_RedisTimeout (*(mp_obj_type_t *)&natmod_RedisTimeout)
+#define picoredis_type_Redis (*(mp_obj_type_t *)&natmod_Redis)
+#define picoredis_type_Pipeline (*(mp_obj_type_t *)&natmod_Pipeline)
+#define command_type (*(mp_obj_type_t *)&natmod_command)
+#define picoredis_type_PubSub (*(mp_obj_type_t *)&natmod_PubSub)
+#define picoredis_type_Reader (*(mp_obj_type_t *)&natmod_Reader)
+mp_obj_t natmod_default_host;
+#define DEFAULT_HOST natmod_default_host
+// Argument tables are built on the stack: their qstrs and defaults are not constants.
+#define ARG_TABLE const
+#else
 // The exceptions of the original picoredis: all direct subclasses of Exception.
 MP_DEFINE_EXCEPTION(RedisError, Exception)
 MP_DEFINE_EXCEPTION(ParseError, Exception)
 MP_DEFINE_EXCEPTION(RedisTimeout, Exception)
+extern const mp_obj_type_t picoredis_type_Redis;
+extern const mp_obj_type_t picoredis_type_Pipeline;
+extern const mp_obj_type_t picoredis_type_PubSub;
+extern const mp_obj_type_t picoredis_type_Reader;
+static const mp_obj_type_t command_type;
+static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
+#define DEFAULT_HOST MP_OBJ_FROM_PTR(&default_host_obj)
+#define ARG_TABLE static const
+#endif
 
 // Optional parts, each a cargo feature of rust/picoredis with the same name: micropython.mk
 // and micropython.cmake define PICOREDIS_READER, PICOREDIS_PUBSUB and PICOREDIS_TLS for the
@@ -32,7 +79,9 @@ MP_DEFINE_EXCEPTION(RedisTimeout, Exception)
 // leaves out what it does not use (README: Size).
 
 // qstrs used only by the Rust core. The QSTR pass scans C sources, so they are named here;
-// bindgen then reads their numbers from genhdr/qstrdefs.generated.h.
+// bindgen then reads their numbers from genhdr/qstrdefs.generated.h. (A natmod's qstr
+// table is made from the names here too: mpy_ld reads them from this text.)
+#if !MICROPY_ENABLE_DYNRUNTIME
 const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_socket, MP_QSTR_getaddrinfo, MP_QSTR_connect, MP_QSTR_settimeout,
     MP_QSTR_close, MP_QSTR_SOCK_STREAM,
@@ -47,8 +96,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_HELLO, MP_QSTR_AUTH, MP_QSTR_default, MP_QSTR_SETNAME, MP_QSTR_CLIENT, MP_QSTR_SELECT,
     MP_QSTR_MULTI, MP_QSTR_EXEC,
 };
-
-static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
+#endif
 
 #if defined(__ARM_EABI__) && !defined(__linux__)
 // Rust's core calls the ARM EABI memory helpers. Bare-metal MicroPython ports define
@@ -91,6 +139,41 @@ void __aeabi_memcpy8(void *dst, const void *src, size_t n) {
 // The lock block is allocated here (its layout is the port's) and referenced from the Rust
 // object's header, so the GC keeps it alive.
 
+#if MICROPY_ENABLE_DYNRUNTIME
+// A natmod has no mp_thread: the firmware's `_thread` module, when it has one, gives the
+// owner (get_ident()) and the mutex (allocate_lock(), whose acquire releases the GIL).
+mp_obj_t natmod_thread_module;
+#define thread_module natmod_thread_module
+
+typedef struct {
+    mp_obj_t owner; // the thread inside the object (its ident), or NULL
+    mp_obj_t mutex; // a _thread lock, or NULL without threads
+} lock_t;
+
+static mp_obj_t thread_call(qstr name) {
+    return mp_call_function_n_kw(mp_load_attr(thread_module, name), 0, 0, NULL);
+}
+
+static mp_obj_t with_lock(mp_obj_t obj) {
+    lock_t *lock = m_malloc(sizeof(lock_t));
+    lock->owner = MP_OBJ_NULL;
+    lock->mutex = thread_module != MP_OBJ_NULL ? thread_call(MP_QSTR_allocate_lock) : MP_OBJ_NULL;
+    ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock = lock;
+    return obj;
+}
+
+static mp_obj_t this_thread(void) {
+    return thread_module != MP_OBJ_NULL ? thread_call(MP_QSTR_get_ident) : mp_const_true;
+}
+
+// lock.acquire(arg) or lock.release() (arg MP_OBJ_NULL: none).
+static mp_obj_t mutex_call(lock_t *lock, qstr method, mp_obj_t arg) {
+    mp_obj_t dest[3];
+    mp_load_method(lock->mutex, method, dest);
+    dest[2] = arg;
+    return mp_fun_table.call_method_n_kw(arg != MP_OBJ_NULL, 0, dest);
+}
+#else
 typedef struct {
     void *owner; // the thread inside the object, or NULL
     #if MICROPY_PY_THREAD
@@ -115,10 +198,7 @@ static void *this_thread(void) {
     return &mp_state_ctx;
     #endif
 }
-
-extern const mp_obj_type_t picoredis_type_Redis;
-extern const mp_obj_type_t picoredis_type_PubSub;
-extern const mp_obj_type_t picoredis_type_Reader;
+#endif
 
 static bool is_picoredis_object(const mp_obj_type_t *t) {
     return t == &picoredis_type_Redis
@@ -136,13 +216,21 @@ static lock_t *lock_take(mp_obj_t obj) {
         mp_raise_TypeError(MP_ERROR_TEXT("not a picoredis object"));
     }
     lock_t *lock = ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock;
+    #if MICROPY_ENABLE_DYNRUNTIME
+    mp_obj_t me = this_thread();
+    #else
     void *me = this_thread();
+    #endif
     // Only this thread ever stores `me`, so reading it without the mutex is safe.
     if (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) == me) {
         mp_raise_msg(&mp_type_RuntimeError,
             MP_ERROR_TEXT("client in use: re-entered from its own call"));
     }
-    #if MICROPY_PY_THREAD
+    #if MICROPY_ENABLE_DYNRUNTIME
+    if (lock->mutex != MP_OBJ_NULL && mutex_call(lock, MP_QSTR_acquire, mp_const_false) != mp_const_true) {
+        mutex_call(lock, MP_QSTR_acquire, MP_OBJ_NULL);
+    }
+    #elif MICROPY_PY_THREAD
     if (!mp_thread_mutex_lock(&lock->mutex, 0)) {
         MP_THREAD_GIL_EXIT();
         mp_thread_mutex_lock(&lock->mutex, 1);
@@ -155,7 +243,11 @@ static lock_t *lock_take(mp_obj_t obj) {
 
 static void lock_give(lock_t *lock) {
     __atomic_store_n(&lock->owner, NULL, __ATOMIC_RELAXED);
-    #if MICROPY_PY_THREAD
+    #if MICROPY_ENABLE_DYNRUNTIME
+    if (lock->mutex != MP_OBJ_NULL) {
+        mutex_call(lock, MP_QSTR_release, MP_OBJ_NULL);
+    }
+    #elif MICROPY_PY_THREAD
     mp_thread_mutex_unlock(&lock->mutex);
     #endif
 }
@@ -187,10 +279,18 @@ static mp_obj_t raise_or_value(picoredis_result_t res) {
 // Whether `exc` is OSError(ETIMEDOUT or EAGAIN): a stream (the TLS one) that raises its
 // timeout instead of returning it.
 static bool is_timeout_error(mp_obj_t exc) {
+    #if MICROPY_ENABLE_DYNRUNTIME
+    mp_obj_t args[2] = { exc, mp_load_global(MP_QSTR_OSError) };
+    if (!mp_obj_is_true(mp_call_function_n_kw(mp_load_global(MP_QSTR_isinstance), 2, 0, args))) {
+        return false;
+    }
+    mp_obj_t errno_obj = mp_load_attr(exc, MP_QSTR_errno);
+    #else
     if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)), MP_OBJ_FROM_PTR(&mp_type_OSError))) {
         return false;
     }
     mp_obj_t errno_obj = mp_obj_exception_get_value(exc);
+    #endif
     return errno_obj == MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT) || errno_obj == MP_OBJ_NEW_SMALL_INT(MP_EAGAIN);
 }
 
@@ -242,7 +342,11 @@ static mp_obj_t guarded_named(mp_obj_t client, picoredis_op_t op, qstr name, siz
 // Names that become commands: ASCII letters and digits only, as in the original.
 static bool is_command_name(qstr attr) {
     size_t len;
+    #if MICROPY_ENABLE_DYNRUNTIME
+    const byte *s = mp_obj_str_get_data(MP_OBJ_NEW_QSTR(attr), &len);
+    #else
     const byte *s = qstr_data(attr, &len);
+    #endif
     if (len == 0) {
         return false;
     }
@@ -255,8 +359,16 @@ static bool is_command_name(qstr attr) {
     return true;
 }
 
+// (A search of the few entries, as mp_map_lookup does for a fixed table; a natmod has no
+// mp_map_lookup.)
 static bool in_locals(const mp_obj_dict_t *locals, qstr attr) {
-    return mp_map_lookup((mp_map_t *)&locals->map, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP) != NULL;
+    mp_obj_t key = MP_OBJ_NEW_QSTR(attr);
+    for (size_t i = 0; i < locals->map.used; i++) {
+        if (locals->map.table[i].key == key) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // ---- bound commands: `redis.hset(...)`, `pipe.get(...)` ---------------------------------
@@ -271,12 +383,14 @@ static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp
 
 static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args);
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 static MP_DEFINE_CONST_OBJ_TYPE(
     command_type,
     MP_QSTR_command,
     MP_TYPE_FLAG_NONE,
     call, command_call
     );
+#endif
 
 static mp_obj_t new_command(mp_obj_t target, qstr name) {
     command_obj_t *cmd = mp_obj_malloc(command_obj_t, &command_type);
@@ -286,8 +400,6 @@ static mp_obj_t new_command(mp_obj_t target, qstr name) {
 }
 
 // ---- Redis ------------------------------------------------------------------------------
-
-extern const mp_obj_type_t picoredis_type_Pipeline;
 
 // debug=True needs the trace (the `trace` feature).
 static void check_trace(bool on) {
@@ -307,12 +419,23 @@ static mp_int_t timeout_arg(mp_obj_t t) {
         return -1;
     }
     mp_int_t ms;
+    #if MICROPY_ENABLE_DYNRUNTIME
+    if (mp_obj_is_small_int(t) || t == mp_const_false || t == mp_const_true) {
+        ms = mp_obj_get_int(t);
+    } else if (mp_obj_get_type(t) == &mp_type_int) {
+        mp_obj_t positive = mp_binary_op(MP_BINARY_OP_LESS, MP_OBJ_NEW_SMALL_INT(0), t);
+        ms = positive == mp_const_true ? MP_SMALL_INT_MAX : 0;
+    } else {
+        mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
+    }
+    #else
     if (!mp_obj_get_int_maybe(t, &ms)) {
         if (!mp_obj_is_int(t)) {
             mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
         }
         ms = mp_obj_int_sign(t) > 0 ? MP_SMALL_INT_MAX : 0;
     }
+    #endif
     if (ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }
@@ -327,7 +450,7 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
            ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
            ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context };
-    static const mp_arg_t allowed_args[] = {
+    ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(6379)} },
         { MP_QSTR_timeout, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(3000)} },
@@ -351,7 +474,7 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     picoredis_options_t o;
     o.host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
     if (o.host == mp_const_none) {
-        o.host = MP_OBJ_FROM_PTR(&default_host_obj);
+        o.host = DEFAULT_HOST;
     }
     o.port = 6379; // checked and set by the connect below
     o.timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
@@ -390,7 +513,7 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 // a bad argument changes nothing.
 static mp_obj_t redis_connect(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_host, ARG_port };
-    static const mp_arg_t allowed_args[] = {
+    ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
@@ -433,7 +556,7 @@ typedef struct {
 } pipeline_obj_t;
 
 static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    static const mp_arg_t allowed_args[] = {
+    ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_transaction, MP_ARG_BOOL, {.u_bool = false} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
@@ -459,18 +582,36 @@ static mp_obj_t identity(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(identity_obj, identity);
 
-static const mp_rom_map_elem_t redis_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&redis_connect_obj) },
-    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
-    { MP_ROM_QSTR(MP_QSTR_do_cmd), MP_ROM_PTR(&redis_do_cmd_obj) },
-    { MP_ROM_QSTR(MP_QSTR_pipeline), MP_ROM_PTR(&redis_pipeline_obj) },
-    #if defined(PICOREDIS_PUBSUB)
-    { MP_ROM_QSTR(MP_QSTR_pubsub), MP_ROM_PTR(&redis_pubsub_obj) },
-    #endif
-    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
-    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
-};
-static MP_DEFINE_CONST_DICT(redis_locals, redis_locals_table);
+// Method tables are lists of (qstr, object) for an X macro: a firmware makes a ROM table of
+// them, a natmod fills its table when imported (LOCALS_TABLE, at the end).
+#if defined(PICOREDIS_PUBSUB)
+#define REDIS_PUBSUB_LOCALS(X) X(MP_QSTR_pubsub, &redis_pubsub_obj)
+#else
+#define REDIS_PUBSUB_LOCALS(X)
+#endif
+#define REDIS_LOCALS(X) \
+    X(MP_QSTR_connect, &redis_connect_obj) \
+    X(MP_QSTR_close, &redis_close_obj) \
+    X(MP_QSTR_do_cmd, &redis_do_cmd_obj) \
+    X(MP_QSTR_pipeline, &redis_pipeline_obj) \
+    REDIS_PUBSUB_LOCALS(X) \
+    X(MP_QSTR___enter__, &identity_obj) \
+    X(MP_QSTR___exit__, &redis_exit_obj)
+
+#define ROM_ENTRY(q, obj) { MP_ROM_QSTR(q), MP_ROM_PTR(obj) },
+#define COUNT_ENTRY(q, obj) +1
+#if MICROPY_ENABLE_DYNRUNTIME
+// The table, to be filled by mpy_init(), and its dict.
+#define LOCALS_TABLE(name, LIST) \
+    mp_rom_map_elem_t name##_table[0 LIST(COUNT_ENTRY)]; \
+    static MP_DEFINE_CONST_DICT(name, name##_table);
+#else
+#define LOCALS_TABLE(name, LIST) \
+    static const mp_rom_map_elem_t name##_table[] = { LIST(ROM_ENTRY) }; \
+    static MP_DEFINE_CONST_DICT(name, name##_table);
+#endif
+
+LOCALS_TABLE(redis_locals, REDIS_LOCALS)
 
 // A bound command from the client's small cache, so `r.get(k)` allocates nothing but the
 // reply once warm.
@@ -518,6 +659,7 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     dest[0] = cached_command(self, attr);
 }
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_Redis,
     MP_QSTR_Redis,
@@ -527,6 +669,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     attr, redis_attr,
     locals_dict, &redis_locals
     );
+#endif
 
 // ---- Pipeline -----------------------------------------------------------------------------
 
@@ -588,13 +731,12 @@ static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
     }
 }
 
-static const mp_rom_map_elem_t pipeline_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_execute), MP_ROM_PTR(&pipeline_execute_obj) },
-    { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&pipeline_reset_obj) },
-    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
-    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&pipeline_exit_obj) },
-};
-static MP_DEFINE_CONST_DICT(pipeline_locals, pipeline_locals_table);
+#define PIPELINE_LOCALS(X) \
+    X(MP_QSTR_execute, &pipeline_execute_obj) \
+    X(MP_QSTR_reset, &pipeline_reset_obj) \
+    X(MP_QSTR___enter__, &identity_obj) \
+    X(MP_QSTR___exit__, &pipeline_exit_obj)
+LOCALS_TABLE(pipeline_locals, PIPELINE_LOCALS)
 
 static void pipeline_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&pipeline_locals, attr)) {
@@ -604,6 +746,7 @@ static void pipeline_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     dest[0] = new_command(self, attr);
 }
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_Pipeline,
     MP_QSTR_Pipeline,
@@ -613,6 +756,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     attr, pipeline_attr,
     locals_dict, &pipeline_locals
     );
+#endif
 
 static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     command_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -661,7 +805,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(pubsub_ping_obj, pubsub_ping);
 // get_message(timeout=0) -> dict or None; timeout in ms (0: only a message already there;
 // None: wait without limit).
 static mp_obj_t pubsub_get_message(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    static const mp_arg_t allowed_args[] = {
+    ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_timeout, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(0)} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
@@ -672,25 +816,26 @@ static mp_obj_t pubsub_get_message(size_t n_args, const mp_obj_t *pos_args, mp_m
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(pubsub_get_message_obj, 1, pubsub_get_message);
 
-static const mp_rom_map_elem_t pubsub_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_subscribe), MP_ROM_PTR(&pubsub_subscribe_obj) },
-    { MP_ROM_QSTR(MP_QSTR_psubscribe), MP_ROM_PTR(&pubsub_psubscribe_obj) },
-    { MP_ROM_QSTR(MP_QSTR_unsubscribe), MP_ROM_PTR(&pubsub_unsubscribe_obj) },
-    { MP_ROM_QSTR(MP_QSTR_punsubscribe), MP_ROM_PTR(&pubsub_punsubscribe_obj) },
-    { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&pubsub_ping_obj) },
-    { MP_ROM_QSTR(MP_QSTR_get_message), MP_ROM_PTR(&pubsub_get_message_obj) },
-    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&redis_close_obj) },
-    { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&identity_obj) },
-    { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&redis_exit_obj) },
-};
-static MP_DEFINE_CONST_DICT(pubsub_locals, pubsub_locals_table);
+#define PUBSUB_LOCALS(X) \
+    X(MP_QSTR_subscribe, &pubsub_subscribe_obj) \
+    X(MP_QSTR_psubscribe, &pubsub_psubscribe_obj) \
+    X(MP_QSTR_unsubscribe, &pubsub_unsubscribe_obj) \
+    X(MP_QSTR_punsubscribe, &pubsub_punsubscribe_obj) \
+    X(MP_QSTR_ping, &pubsub_ping_obj) \
+    X(MP_QSTR_get_message, &pubsub_get_message_obj) \
+    X(MP_QSTR_close, &redis_close_obj) \
+    X(MP_QSTR___enter__, &identity_obj) \
+    X(MP_QSTR___exit__, &redis_exit_obj)
+LOCALS_TABLE(pubsub_locals, PUBSUB_LOCALS)
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_PubSub,
     MP_QSTR_PubSub,
     MP_TYPE_FLAG_NONE,
     locals_dict, &pubsub_locals
     );
+#endif
 
 #endif // PICOREDIS_PUBSUB
 
@@ -700,7 +845,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
 // Reader(protocol=2, encoding=None, notEnoughData=False)
 static mp_obj_t reader_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum { ARG_protocol, ARG_encoding, ARG_notEnoughData };
-    static const mp_arg_t allowed_args[] = {
+    ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_protocol, MP_ARG_INT, {.u_int = 2} },
         { MP_QSTR_encoding, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_notEnoughData, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_FALSE} },
@@ -744,14 +889,14 @@ static mp_obj_t reader_gets(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reader_gets_obj, reader_gets);
 
-static const mp_rom_map_elem_t reader_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&reader_feed_obj) },
-    { MP_ROM_QSTR(MP_QSTR_gets), MP_ROM_PTR(&reader_gets_obj) },
-    { MP_ROM_QSTR(MP_QSTR_has_data), MP_ROM_PTR(&reader_has_data_obj) },
-    { MP_ROM_QSTR(MP_QSTR_is_push), MP_ROM_PTR(&reader_is_push_obj) },
-};
-static MP_DEFINE_CONST_DICT(reader_locals, reader_locals_table);
+#define READER_LOCALS(X) \
+    X(MP_QSTR_feed, &reader_feed_obj) \
+    X(MP_QSTR_gets, &reader_gets_obj) \
+    X(MP_QSTR_has_data, &reader_has_data_obj) \
+    X(MP_QSTR_is_push, &reader_is_push_obj)
+LOCALS_TABLE(reader_locals, READER_LOCALS)
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_Reader,
     MP_QSTR_Reader,
@@ -759,6 +904,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     make_new, reader_make_new,
     locals_dict, &reader_locals
     );
+#endif
 
 // encode(*args) -> bytes: the request the client would send for the command `args` (same
 // checks, same bytes), for code that does its own I/O with a Reader (asyncio).
@@ -771,20 +917,32 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR(picoredis_encode_obj, 0, picoredis_encode_fn)
 
 // ---- module -----------------------------------------------------------------------------
 
+#if defined(PICOREDIS_READER)
+#define READER_GLOBALS(X) \
+    X(MP_QSTR_Reader, &picoredis_type_Reader) \
+    X(MP_QSTR_encode, &picoredis_encode_obj)
+#else
+#define READER_GLOBALS(X)
+#endif
+#if defined(PICOREDIS_PUBSUB)
+#define PUBSUB_GLOBALS(X) X(MP_QSTR_PubSub, &picoredis_type_PubSub)
+#else
+#define PUBSUB_GLOBALS(X)
+#endif
+#define MODULE_GLOBALS(X) \
+    X(MP_QSTR_Redis, &picoredis_type_Redis) \
+    READER_GLOBALS(X) \
+    PUBSUB_GLOBALS(X) \
+    X(MP_QSTR_Pipeline, &picoredis_type_Pipeline) \
+    X(MP_QSTR_RedisError, &mp_type_RedisError) \
+    X(MP_QSTR_ParseError, &mp_type_ParseError) \
+    X(MP_QSTR_RedisTimeout, &mp_type_RedisTimeout)
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+
 static const mp_rom_map_elem_t picoredis_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_picoredis) },
-    { MP_ROM_QSTR(MP_QSTR_Redis), MP_ROM_PTR(&picoredis_type_Redis) },
-    #if defined(PICOREDIS_READER)
-    { MP_ROM_QSTR(MP_QSTR_Reader), MP_ROM_PTR(&picoredis_type_Reader) },
-    { MP_ROM_QSTR(MP_QSTR_encode), MP_ROM_PTR(&picoredis_encode_obj) },
-    #endif
-    #if defined(PICOREDIS_PUBSUB)
-    { MP_ROM_QSTR(MP_QSTR_PubSub), MP_ROM_PTR(&picoredis_type_PubSub) },
-    #endif
-    { MP_ROM_QSTR(MP_QSTR_Pipeline), MP_ROM_PTR(&picoredis_type_Pipeline) },
-    { MP_ROM_QSTR(MP_QSTR_RedisError), MP_ROM_PTR(&mp_type_RedisError) },
-    { MP_ROM_QSTR(MP_QSTR_ParseError), MP_ROM_PTR(&mp_type_ParseError) },
-    { MP_ROM_QSTR(MP_QSTR_RedisTimeout), MP_ROM_PTR(&mp_type_RedisTimeout) },
+    MODULE_GLOBALS(ROM_ENTRY)
 };
 static MP_DEFINE_CONST_DICT(picoredis_module_globals, picoredis_module_globals_table);
 
@@ -796,3 +954,79 @@ const mp_obj_module_t picoredis_module = {
 // Extensible: a frozen (or filesystem) `picoredis` package, such as the one with
 // picoredis.asyncio, takes its place and imports this one as `upicoredis`.
 MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_picoredis, picoredis_module);
+
+#else // MICROPY_ENABLE_DYNRUNTIME: the native .mpy module's import
+
+void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
+    const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
+    const mp_obj_type_t *reader);
+
+// Statements, not initialised arrays: a natmod may not have a .data section (mpy_ld).
+#define FILL_ENTRY(q, obj) table[i++] = (mp_rom_map_elem_t) { MP_OBJ_NEW_QSTR(q), MP_OBJ_FROM_PTR(obj) };
+#define FILL_LOCALS(name, LIST) do { \
+        mp_rom_map_elem_t *table = name##_table; \
+        size_t i = 0; \
+        LIST(FILL_ENTRY) \
+} while (0)
+#define STORE_GLOBAL(q, obj) mp_store_global(q, MP_OBJ_FROM_PTR(obj));
+
+static void init_type(mp_obj_full_type_t *t, qstr name, const mp_obj_dict_t *locals) {
+    t->base.type = mp_fun_table.type_type;
+    t->flags = MP_TYPE_FLAG_NONE;
+    t->name = name;
+    MP_OBJ_TYPE_SET_SLOT(t, locals_dict, (void *)locals, 0);
+}
+
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+
+    mp_obj_exception_init(&natmod_RedisError, MP_QSTR_RedisError, &mp_type_Exception);
+    mp_obj_exception_init(&natmod_ParseError, MP_QSTR_ParseError, &mp_type_Exception);
+    mp_obj_exception_init(&natmod_RedisTimeout, MP_QSTR_RedisTimeout, &mp_type_Exception);
+
+    FILL_LOCALS(redis_locals, REDIS_LOCALS);
+    init_type(&natmod_Redis, MP_QSTR_Redis, &redis_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Redis, make_new, redis_make_new, 1);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Redis, call, redis_call, 2);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Redis, attr, redis_attr, 3);
+
+    FILL_LOCALS(pipeline_locals, PIPELINE_LOCALS);
+    init_type(&natmod_Pipeline, MP_QSTR_Pipeline, &pipeline_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Pipeline, call, pipeline_call, 1);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Pipeline, unary_op, pipeline_unary_op, 2);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Pipeline, attr, pipeline_attr, 3);
+
+    natmod_command.base.type = mp_fun_table.type_type;
+    natmod_command.flags = MP_TYPE_FLAG_NONE;
+    natmod_command.name = MP_QSTR_command;
+    MP_OBJ_TYPE_SET_SLOT(&natmod_command, call, command_call, 0);
+
+    #if defined(PICOREDIS_PUBSUB)
+    FILL_LOCALS(pubsub_locals, PUBSUB_LOCALS);
+    init_type(&natmod_PubSub, MP_QSTR_PubSub, &pubsub_locals);
+    #endif
+    #if defined(PICOREDIS_READER)
+    FILL_LOCALS(reader_locals, READER_LOCALS);
+    init_type(&natmod_Reader, MP_QSTR_Reader, &reader_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Reader, make_new, reader_make_new, 1);
+    #endif
+
+    picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,
+        &picoredis_type_Redis, &picoredis_type_PubSub, &picoredis_type_Reader);
+    natmod_default_host = mp_obj_new_str("127.0.0.1", 9);
+
+    // Threads, when the firmware has them (ImportError otherwise).
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        thread_module = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        nlr_pop();
+    } else {
+        thread_module = MP_OBJ_NULL;
+    }
+
+    MODULE_GLOBALS(STORE_GLOBAL)
+
+    MP_DYNRUNTIME_INIT_EXIT
+}
+
+#endif // MICROPY_ENABLE_DYNRUNTIME

@@ -64,6 +64,26 @@ qemu-firmware-plain:
 	$(MAKE) qemu-firmware-arm qemu-firmware-rv32 USER_C_MODULES= \
 		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-plain QEMU_BUILD_RV32=$(BUILD_DIR)/qemu-rv32-plain
 
+# picoredis as a native .mpy module, for stock firmware (no rebuild): build/natmod/
+# picoredis-<arch>.mpy, and a mip package per arch (build/natmod/mip/<arch>/): the module as
+# picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
+NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
+NATMOD_BUILD := $(BUILD_DIR)/natmod
+NATMOD_FEATURES ?= reader pubsub tls trace
+natmod-x64:
+	$(MAKE) natmod NATMOD_ARCHS=x64
+natmod: mpy-cross
+	@for a in $(NATMOD_ARCHS); do \
+	  mkdir -p $(NATMOD_BUILD)/$$a && \
+	  printf 'include $(REPO)/ports/natmod/natmod.mk\n' > $(NATMOD_BUILD)/$$a/Makefile && \
+	  $(MAKE) -C $(NATMOD_BUILD)/$$a REPO=$(REPO) MPY_DIR=$(MICROPY_DIR) ARCH=$$a \
+	    PICOREDIS_FEATURES="$(NATMOD_FEATURES)" MPY_CROSS=$(MPY_CROSS) && \
+	  cp $(NATMOD_BUILD)/$$a/picoredis.mpy $(NATMOD_BUILD)/picoredis-$$a.mpy && \
+	  $(PYTHON) ports/natmod/package.py --arch $$a --mpy-cross $(MPY_CROSS) \
+	    --module $(NATMOD_BUILD)/picoredis-$$a.mpy --out $(NATMOD_BUILD)/mip/$$a || exit 1; \
+	done
+	@ls -l $(NATMOD_BUILD)/*.mpy
+
 # ESP32 without ESP-IDF (not obtainable here): the Rust core for the ESP32-C3 (riscv32imc)
 # and ESP32-C6 (riscv32imac) targets, compiled against the RV32 QEMU board's MicroPython
 # configuration (same core headers, 32-bit layout). The glue is compiled for RV32 by
@@ -134,14 +154,19 @@ test-unix:
 # Clippy with the no-panic lints on both crates; picoredis needs the unix build's bindings
 # environment (the same variables micropython.mk passes), with every optional part and
 # with none.
-lint: firmware
+lint: firmware natmod-x64
 	cargo clippy -p resp --quiet -- -D warnings
-	for features in --all-features --no-default-features; do \
+	for features in '--features=reader pubsub tls trace' --no-default-features; do \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \
 	MICROPY_CFLAGS_FILE=$(UNIX_BUILD)/rust/cflags.txt \
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \
-	cargo clippy -p picoredis $$features --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
+	cargo clippy -p picoredis "$$features" --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
 		|| exit 1; done
+	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(NATMOD_BUILD)/x64 \
+	MICROPY_CFLAGS_FILE=$(NATMOD_BUILD)/x64/cflags.txt \
+	MICROPY_NATMOD_QSTRS=$(NATMOD_BUILD)/x64/obj/picoredis.config.h \
+	cargo clippy -p picoredis --all-features --target-dir $(NATMOD_BUILD)/rust --quiet -- -D warnings \
+		-A clippy::unnecessary_cast  # mp_int_t: the firmware's long is the natmod's intptr_t
 
 # Fuzz the parser and the encoder round trip (cargo-fuzz, libFuzzer). `make fuzz
 # FUZZ_SECONDS=600` for a real run; `make test` runs a short smoke run of each target.

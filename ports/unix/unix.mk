@@ -31,3 +31,13 @@ firmware: $(MICROPY_DIR)/py/mpconfig.h mpy-cross
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_FLAGS) \
 		BUILD=$(UNIX_BUILD) USER_C_MODULES=$(REPO)
 	@test -x $(FIRMWARE)
+
+# The stock unix firmware: the same flags without picoredis (no USER_C_MODULES), freezing
+# MicroPython's asyncio alone; the native .mpy module (make natmod) is tested on it.
+UNIX_STOCK_BUILD := $(REPO)/build/unix-stock
+UNIX_STOCK_FLAGS := $(subst $(REPO)/ports/unix/manifest.py,$(MICROPY_DIR)/extmod/asyncio/manifest.py,$(UNIX_FLAGS))
+.PHONY: firmware-stock
+firmware-stock: $(MICROPY_DIR)/py/mpconfig.h mpy-cross
+	@$(REPO)/tools/fresh-build.sh $(UNIX_STOCK_BUILD) $(UNIX_STOCK_FLAGS)
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_STOCK_FLAGS) BUILD=$(UNIX_STOCK_BUILD) USER_C_MODULES=
+	@test -x $(UNIX_STOCK_BUILD)/micropython

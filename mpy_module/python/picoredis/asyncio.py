@@ -22,7 +22,7 @@ except ImportError:  # a port without the random module: no jitter
     def getrandbits(n):
         return (1 << n) - 1
 
-from upicoredis import Reader, RedisError, RedisTimeout, encode
+from picoredis import Reader, RedisError, RedisTimeout, encode
 
 _MORE = object()  # what Reader.gets() returns until a whole reply is buffered
 

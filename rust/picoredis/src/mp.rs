@@ -278,6 +278,11 @@ pub fn value_error_type() -> *const sys::mp_obj_type_t {
     ptr::addr_of!(sys::mp_type_ValueError)
 }
 
+#[cfg(feature = "heal")]
+pub fn os_error_type() -> *const sys::mp_obj_type_t {
+    ptr::addr_of!(sys::mp_type_OSError)
+}
+
 pub fn int_type() -> *const sys::mp_obj_type_t {
     ptr::addr_of!(sys::mp_type_int)
 }

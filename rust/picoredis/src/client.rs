@@ -47,6 +47,13 @@ pub struct Client {
     /// The connect backoff's random state (xorshift32, stirred with the clock).
     #[cfg(feature = "heal")]
     rng: u32,
+    /// What a `PubSub` is subscribed to, renewed on every new connection.
+    #[cfg(feature = "pubsub")]
+    subs: crate::pubsub::Subscriptions,
+    /// A `PubSub` connected once: its first connection (opened by the first subscribe)
+    /// is no reconnect, so `reconnect=False` does not stop it.
+    #[cfg(feature = "pubsub")]
+    opened: bool,
     conn: Conn,
     parser: Parser,
     /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
@@ -218,8 +225,8 @@ impl Client {
     }
 
     /// Connects to `sock` if it is a stream object, else to host:port (through TLS when
-    /// configured), then authenticates, names the connection and selects the database.
-    /// With the `heal`
+    /// configured), then authenticates, names the connection and selects the database
+    /// (and a `PubSub` subscribes again to what it was subscribed to). With the `heal`
     /// part, a host:port attempt that fails on the way (refused, unreachable, reset, no
     /// answer in time) is retried up to `retries` times, each after a backoff
     /// (`backoff_ms`); a refused handshake (a wrong password) is not. Nothing of a command
@@ -333,7 +340,24 @@ impl Client {
                 let size = request::check(args)?;
                 self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
                 self.read_reply(true).map(|_| ())
-            })
+            })?;
+            #[cfg(feature = "pubsub")]
+            {
+                self.opened = true;
+            }
+            #[cfg(feature = "pubsub")]
+            if self.subs.any() {
+                // The subscriptions, renewed before anything else is sent: their
+                // confirmations arrive as messages, as the first ones did.
+                let cmds = self.subs.commands();
+                self.send_collected(false, 64, &|c| {
+                    for args in cmds.iter().filter(|a| a.len() > 1) {
+                        request::encode(c, args)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
         }
     }
 
@@ -438,7 +462,11 @@ impl Client {
             if core::mem::take(&mut self.transaction_lost) {
                 return Err(Fail::TransactionLost);
             }
-            if self.user_sock || !self.opts.reconnect {
+            #[cfg(feature = "pubsub")]
+            let first = self.pubsub && !self.opened;
+            #[cfg(not(feature = "pubsub"))]
+            let first = false;
+            if self.user_sock || !(self.opts.reconnect || first) {
                 return Err(Fail::NotConnected);
             }
             self.connect(mp::none())
@@ -696,10 +724,20 @@ impl Client {
         unsafe {
             let size = request::check(args)?;
             self.ensure_connected()?;
+            // Followed once connected (a reconnect renews what was subscribed before), and
+            // before it is sent: if the send fails, the next connection has it.
+            self.subs.follow(args);
             self.conn.set_timeout(self.timeout_ms());
             self.send_collected(false, size, &|c| request::encode(c, args))?;
         }
         Ok(mp::none())
+    }
+
+    /// Forgets what a `PubSub` was subscribed to (its `close()`): nothing is renewed on a
+    /// later connection.
+    #[cfg(feature = "pubsub")]
+    pub fn forget_subscriptions(&mut self) {
+        self.subs.clear();
     }
 
     #[cfg(feature = "pubsub")]
@@ -707,13 +745,44 @@ impl Client {
     /// one is already there); None when there is none. A message that has started is
     /// read completely (bounded by `timeout`), so the link never stops mid-message.
     ///
+    /// A subscribed PubSub heals: a connection found closed (or closed by the server
+    /// while waiting) is reopened, with the connect backoff, and its subscriptions
+    /// renewed; the confirmations come as messages. Once per call: a new connection that
+    /// fails as well raises. Messages published while it was away are lost.
+    ///
     /// # Safety
     /// The client contract.
     pub unsafe fn get_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
-        let decode = self.opts.decode_responses;
-        if !self.conn.is_open() {
-            return Err(Fail::NotConnected);
+        let mut healed = false;
+        loop {
+            // SAFETY: the caller's contract.
+            unsafe {
+                if !self.conn.is_open() {
+                    if !self.subs.any() {
+                        return Err(Fail::NotConnected);
+                    }
+                    healed = true;
+                    self.ensure_connected()?;
+                }
+                match self.next_message(wait_ms) {
+                    Err(Fail::Closed | Fail::Os(_))
+                        if !healed && self.opts.reconnect && self.subs.any() =>
+                    {
+                        self.abort();
+                    }
+                    other => return other,
+                }
+            }
         }
+    }
+
+    #[cfg(feature = "pubsub")]
+    /// `get_message` on the open connection.
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open.
+    unsafe fn next_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
+        let decode = self.opts.decode_responses;
         // SAFETY: the caller's contract; the connection is open (checked above).
         unsafe {
             if self.conn.pending().is_empty() {

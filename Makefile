@@ -69,7 +69,7 @@ qemu-firmware-plain:
 # picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
-NATMOD_FEATURES ?= reader pubsub tls trace
+NATMOD_FEATURES ?= reader pubsub tls trace heal
 natmod-x64:
 	$(MAKE) natmod NATMOD_ARCHS=x64
 natmod: mpy-cross

@@ -74,7 +74,8 @@ static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
 
 // Optional parts, each a cargo feature of rust/picoredis with the same name: micropython.mk
 // and micropython.cmake define PICOREDIS_READER, PICOREDIS_PUBSUB and PICOREDIS_TLS for the
-// features they build (and PICOREDIS_TRACE for the debug trace), so the C and Rust
+// features they build (PICOREDIS_TRACE for the debug trace, PICOREDIS_HEAL for the connect
+// backoff and the health check), so the C and Rust
 // halves always agree. A board short of flash
 // leaves out what it does not use (README: Size).
 
@@ -445,11 +446,17 @@ static mp_int_t timeout_arg(mp_obj_t t) {
 // Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, server=None, sock=None,
 //       username=None, password=None, db=0, client_name=None, protocol=2,
 //       connect_timeout=None, decode_responses=False, reconnect=True, ssl=False,
-//       ssl_context=None)
+//       ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
+//       health_check_interval=None)
+// (The healing options, the `heal` part, have picoredis.asyncio's names and defaults.)
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
            ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
-           ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context };
+           ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context,
+           #if defined(PICOREDIS_HEAL)
+           ARG_retries, ARG_backoff_base, ARG_backoff_cap, ARG_health_check_interval,
+           #endif
+    };
     ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(6379)} },
@@ -467,6 +474,12 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         { MP_QSTR_reconnect, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true} },
         { MP_QSTR_ssl, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_ssl_context, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        #if defined(PICOREDIS_HEAL)
+        { MP_QSTR_retries, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 3} },
+        { MP_QSTR_backoff_base, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 50} },
+        { MP_QSTR_backoff_cap, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 2000} },
+        { MP_QSTR_health_check_interval, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        #endif
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
@@ -502,6 +515,17 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     check_trace(o.debug);
     o.decode_responses = a[ARG_decode_responses].u_bool;
     o.reconnect = a[ARG_reconnect].u_bool;
+    #if defined(PICOREDIS_HEAL)
+    o.retries = a[ARG_retries].u_int;
+    o.backoff_base = a[ARG_backoff_base].u_int;
+    o.backoff_cap = a[ARG_backoff_cap].u_int;
+    // ms; None (or a negative value): no health check.
+    o.health_check_ms = a[ARG_health_check_interval].u_obj == mp_const_none
+        ? -1 : mp_obj_get_int(a[ARG_health_check_interval].u_obj);
+    #else
+    o.retries = o.backoff_base = o.backoff_cap = 0; // (not read without the heal part)
+    o.health_check_ms = -1;
+    #endif
 
     mp_obj_t self = with_lock(picoredis_client_new(type, &o));
     mp_obj_t connect_args[3] = { a[ARG_sock].u_obj, mp_const_none, a[ARG_port].u_obj };

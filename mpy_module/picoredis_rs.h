@@ -49,6 +49,19 @@ typedef struct {
    * Reopen a dropped connection on the next command.
    */
   bool reconnect;
+  /**
+   * Failed connect attempts retried (host:port only), each after a backoff.
+   */
+  mp_int_t retries;
+  /**
+   * Backoff before retry k: a random wait in [0, min(cap, base << k)] ms.
+   */
+  mp_int_t backoff_base;
+  mp_int_t backoff_cap;
+  /**
+   * A PING checks a link idle longer than this (ms) before a command; negative: never.
+   */
+  mp_int_t health_check_ms;
 } picoredis_options_t;
 
 /**

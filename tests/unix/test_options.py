@@ -110,9 +110,15 @@ def connect_timeout_bounds_connect():
     raises(ValueError, Redis, HOST, PORT, connect_timeout=0)
     srv, port, fillers = full_listener()
     t0 = time.ticks_ms()
-    raises(OSError, Redis, HOST, port, connect_timeout=300, timeout=5000)
+    raises(OSError, Redis, HOST, port, connect_timeout=300, timeout=5000, retries=0)
     dt = time.ticks_diff(time.ticks_ms(), t0)
     check(250 <= dt < 1500, 'connect took %d ms' % dt)
+    # A retried connect: each attempt has its own connect_timeout, plus the backoff
+    # (at most 100 ms before the one retry here).
+    t0 = time.ticks_ms()
+    raises(OSError, Redis, HOST, port, connect_timeout=300, timeout=5000, retries=1)
+    dt = time.ticks_diff(time.ticks_ms(), t0)
+    check(550 <= dt < 1800, 'connect with a retry took %d ms' % dt)
     for c in fillers + [srv]:
         c.close()
     eq(client(connect_timeout=500, timeout=2000).ping(), b'PONG')

@@ -42,9 +42,19 @@ class Redis:
         reconnect: bool = True,
         ssl: bool = False,
         ssl_context: Any = None,
+        retries: int = 3,
+        backoff_base: int = 50,
+        backoff_cap: int = 2000,
+        health_check_interval: Optional[int] = None,
     ) -> None:
         """Connects at once. Timeouts are in milliseconds (None: no limit); `timeout` bounds
-        a whole reply. One call at a time: other threads wait, re-entry raises RuntimeError."""
+        a whole reply. One call at a time: other threads wait, re-entry raises RuntimeError.
+
+        Healing (picoredis.asyncio's options; builds with the `heal` part): a failed connect
+        to host:port is retried `retries` times, retry k after a random wait in
+        [0, min(backoff_cap, backoff_base << k)] ms; a link idle longer than
+        `health_check_interval` ms answers a PING before the next command (a dead one is
+        replaced first; the command is sent once)."""
 
     def connect(self, host: Optional[str] = None, port: Optional[int] = None) -> None: ...
     def close(self) -> None: ...
@@ -70,6 +80,10 @@ class Pipeline:
 
 
 class PubSub:
+    """Remembers its channels and patterns and subscribes to them again on every new
+    connection; get_message() reopens a subscribed PubSub whose connection was lost (the
+    confirmations arrive as messages). close() ends the subscriptions."""
+
     def subscribe(self, *channels: Arg) -> None: ...
     def psubscribe(self, *patterns: Arg) -> None: ...
     def unsubscribe(self, *channels: Arg) -> None: ...

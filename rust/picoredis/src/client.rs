@@ -44,6 +44,16 @@ pub struct Client {
     user_sock: bool,
     /// This connection belongs to a `PubSub`: push frames are its messages.
     pubsub: bool,
+    /// The connect backoff's random state (xorshift32, stirred with the clock).
+    #[cfg(feature = "heal")]
+    rng: u32,
+    /// What a `PubSub` is subscribed to, renewed on every new connection.
+    #[cfg(feature = "pubsub")]
+    subs: crate::pubsub::Subscriptions,
+    /// A `PubSub` connected once: its first connection (opened by the first subscribe)
+    /// is no reconnect, so `reconnect=False` does not stop it.
+    #[cfg(feature = "pubsub")]
+    opened: bool,
     conn: Conn,
     parser: Parser,
     /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
@@ -215,11 +225,100 @@ impl Client {
     }
 
     /// Connects to `sock` if it is a stream object, else to host:port (through TLS when
-    /// configured), then authenticates, names the connection and selects the database.
+    /// configured), then authenticates, names the connection and selects the database
+    /// (and a `PubSub` subscribes again to what it was subscribed to). With the `heal`
+    /// part, a host:port attempt that fails on the way (refused, unreachable, reset, no
+    /// answer in time) is retried up to `retries` times, each after a backoff
+    /// (`backoff_ms`); a refused handshake (a wrong password) is not. Nothing of a command
+    /// is sent here, so retrying is safe.
     ///
     /// # Safety
     /// The client contract.
+    #[cfg(not(feature = "heal"))]
     pub unsafe fn connect(&mut self, sock: Obj) -> Result<(), Fail> {
+        // SAFETY: the caller's contract.
+        unsafe { self.connect_once(sock) }
+    }
+
+    /// See above.
+    ///
+    /// # Safety
+    /// The client contract.
+    #[cfg(feature = "heal")]
+    pub unsafe fn connect(&mut self, sock: Obj) -> Result<(), Fail> {
+        let retries = if mp::is_none(sock) {
+            self.opts.retries
+        } else {
+            0
+        };
+        let mut attempt = 0;
+        loop {
+            // SAFETY: the caller's contract.
+            let done = unsafe { self.connect_once(sock) };
+            match done {
+                // SAFETY: the caller's contract: a Fail holds a valid exception.
+                Err(f) if attempt < retries && unsafe { retryable(f) } => {
+                    attempt += 1;
+                    let wait = self.backoff_ms(attempt as u32);
+                    // SAFETY: the caller's contract (a KeyboardInterrupt may end the wait).
+                    unsafe { mp::delay_ms(wait) };
+                }
+                _ => return done,
+            }
+        }
+    }
+
+    /// The wait before connect retry `attempt` (1, 2, ...), as `picoredis.asyncio` waits:
+    /// a random number of ms in [0, min(backoff_cap, backoff_base << attempt)] (capped
+    /// exponential backoff, full jitter), so clients that lost one server do not all
+    /// come back in step. The random numbers are xorshift32 stirred with the clock at
+    /// each draw (and the client's address: two clients of one board differ).
+    #[cfg(feature = "heal")]
+    fn backoff_ms(&mut self, attempt: u32) -> u32 {
+        let ms = |v: sys::mp_int_t| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+        let top = ms(self.opts.backoff_cap)
+            .min(ms(self.opts.backoff_base).saturating_mul(1 << attempt.min(16)));
+        let mut x = (self.rng ^ mp::ticks_ms() ^ (self as *const Self as usize as u32)) | 1;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x.checked_rem(top.wrapping_add(1)).unwrap_or(x)
+    }
+
+    /// One connect attempt (see `connect`); a failed attempt leaves the client closed.
+    /// With the `heal` part, an exception raised on the way (the socket's connect, DNS,
+    /// TLS) is returned as `Fail::Exception`, for `connect` to decide on a retry.
+    ///
+    /// # Safety
+    /// The client contract.
+    unsafe fn connect_once(&mut self, sock: Obj) -> Result<(), Fail> {
+        #[cfg(feature = "heal")]
+        let done = {
+            let mut done = Err(Fail::NotConnected);
+            // SAFETY: the caller's contract; the closure runs within this call and
+            // captures only references (nothing to drop), so an exception may skip it.
+            let raised = unsafe { mp::protect(&mut || done = self.open(sock)) };
+            match raised {
+                Some(exc) => Err(Fail::Exception(exc)),
+                None => done,
+            }
+        };
+        #[cfg(not(feature = "heal"))]
+        // SAFETY: the caller's contract.
+        let done = unsafe { self.open(sock) };
+        if done.is_err() {
+            // SAFETY: the caller's contract.
+            unsafe { self.abort() };
+        }
+        done
+    }
+
+    /// Opens the stream and runs the handshake (`connect` without the retries).
+    ///
+    /// # Safety
+    /// The client contract.
+    unsafe fn open(&mut self, sock: Obj) -> Result<(), Fail> {
         // SAFETY: the caller's contract. `attach` or `open_socket` leaves the connection
         // open, as the handshake's `send_collected` and `read_reply` need; the closure
         // runs within this call, captures only references (nothing to drop), and sends
@@ -237,15 +336,28 @@ impl Client {
             self.conn.write_ms = self.timeout_ms();
             self.conn.set_timeout(self.timeout_ms());
             let opts = self.opts;
-            let done = handshake::run(&opts, &mut |args, secret| {
+            handshake::run(&opts, &mut |args, secret| {
                 let size = request::check(args)?;
                 self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
                 self.read_reply(true).map(|_| ())
-            });
-            if done.is_err() {
-                self.abort();
+            })?;
+            #[cfg(feature = "pubsub")]
+            {
+                self.opened = true;
             }
-            done
+            #[cfg(feature = "pubsub")]
+            if self.subs.any() {
+                // The subscriptions, renewed before anything else is sent: their
+                // confirmations arrive as messages, as the first ones did.
+                let cmds = self.subs.commands();
+                self.send_collected(false, 64, &|c| {
+                    for args in cmds.iter().filter(|a| a.len() > 1) {
+                        request::encode(c, args)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
         }
     }
 
@@ -299,8 +411,11 @@ impl Client {
     }
 
     /// Makes sure there is a healthy connection to send on. A connection that was closed
-    /// (after an error, or by close()) is reopened once, when `reconnect` allows it; one
-    /// that sat idle is first checked, since a server restart leaves it dead. Bytes that
+    /// (after an error, or by close()) is reopened (`connect`: with its retries), when
+    /// `reconnect` allows it; one that sat idle is first polled, since a server restart
+    /// leaves it readable at EOF, and one idle past `health_check_interval` answers a
+    /// PING first (a link that died silently is replaced: the command is not sent yet,
+    /// so it is never sent twice). Bytes that
     /// no command asked for (other than RESP3 pushes) make the link untrustworthy: it is
     /// closed and the command fails with ParseError, unsent. A transaction lost with the
     /// old connection fails the command too, rather than running it outside.
@@ -320,27 +435,76 @@ impl Client {
                 }
             }
             if self.conn.is_open() {
-                // (A pub/sub connection is readable whenever messages wait: not a sign.)
-                if self.pubsub || self.conn.idle_ms() < IDLE_CHECK_MS || !self.conn.readable_now() {
-                    return Ok(());
-                }
+                let idle = self.conn.idle_ms();
                 // Readable while nothing was asked: EOF (the server closed it) or bytes
                 // nobody asked for. RESP3 push frames are fine (replies skip them); anything
-                // else means this link cannot be trusted.
-                let peek = self.conn.fill(Deadline::after(1));
-                match peek {
-                    Err(Fail::Timeout) => return Ok(()),
-                    Ok(()) if self.opts.protocol == 3 => return Ok(()),
-                    _ => self.abort(),
+                // else means this link cannot be trusted. (A pub/sub connection is readable
+                // whenever messages wait: not a sign.)
+                if !self.pubsub && idle >= IDLE_CHECK_MS && self.conn.readable_now() {
+                    match self.conn.fill(Deadline::after(1)) {
+                        Err(Fail::Timeout) => {}
+                        Ok(()) if self.opts.protocol == 3 => {}
+                        _ => self.abort(),
+                    }
+                }
+                if self.conn.is_open() {
+                    if !self.health_check_due(idle) {
+                        return Ok(());
+                    }
+                    // The link answers (an error reply too): the command may go. Otherwise
+                    // it is dead, and replaced below: the command was not sent yet.
+                    match self.ping() {
+                        Ok(_) | Err(Fail::Reply(_)) => return Ok(()),
+                        Err(_) => self.abort(),
+                    }
                 }
             }
             if core::mem::take(&mut self.transaction_lost) {
                 return Err(Fail::TransactionLost);
             }
-            if self.user_sock || !self.opts.reconnect {
+            #[cfg(feature = "pubsub")]
+            let first = self.pubsub && !self.opened;
+            #[cfg(not(feature = "pubsub"))]
+            let first = false;
+            if self.user_sock || !(self.opts.reconnect || first) {
                 return Err(Fail::NotConnected);
             }
             self.connect(mp::none())
+        }
+    }
+
+    /// Whether the link, idle for `idle` ms, gets a health check before the next command:
+    /// idle longer than `health_check_interval` (none when it is None). Not inside MULTI
+    /// (the server would queue the PING into the transaction), nor on a pub/sub
+    /// connection (which idles while it waits for messages, and answers PING as one).
+    #[cfg(feature = "heal")]
+    fn health_check_due(&self, idle: u32) -> bool {
+        !self.pubsub
+            && !self.in_multi
+            && u32::try_from(self.opts.health_check_ms).is_ok_and(|limit| idle > limit)
+    }
+
+    /// Without the `heal` part there is no health check.
+    #[cfg(not(feature = "heal"))]
+    fn health_check_due(&self, _idle: u32) -> bool {
+        false
+    }
+
+    /// The health check: PING, and its reply read, before a command is sent.
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open.
+    unsafe fn ping(&mut self) -> Result<Obj, Fail> {
+        const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+        // SAFETY: the caller's contract (the connection is open).
+        unsafe {
+            #[cfg(feature = "trace")]
+            if self.conn.tracing() {
+                crate::text::print_repr(b"SEND: ", PING, false);
+            }
+            self.conn.write(PING)?;
+            self.conn.flush()?;
+            self.read_reply(true)
         }
     }
 
@@ -560,10 +724,20 @@ impl Client {
         unsafe {
             let size = request::check(args)?;
             self.ensure_connected()?;
+            // Followed once connected (a reconnect renews what was subscribed before), and
+            // before it is sent: if the send fails, the next connection has it.
+            self.subs.follow(args);
             self.conn.set_timeout(self.timeout_ms());
             self.send_collected(false, size, &|c| request::encode(c, args))?;
         }
         Ok(mp::none())
+    }
+
+    /// Forgets what a `PubSub` was subscribed to (its `close()`): nothing is renewed on a
+    /// later connection.
+    #[cfg(feature = "pubsub")]
+    pub fn forget_subscriptions(&mut self) {
+        self.subs.clear();
     }
 
     #[cfg(feature = "pubsub")]
@@ -571,13 +745,44 @@ impl Client {
     /// one is already there); None when there is none. A message that has started is
     /// read completely (bounded by `timeout`), so the link never stops mid-message.
     ///
+    /// A subscribed PubSub heals: a connection found closed (or closed by the server
+    /// while waiting) is reopened, with the connect backoff, and its subscriptions
+    /// renewed; the confirmations come as messages. Once per call: a new connection that
+    /// fails as well raises. Messages published while it was away are lost.
+    ///
     /// # Safety
     /// The client contract.
     pub unsafe fn get_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
-        let decode = self.opts.decode_responses;
-        if !self.conn.is_open() {
-            return Err(Fail::NotConnected);
+        let mut healed = false;
+        loop {
+            // SAFETY: the caller's contract.
+            unsafe {
+                if !self.conn.is_open() {
+                    if !self.subs.any() {
+                        return Err(Fail::NotConnected);
+                    }
+                    healed = true;
+                    self.ensure_connected()?;
+                }
+                match self.next_message(wait_ms) {
+                    Err(Fail::Closed | Fail::Os(_))
+                        if !healed && self.opts.reconnect && self.subs.any() =>
+                    {
+                        self.abort();
+                    }
+                    other => return other,
+                }
+            }
         }
+    }
+
+    #[cfg(feature = "pubsub")]
+    /// `get_message` on the open connection.
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open.
+    unsafe fn next_message(&mut self, wait_ms: u32) -> Result<Obj, Fail> {
+        let decode = self.opts.decode_responses;
         // SAFETY: the caller's contract; the connection is open (checked above).
         unsafe {
             if self.conn.pending().is_empty() {
@@ -682,6 +887,22 @@ impl Client {
             }
             Ok(result)
         }
+    }
+}
+
+/// Whether a failed connect attempt may succeed if tried again: the network or the server
+/// failed it (refused, unreachable, reset, no answer in time: OSError, RedisTimeout), not
+/// the session (a wrong password) nor the user (KeyboardInterrupt).
+///
+/// # Safety
+/// VM thread (nothing is raised). An `Obj` inside `f` must be a valid exception.
+#[cfg(feature = "heal")]
+unsafe fn retryable(f: Fail) -> bool {
+    match f {
+        Fail::Timeout | Fail::Closed | Fail::Os(_) => true,
+        // SAFETY: the caller's contract.
+        Fail::Exception(exc) => unsafe { mp::type_is(exc, mp::os_error_type()) },
+        _ => false,
     }
 }
 

@@ -242,7 +242,12 @@ pub unsafe extern "C" fn picoredis_client_close(
     // SAFETY: the caller's contract.
     unsafe {
         match Client::from_obj(client) {
-            Some(c) => outcome(c.close()),
+            Some(c) => {
+                // The user ends it: a PubSub's subscriptions end with it.
+                #[cfg(feature = "pubsub")]
+                c.forget_subscriptions();
+                outcome(c.close())
+            }
             None => outcome(Err(NOT_A_CLIENT)),
         }
     }

@@ -38,6 +38,15 @@ pub struct picoredis_options_t {
     pub decode_responses: bool,
     /// Reopen a dropped connection on the next command.
     pub reconnect: bool,
+    // The `heal` part's options (always here, so the struct is one shape for C; only
+    // that part reads them).
+    /// Failed connect attempts retried (host:port only), each after a backoff.
+    pub retries: mp_int_t,
+    /// Backoff before retry k: a random wait in [0, min(cap, base << k)] ms.
+    pub backoff_base: mp_int_t,
+    pub backoff_cap: mp_int_t,
+    /// A PING checks a link idle longer than this (ms) before a command; negative: never.
+    pub health_check_ms: mp_int_t,
 }
 
 pub type Options = picoredis_options_t;

@@ -187,8 +187,8 @@ def async_workloads(opts, budget):
         n = 500
         emit('HEAP', 'async_get_small_50', '%.1f' % async_heap_per_get(
             r, SMALL_KEY, 50, 200, n), n)
-        # The allowance beyond the reply: one object the size of the client's
-        # per-command record (a _Call, built the way do_cmd builds it).
+        # The allowance beyond the reply: one small object (a _Call: an instance
+        # and its attribute map; a plain command's own record is a 64-B waiter).
         emit('HEAP', 'call_obj', '%.1f' % heap_per_op(lambda: _Call(1), 200), 200)
     asyncio.run(r.close())
 

@@ -23,6 +23,13 @@
 #include "py/smallint.h"
 #include "py/mperrno.h"
 #define MP_QSTRnull (0)
+// What the glue uses beyond mp_fun_table (natmod_runtime.c).
+NORETURN void natmod_raise_stop_iteration(mp_obj_t value);
+qstr natmod_str_qstr(mp_obj_t name);
+#define mp_raise_StopIteration(v) natmod_raise_stop_iteration(v)
+#define mp_make_stop_iteration(v) (natmod_raise_stop_iteration(v), MP_OBJ_NULL)
+#define mp_make_raise_obj(exc) (exc)
+#define mp_obj_str_get_qstr(o) natmod_str_qstr(o)
 // nlr through the table (the firmware's own nlr_push saves its registers, as for
 // native code).
 #define nlr_push(buf) (mp_fun_table.nlr_push(buf))
@@ -44,7 +51,8 @@
 // Built by mpy_init(); in the module's BSS, which the firmware keeps on the GC heap. (Not
 // static: mpy_ld wants BSS reached through the GOT, which gcc uses for global symbols.)
 mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
-    natmod_Redis, natmod_Pipeline, natmod_command, natmod_PubSub, natmod_Reader;
+    natmod_Redis, natmod_Pipeline, natmod_command, natmod_PubSub, natmod_Reader,
+    natmod_Mux, natmod_Waiter, natmod_mux_command;
 #define mp_type_RedisError (*(mp_obj_type_t *)&natmod_RedisError)
 #define mp_type_ParseError (*(mp_obj_type_t *)&natmod_ParseError)
 #define mp_type_RedisTimeout (*(mp_obj_type_t *)&natmod_RedisTimeout)
@@ -53,6 +61,9 @@ mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
 #define command_type (*(mp_obj_type_t *)&natmod_command)
 #define picoredis_type_PubSub (*(mp_obj_type_t *)&natmod_PubSub)
 #define picoredis_type_Reader (*(mp_obj_type_t *)&natmod_Reader)
+#define picoredis_type_Mux (*(mp_obj_type_t *)&natmod_Mux)
+#define picoredis_type_Waiter (*(mp_obj_type_t *)&natmod_Waiter)
+#define mux_command_type (*(mp_obj_type_t *)&natmod_mux_command)
 mp_obj_t natmod_default_host;
 #define DEFAULT_HOST natmod_default_host
 // Argument tables are built on the stack: their qstrs and defaults are not constants.
@@ -66,6 +77,8 @@ extern const mp_obj_type_t picoredis_type_Redis;
 extern const mp_obj_type_t picoredis_type_Pipeline;
 extern const mp_obj_type_t picoredis_type_PubSub;
 extern const mp_obj_type_t picoredis_type_Reader;
+extern const mp_obj_type_t picoredis_type_Mux;
+extern const mp_obj_type_t picoredis_type_Waiter;
 static const mp_obj_type_t command_type;
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
 #define DEFAULT_HOST MP_OBJ_FROM_PTR(&default_host_obj)
@@ -96,6 +109,9 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_setsockopt, MP_QSTR_IPPROTO_TCP, MP_QSTR_TCP_NODELAY,
     MP_QSTR_HELLO, MP_QSTR_AUTH, MP_QSTR_default, MP_QSTR_SETNAME, MP_QSTR_CLIENT, MP_QSTR_SELECT,
     MP_QSTR_MULTI, MP_QSTR_EXEC,
+    #if defined(PICOREDIS_READER)
+    MP_QSTR_cur_task, MP_QSTR_data, MP_QSTR__task_queue, MP_QSTR_push,
+    #endif
 };
 #endif
 
@@ -208,6 +224,8 @@ static bool is_picoredis_object(const mp_obj_type_t *t) {
            #endif
            #if defined(PICOREDIS_READER)
            || t == &picoredis_type_Reader
+           || t == &picoredis_type_Mux
+           || t == &picoredis_type_Waiter // (its lock is its mux's)
            #endif
     ;
 }
@@ -937,6 +955,215 @@ static mp_obj_t picoredis_encode_fn(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR(picoredis_encode_obj, 0, picoredis_encode_fn);
 
+// ---- asyncio: the request queue and its waiters ------------------------------------------
+// picoredis.asyncio's per-command path (rust/picoredis/src/mux.rs): a bound command encodes
+// its request straight into the _Mux's buffer and returns a waiter, which the task awaits
+// directly: no coroutine, argument tuple or request bytes per command.
+
+// _Mux(pending, core): `pending` the client's list of calls awaiting replies, `core` the
+// asyncio.core module.
+static mp_obj_t mux_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 2, 2, false);
+    if (!mp_obj_is_type(args[0], &mp_type_list)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("_Mux(pending, core): pending must be a list"));
+    }
+    return with_lock(picoredis_mux_new(type, args[0], args[1]));
+}
+
+// call(*args) -> waiter: queues the command (connected or not: the caller knows).
+static mp_obj_t mux_call(size_t n_args, const mp_obj_t *args) {
+    return guarded(args[0], picoredis_mux_call, n_args - 1, args + 1);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(mux_call_obj, 2, mux_call);
+
+// send(data, call): whole requests, and the call object taking their replies (or None).
+static mp_obj_t mux_send(mp_obj_t self, mp_obj_t data, mp_obj_t call) {
+    mp_obj_t a[2] = { data, call };
+    return guarded(self, picoredis_mux_send, 2, a);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(mux_send_obj, mux_send);
+
+// take() -> bytes or None: what the writer writes next.
+static mp_obj_t mux_take(mp_obj_t self) {
+    return guarded(self, picoredis_mux_take, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mux_take_obj, mux_take);
+
+// wait() -> waiter or None: what the writer awaits until a request is queued.
+static mp_obj_t mux_wait(mp_obj_t self) {
+    return guarded(self, picoredis_mux_wait, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mux_wait_obj, mux_wait);
+
+static mp_obj_t mux_reset(mp_obj_t self) {
+    return guarded(self, picoredis_mux_reset, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mux_reset_obj, mux_reset);
+
+// ready(on): whether bound commands may queue (else they call their fallback).
+static mp_obj_t mux_ready(mp_obj_t self, mp_obj_t on) {
+    mp_obj_t b = mp_obj_new_bool(mp_obj_is_true(on));
+    return guarded(self, picoredis_mux_ready, 1, &b);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(mux_ready_obj, mux_ready);
+
+static mp_obj_t mux_touch(mp_obj_t self) {
+    return guarded(self, picoredis_mux_touch, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mux_touch_obj, mux_touch);
+
+static mp_obj_t mux_idle_ms(mp_obj_t self) {
+    return guarded(self, picoredis_mux_idle_ms, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mux_idle_ms_obj, mux_idle_ms);
+
+// A bound command of a _Mux: `r.get(...)` in picoredis.asyncio.
+typedef struct {
+    mp_obj_base_t base;
+    mp_obj_t mux;
+    mp_obj_t slow; // called with the same arguments when the mux is not ready
+    qstr name;
+} mux_command_obj_t;
+
+static mp_obj_t mux_command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mux_command_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_arg_check_num(n_args, n_kw, 0, MP_OBJ_FUN_ARGS_MAX, false);
+    mp_obj_t w = guarded_named(self->mux, picoredis_mux_command, self->name, n_args, args);
+    if (w == mp_const_none) {
+        return mp_call_function_n_kw(self->slow, n_args, 0, args);
+    }
+    return w;
+}
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+static MP_DEFINE_CONST_OBJ_TYPE(
+    mux_command_type,
+    MP_QSTR_command,
+    MP_TYPE_FLAG_NONE,
+    call, mux_command_call
+    );
+#endif
+
+// bind(name, slow) -> the bound command `name`.
+static mp_obj_t mux_bind(mp_obj_t self, mp_obj_t name, mp_obj_t slow) {
+    mux_command_obj_t *cmd = mp_obj_malloc(mux_command_obj_t, &mux_command_type);
+    cmd->mux = self;
+    cmd->slow = slow;
+    cmd->name = mp_obj_str_get_qstr(name);
+    return MP_OBJ_FROM_PTR(cmd);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(mux_bind_obj, mux_bind);
+
+#define MUX_LOCALS(X) \
+    X(MP_QSTR_call, &mux_call_obj) \
+    X(MP_QSTR_send, &mux_send_obj) \
+    X(MP_QSTR_take, &mux_take_obj) \
+    X(MP_QSTR_wait, &mux_wait_obj) \
+    X(MP_QSTR_reset, &mux_reset_obj) \
+    X(MP_QSTR_ready, &mux_ready_obj) \
+    X(MP_QSTR_touch, &mux_touch_obj) \
+    X(MP_QSTR_idle_ms, &mux_idle_ms_obj) \
+    X(MP_QSTR_bind, &mux_bind_obj)
+LOCALS_TABLE(mux_locals, MUX_LOCALS)
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_Mux,
+    MP_QSTR__Mux,
+    MP_TYPE_FLAG_NONE,
+    make_new, mux_make_new,
+    locals_dict, &mux_locals
+    );
+#endif
+
+// A waiter is awaited directly (`await r.get(k)`: iternext, no send needed), or run as a
+// task's coroutine (gather, wait_for: send and throw). Not done: the current task is parked
+// on it and None is yielded; done: the reply is returned (StopIteration) or the error
+// raised.
+static mp_obj_t waiter_iternext(mp_obj_t self) {
+    mp_obj_t v = guarded(self, picoredis_waiter_next, 0, NULL);
+    return v == MP_OBJ_NULL ? mp_const_none : mp_make_stop_iteration(v);
+}
+
+static mp_obj_t waiter_getiter(mp_obj_t self, mp_obj_iter_buf_t *iter_buf) {
+    (void)iter_buf;
+    return self;
+}
+
+static const mp_getiter_iternext_custom_t waiter_getiter_iternext = {
+    .getiter = waiter_getiter,
+    .iternext = waiter_iternext,
+};
+
+static mp_obj_t waiter_send(mp_obj_t self, mp_obj_t value) {
+    (void)value;
+    mp_obj_t v = guarded(self, picoredis_waiter_next, 0, NULL);
+    if (v == MP_OBJ_NULL) {
+        return mp_const_none;
+    }
+    mp_raise_StopIteration(v);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(waiter_send_obj, waiter_send);
+
+// throw(exc): the awaiting task is cancelled (or the exception thrown in): it stops
+// waiting here, the command stays queued, and the exception goes on.
+static mp_obj_t waiter_throw(size_t n_args, const mp_obj_t *args) {
+    guarded(args[0], picoredis_waiter_remove, 0, NULL);
+    mp_obj_t exc = n_args == 2 ? args[1] : args[2];
+    if (n_args > 2 && exc == mp_const_none) {
+        exc = args[1];
+    }
+    nlr_raise(mp_make_raise_obj(exc));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(waiter_throw_obj, 2, 4, waiter_throw);
+
+static mp_obj_t waiter_take(mp_obj_t self, mp_obj_t reply) {
+    return guarded(self, picoredis_waiter_take, 1, &reply);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(waiter_take_obj, waiter_take);
+
+static mp_obj_t waiter_finish(mp_obj_t self, mp_obj_t value, mp_obj_t exc) {
+    mp_obj_t a[2] = { value, exc };
+    return guarded(self, picoredis_waiter_finish, 2, a);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(waiter_finish_obj, waiter_finish);
+
+// remove(task): asyncio's Task.cancel() calls it on what the task waits on.
+static mp_obj_t waiter_remove(mp_obj_t self, mp_obj_t task) {
+    (void)task;
+    return guarded(self, picoredis_waiter_remove, 0, NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(waiter_remove_obj, waiter_remove);
+
+#define WAITER_LOCALS(X) \
+    X(MP_QSTR_send, &waiter_send_obj) \
+    X(MP_QSTR_throw, &waiter_throw_obj) \
+    X(MP_QSTR_take, &waiter_take_obj) \
+    X(MP_QSTR_finish, &waiter_finish_obj) \
+    X(MP_QSTR_remove, &waiter_remove_obj)
+LOCALS_TABLE(waiter_locals, WAITER_LOCALS)
+
+// `done`: the outcome is in; `n`: replies still due (1 or 0), as a pipeline's call says.
+static void waiter_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL || (attr != MP_QSTR_done && attr != MP_QSTR_n)) {
+        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
+        return;
+    }
+    mp_obj_t done = guarded(self, picoredis_waiter_done, 0, NULL);
+    dest[0] = attr == MP_QSTR_done ? done : MP_OBJ_NEW_SMALL_INT(done == mp_const_true ? 0 : 1);
+}
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_Waiter,
+    MP_QSTR_waiter,
+    MP_TYPE_FLAG_ITER_IS_CUSTOM,
+    iter, &waiter_getiter_iternext,
+    attr, waiter_attr,
+    locals_dict, &waiter_locals
+    );
+#endif
+
 #endif // PICOREDIS_READER
 
 // ---- module -----------------------------------------------------------------------------
@@ -944,7 +1171,8 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR(picoredis_encode_obj, 0, picoredis_encode_fn)
 #if defined(PICOREDIS_READER)
 #define READER_GLOBALS(X) \
     X(MP_QSTR_Reader, &picoredis_type_Reader) \
-    X(MP_QSTR_encode, &picoredis_encode_obj)
+    X(MP_QSTR_encode, &picoredis_encode_obj) \
+    X(MP_QSTR__Mux, &picoredis_type_Mux)
 #else
 #define READER_GLOBALS(X)
 #endif
@@ -983,7 +1211,7 @@ MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_picoredis, picoredis_module);
 
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
-    const mp_obj_type_t *reader);
+    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter);
 
 // Statements, not initialised arrays: a natmod may not have a .data section (mpy_ld).
 #define FILL_ENTRY(q, obj) table[i++] = (mp_rom_map_elem_t) { MP_OBJ_NEW_QSTR(q), MP_OBJ_FROM_PTR(obj) };
@@ -1033,10 +1261,26 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     FILL_LOCALS(reader_locals, READER_LOCALS);
     init_type(&natmod_Reader, MP_QSTR_Reader, &reader_locals);
     MP_OBJ_TYPE_SET_SLOT(&natmod_Reader, make_new, reader_make_new, 1);
+
+    FILL_LOCALS(mux_locals, MUX_LOCALS);
+    init_type(&natmod_Mux, MP_QSTR__Mux, &mux_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Mux, make_new, mux_make_new, 1);
+
+    natmod_mux_command.base.type = mp_fun_table.type_type;
+    natmod_mux_command.flags = MP_TYPE_FLAG_NONE;
+    natmod_mux_command.name = MP_QSTR_command;
+    MP_OBJ_TYPE_SET_SLOT(&natmod_mux_command, call, mux_command_call, 0);
+
+    FILL_LOCALS(waiter_locals, WAITER_LOCALS);
+    init_type(&natmod_Waiter, MP_QSTR_waiter, &waiter_locals);
+    natmod_Waiter.flags = MP_TYPE_FLAG_ITER_IS_CUSTOM;
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Waiter, iter, &waiter_getiter_iternext, 1);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Waiter, attr, waiter_attr, 2);
     #endif
 
     picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,
-        &picoredis_type_Redis, &picoredis_type_PubSub, &picoredis_type_Reader);
+        &picoredis_type_Redis, &picoredis_type_PubSub, &picoredis_type_Reader, &picoredis_type_Mux,
+        &picoredis_type_Waiter);
     natmod_default_host = mp_obj_new_str("127.0.0.1", 9);
 
     // Threads, when the firmware has them (ImportError otherwise).

@@ -24,7 +24,7 @@
 enum natmod_type {
     T_RedisError, T_ParseError, T_RedisTimeout, T_Redis, T_PubSub, T_Reader,
     T_str, T_bytes, T_int, T_float, T_list, T_dict, T_set,
-    T_TypeError, T_ValueError, T_OSError, T_COUNT
+    T_TypeError, T_ValueError, T_OSError, T_Mux, T_Waiter, T_COUNT
 };
 
 // Filled by picoredis_natmod_runtime_init() when the module is imported. This is the
@@ -99,13 +99,15 @@ static const mp_obj_type_t *builtin_type(qstr name) {
 // picoredis' own types come from the glue (modpicoredis.c: mpy_init).
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
-    const mp_obj_type_t *reader) {
+    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter) {
     natmod_types[T_RedisError] = redis_error;
     natmod_types[T_ParseError] = parse_error;
     natmod_types[T_RedisTimeout] = timeout;
     natmod_types[T_Redis] = redis;
     natmod_types[T_PubSub] = pubsub;
     natmod_types[T_Reader] = reader;
+    natmod_types[T_Mux] = mux;
+    natmod_types[T_Waiter] = waiter;
     natmod_types[T_str] = &mp_type_str;
     natmod_types[T_bytes] = &mp_type_bytes;
     natmod_types[T_int] = &mp_type_int;
@@ -271,7 +273,30 @@ mp_obj_t mp_obj_new_exception_args(const mp_obj_type_t *exc_type, size_t n_args,
     return mp_call_function_n_kw(MP_OBJ_FROM_PTR(exc_type), n_args, 0, args);
 }
 
+// raise StopIteration(value): how a waiter (modpicoredis.c) ends an await, where the
+// firmware's own glue hands the value over without an exception object.
+NORETURN void natmod_raise_stop_iteration(mp_obj_t value) {
+    mp_raise_dyn(mp_call_function_n_kw(mp_load_global(MP_QSTR_StopIteration), 1, 0, &value));
+}
+
+// The qstr of an attribute name (a natmod cannot make new qstrs: names are qstrs already).
+qstr natmod_str_qstr(mp_obj_t name) {
+    if (!mp_obj_is_qstr(name)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("command name must be an interned str"));
+    }
+    return (qstr)(((mp_uint_t)name) >> 3); // (object representation A, as mp.rs requires)
+}
+
 // ---- calls ------------------------------------------------------------------------------
+
+void (mp_store_attr)(mp_obj_t base, qstr attr, mp_obj_t val) {
+    mp_store_attr(base, attr, val);
+}
+
+bool mp_obj_is_exception_instance(mp_obj_t self_in) {
+    mp_obj_t args[2] = { self_in, mp_load_global(MP_QSTR_BaseException) };
+    return mp_obj_is_true(mp_call_function_n_kw(mp_load_global(MP_QSTR_isinstance), 2, 0, args));
+}
 
 void (mp_load_method)(mp_obj_t base, qstr attr, mp_obj_t *dest) {
     mp_load_method(base, attr, dest);

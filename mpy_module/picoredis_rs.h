@@ -284,6 +284,164 @@ picoredis_result_t picoredis_reader_gets(mp_obj_t reader, size_t _n_args, const 
 picoredis_result_t picoredis_encode(mp_obj_t _obj, size_t n_args, const mp_obj_t *a);
 #endif
 
+#if defined(PICOREDIS_READER)
+/**
+ * A new `_Mux(pending, core)`.
+ *
+ * # Safety
+ * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+ * else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+ * drop anything). `t` must be the `_Mux` type; `pending` a list and `core` a valid
+ * object.
+ */
+mp_obj_t picoredis_mux_new(const mp_obj_type_t *t, mp_obj_t pending, mp_obj_t core);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * A bound command's call, args (name, *args): its waiter, or None when the mux is not
+ * ready (nothing queued: the glue takes the Python path).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
+ */
+picoredis_result_t picoredis_mux_command(mp_obj_t mux, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `call(*args)`: queues the command whether or not the mux is ready; its waiter.
+ *
+ * # Safety
+ * As `picoredis_mux_command`.
+ */
+picoredis_result_t picoredis_mux_call(mp_obj_t mux, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `send(data, call)`: args are (data, call).
+ *
+ * # Safety
+ * As `picoredis_mux_command`.
+ */
+picoredis_result_t picoredis_mux_send(mp_obj_t mux, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `take()`: the queued requests as bytes, or None.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
+ */
+picoredis_result_t picoredis_mux_take(mp_obj_t mux, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `wait()`: the waiter the writer parks on, or None when requests are queued.
+ *
+ * # Safety
+ * As `picoredis_mux_take`.
+ */
+picoredis_result_t picoredis_mux_wait(mp_obj_t mux, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `reset()`: the connection is gone (queued requests dropped, not ready).
+ *
+ * # Safety
+ * As `picoredis_mux_take`.
+ */
+picoredis_result_t picoredis_mux_reset(mp_obj_t mux, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `ready(on)`: args are (True or False).
+ *
+ * # Safety
+ * As `picoredis_mux_command`.
+ */
+picoredis_result_t picoredis_mux_ready(mp_obj_t mux, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `touch()`: the link made progress now.
+ *
+ * # Safety
+ * As `picoredis_mux_take`.
+ */
+picoredis_result_t picoredis_mux_touch(mp_obj_t mux, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `idle_ms()`: ms since the link last made progress.
+ *
+ * # Safety
+ * As `picoredis_mux_take`.
+ */
+picoredis_result_t picoredis_mux_idle_ms(mp_obj_t mux, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * Resumes a waiter: its reply, its exception (raised), or NULL with the current task
+ * parked on it (the glue yields None).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
+ */
+picoredis_result_t picoredis_waiter_next(mp_obj_t w, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `take(reply)`: args are (reply).
+ *
+ * # Safety
+ * As `picoredis_mux_command`, for the waiter `w`.
+ */
+picoredis_result_t picoredis_waiter_take(mp_obj_t w, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `finish(value, exc)`: args are (value, exc).
+ *
+ * # Safety
+ * As `picoredis_mux_command`, for the waiter `w`.
+ */
+picoredis_result_t picoredis_waiter_finish(mp_obj_t w, size_t n_args, const mp_obj_t *a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `remove(task)`: the parked task was cancelled.
+ *
+ * # Safety
+ * As `picoredis_waiter_next`.
+ */
+picoredis_result_t picoredis_waiter_remove(mp_obj_t w, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_READER)
+/**
+ * `done`: whether the outcome is in.
+ *
+ * # Safety
+ * As `picoredis_waiter_next`.
+ */
+picoredis_result_t picoredis_waiter_done(mp_obj_t w, size_t _n_args, const mp_obj_t *_a);
+#endif
+
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 
 #endif  /* PICOREDIS_RS_H */

@@ -6,6 +6,12 @@
 # what the tasks queued during one loop turn goes out in one write, and replies are
 # handed back in order, so concurrent tasks are pipelined without asking for it.
 #
+# The per-command path is native (upicoredis._Mux): `r.get` is a bound command that
+# encodes its request straight into the client's write buffer and returns a waiter, the
+# one object a command allocates besides its reply; the task awaits the waiter itself.
+# Until the connection is up (or when a health check may be due) a bound command takes
+# the Python path instead (`_send`), which connects first.
+#
 # The rules of the blocking client hold: a command that may have reached the server is
 # never sent twice, and no command ever gets another one's reply. A task cancelled (or
 # timed out by asyncio.wait_for) after its command was queued leaves a placeholder: its
@@ -14,7 +20,6 @@
 # exponential backoff and jitter between failed attempts.
 import asyncio
 from asyncio import core
-import time
 
 try:
     from random import getrandbits
@@ -22,7 +27,7 @@ except ImportError:  # a port without the random module: no jitter
     def getrandbits(n):
         return (1 << n) - 1
 
-from picoredis import Reader, RedisError, RedisTimeout, encode
+from picoredis import Reader, RedisError, RedisTimeout, encode, _Mux
 
 _MORE = object()  # what Reader.gets() returns until a whole reply is buffered
 
@@ -70,7 +75,8 @@ def _is_command(name):
 
 
 class _Call:
-    # A queued request and the task waiting for its reply (or replies, for a pipeline).
+    # A queued pipeline and the task waiting for its replies (a single command's waiter is
+    # native: _Mux.call, with the same take/finish/done/n/remove).
 
     def __init__(self, n, transaction=False):
         self.n = n  # replies still to come
@@ -131,13 +137,18 @@ class Redis:
     """Redis(host='127.0.0.1', port=6379, timeout=3000, *, username=None, password=None,
     db=0, client_name=None, protocol=2, decode_responses=False, ssl=False,
     ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
-    health_check_interval=None, on_connect=None). Times in ms."""
+    health_check_interval=None, on_connect=None, connection_factory=None). Times in ms.
+
+    connection_factory: an async callable returning (reader, writer), used instead of
+    asyncio.open_connection(host, port) for every (re)connect: reader.readinto(buf) (or
+    reader.read(n)) awaited for data, b''/0 at EOF; writer.write(data), await
+    writer.drain(), writer.close() (and writer.wait_closed() if it has one)."""
 
     def __init__(self, host="127.0.0.1", port=6379, timeout=3000, *, username=None,
                  password=None, db=0, client_name=None, protocol=2,
                  decode_responses=False, ssl=False, ssl_context=None, retries=3,
                  backoff_base=50, backoff_cap=2000, health_check_interval=None,
-                 on_connect=None, server=None):
+                 on_connect=None, server=None, connection_factory=None):
         if protocol not in (2, 3):
             raise ValueError("protocol must be 2 or 3")
         if timeout is not None and timeout <= 0:
@@ -159,15 +170,16 @@ class Redis:
         self.backoff_cap = backoff_cap
         self.health_check_interval = health_check_interval
         self.on_connect = on_connect
+        self.connection_factory = connection_factory
         self._commands = {}  # name -> bound command (r.get, r.set, ...)
-        self._stream = None
+        self._stream = None  # the writer of the open connection
         self._sink = None  # [the pub/sub sink] on a PubSub's connection
-        self._pending = []  # _Calls whose replies are due, in order
-        self._out = bytearray()  # requests queued this loop turn
-        self._flushing = False
+        self._pending = []  # waiters and _Calls whose replies are due, in order
+        # The queue of requests (written by one writer task, one write per loop turn), the
+        # pending list's appends and the bound commands' fast path.
+        self._mux = _Mux(self._pending, core)
         self._tasks = ()
         self._connecting = None  # an Event while a (re)connect is under way
-        self._last_io = time.ticks_ms()
 
     # ---- connection ---------------------------------------------------------------
 
@@ -187,8 +199,8 @@ class Redis:
                 finally:
                     ev, self._connecting = self._connecting, None
                     ev.set()
-            if self.health_check_interval is None or self._pending or time.ticks_diff(
-                    time.ticks_ms(), self._last_io) <= self.health_check_interval:
+            if (self.health_check_interval is None or self._pending
+                    or self._mux.idle_ms() <= self.health_check_interval):
                 return
             # Idle long enough that the link may have died silently: a PING (safe to
             # send on a new link too) checks it before the command goes out.
@@ -217,17 +229,22 @@ class Redis:
                 await asyncio.sleep_ms(self.backoff_ms(attempt))
 
     async def _open(self):
-        if self.timeout is None:
-            s, _ = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+        if self.connection_factory is not None:
+            opening = self.connection_factory()
         else:
-            s, _ = await asyncio.wait_for_ms(
-                asyncio.open_connection(self.host, self.port, ssl=self.ssl), self.timeout)
+            opening = asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+        if self.timeout is not None:
+            opening = asyncio.wait_for_ms(opening, self.timeout)
+        r, s = await opening
         self._stream = s
         self._reader = Reader(self.protocol, "utf-8" if self.decode else None,
                               notEnoughData=_MORE)
-        self._last_io = time.ticks_ms()
-        self._tasks = (asyncio.create_task(self._read_loop(s)),
-                       asyncio.create_task(self._watchdog(s)))
+        mux = self._mux
+        mux.reset()
+        mux.touch()
+        self._tasks = (asyncio.create_task(self._read_loop(r, s)),
+                       asyncio.create_task(self._watchdog(s)),
+                       asyncio.create_task(self._writer(s)))
         try:
             for args in self._handshake():
                 await self._call(args)
@@ -236,6 +253,8 @@ class Redis:
         except Exception as e:
             self._fail(s, e)
             raise
+        if self._stream is s and self.health_check_interval is None:
+            mux.ready(True)  # bound commands queue directly from now on
 
     def _handshake(self):
         if self.protocol == 3:
@@ -259,18 +278,27 @@ class Redis:
         if self._stream is not s:
             return
         self._stream = None
+        self._mux.reset()  # queued requests dropped; bound commands take _send
         for t in self._tasks:
             if t is not core.cur_task:
                 t.cancel()
         self._tasks = ()
-        pending, self._pending = self._pending, []
-        self._out = bytearray()
+        pending = self._pending[:]
+        self._pending.clear()  # (the list the mux appends to)
         for call in pending:
             call.finish(None, exc)
+        if hasattr(s, "s"):  # asyncio's own Stream closes its socket in wait_closed()
+            try:
+                s.s.close()
+            except OSError:
+                pass
+            return
         try:
-            s.s.close()
-        except OSError:
+            s.close()
+        except Exception:
             pass
+        if hasattr(s, "wait_closed"):
+            asyncio.create_task(_wait_closed(s))
 
     async def close(self):
         """Closes the connection; commands still waiting fail with OSError."""
@@ -285,17 +313,24 @@ class Redis:
 
     # ---- reading and writing ------------------------------------------------------
 
-    async def _read_loop(self, s):
+    async def _read_loop(self, r, s):
         buf = bytearray(1024)
         reader = self._reader
+        mux = self._mux
         push = self.protocol == 3
+        readinto = hasattr(r, "readinto")
         try:
             while True:
-                n = await s.readinto(buf)
+                if readinto:
+                    n = await r.readinto(buf)
+                    data = buf
+                else:
+                    data = await r.read(1024)
+                    n = len(data) if data else 0
                 if not n:
                     raise OSError(104)  # ECONNRESET: the server closed the connection
-                self._last_io = time.ticks_ms()
-                reader.feed(buf, 0, n)
+                mux.touch()
+                reader.feed(data, 0, n)
                 while True:
                     reply = reader.gets()
                     if reply is _MORE:
@@ -325,40 +360,36 @@ class Redis:
                 await asyncio.sleep_ms(tick)
                 # (A pub/sub sink, n == 0, waits for messages, not for a reply.)
                 due = self._pending and self._pending[0].n > 0
-                if due and time.ticks_diff(time.ticks_ms(), self._last_io) > self.timeout:
+                if due and self._mux.idle_ms() > self.timeout:
                     self._fail(s, RedisTimeout("no reply from server within timeout"))
                     return
         except core.CancelledError:
             pass
 
-    async def _flush(self, s):
-        # Runs once per loop turn in which commands were queued: one write for all.
-        await asyncio.sleep_ms(0)
-        self._flushing = False
-        if self._stream is not s or not self._out:
-            return
-        data, self._out = self._out, bytearray()
+    async def _writer(self, s):
+        # Parked on the mux until a command is queued (which wakes it: it runs later in
+        # the same loop turn), then one write for everything queued meanwhile.
+        mux = self._mux
         try:
-            s.write(data)
-            await s.drain()
-            self._last_io = time.ticks_ms()
+            while True:
+                data = mux.take()
+                if data is None:
+                    await mux.wait()
+                    continue
+                s.write(data)
+                await s.drain()
+                mux.touch()
+        except core.CancelledError:
+            pass
         except Exception as e:
             self._fail(s, e)
 
     def _queue(self, data, call):
-        if call is not None:
-            if not self._pending:
-                self._last_io = time.ticks_ms()  # the reply timeout counts from here
-            self._pending.append(call)
-        self._out += data
-        if not self._flushing:
-            self._flushing = True
-            asyncio.create_task(self._flush(self._stream))
+        self._mux.send(data, call)
 
-    async def _call(self, args):
-        call = _Call(1)
-        self._queue(encode(*args), call)
-        return await call.wait()
+    def _call(self, args):
+        # Queued now (connected or not: the caller knows); awaited by the caller.
+        return self._mux.call(*args)
 
     # ---- commands -----------------------------------------------------------------
 
@@ -372,33 +403,37 @@ class Redis:
         return await self._send(args)
 
     async def _send(self, args):
-        # The per-command path: no allocation beyond the request, its _Call, and the
-        # coroutine frames themselves.
-        data = encode(*args)  # a bad argument raises here, before anything is queued
+        # The Python path: connects (or checks the link) first. A bad argument raises
+        # before anything is queued.
+        encode(*args)
         if self._stream is None or self.health_check_interval is not None:
             await self._ensure()
-        call = _Call(1)
-        self._queue(data, call)
-        return await call.wait()
+        return await self._mux.call(*args)
 
     def __call__(self, *args):
         return self.do_cmd(*args)
 
     def __getattr__(self, name):
         # r.<name>: a bound command, made once per name and kept (checked once too).
+        # (No closure here: its cells would be allocated on every lookup.)
         cmd = self._commands.get(name)
         if cmd is None:
-            if not _is_command(name):
-                raise AttributeError(name)
-            # (CLIENT depends on its subcommand: checked on every call.)
-            if name.upper() == "CLIENT" or _refusal((name,), "") is not None:
-                def cmd(*args):
-                    return self.do_cmd(name, *args)
-            else:
-                def cmd(*args):
-                    return self._send((name,) + args)
-            self._commands[name] = cmd
+            cmd = self._commands[name] = self._bind(name)
         return cmd
+
+    def _bind(self, name):
+        if not _is_command(name):
+            raise AttributeError(name)
+        # (CLIENT depends on its subcommand: checked on every call.)
+        if name.upper() == "CLIENT" or _refusal((name,), "") is not None:
+            def cmd(*args):
+                return self.do_cmd(name, *args)
+            return cmd
+
+        # Native: queues directly while connected, else calls the fallback.
+        def slow(*args):
+            return self._send((name,) + args)
+        return self._mux.bind(name, slow)
 
     def pipeline(self, transaction=False):
         return Pipeline(self, transaction)
@@ -460,6 +495,13 @@ class Pipeline:
         return await call.wait()
 
 
+async def _wait_closed(w):
+    try:
+        await w.wait_closed()
+    except Exception:
+        pass
+
+
 class _Sink(_Call):
     # The pub/sub connection's one open-ended call: every reply is a message.
 
@@ -499,7 +541,8 @@ class PubSub:
                              ssl_context=c.ssl if c.ssl is not True else None,
                              ssl=c.ssl is True, retries=c.retries,
                              backoff_base=c.backoff_base, backoff_cap=c.backoff_cap,
-                             on_connect=self._resubscribe)
+                             on_connect=self._resubscribe,
+                             connection_factory=c.connection_factory)
         self.channels = set()
         self.patterns = set()
         self._messages = []

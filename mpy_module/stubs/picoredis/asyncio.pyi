@@ -3,11 +3,28 @@
 One connection serves any number of tasks; commands are pipelined automatically.
 Times are in milliseconds.
 """
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from . import Arg, Reply
 
 OnConnect = Callable[["Redis"], Awaitable[None]]
+
+
+class StreamReader(Protocol):
+    """What connection_factory's reader needs: `readinto` (preferred) or `read`."""
+    async def readinto(self, buf: bytearray) -> int:
+        """Waits for data; the count put into `buf`, 0 at EOF."""
+
+
+class StreamWriter(Protocol):
+    def write(self, data: Union[bytes, memoryview]) -> Any: ...
+    async def drain(self) -> Any: ...
+    def close(self) -> Any: ...
+    async def wait_closed(self) -> Any:
+        """Optional: awaited (in a task of its own) after close()."""
+
+
+ConnectionFactory = Callable[[], Awaitable[Tuple[Any, StreamWriter]]]
 
 
 class Redis:
@@ -35,8 +52,15 @@ class Redis:
         health_check_interval: Optional[int] = None,
         on_connect: Optional[OnConnect] = None,
         server: Optional[str] = None,
+        connection_factory: Optional[ConnectionFactory] = None,
     ) -> None:
-        """Connects on the first command (or `await connect()`)."""
+        """Connects on the first command (or `await connect()`).
+
+        connection_factory: an async callable returning (reader, writer), awaited for
+        every (re)connect instead of asyncio.open_connection(host, port): a transport
+        of your own (an in-memory stream, a UART, a tunnel). The reader has
+        readinto(buf) (or read(n)); the writer write(data), drain(), close() and,
+        optionally, wait_closed(). A PubSub uses its client's factory."""
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...

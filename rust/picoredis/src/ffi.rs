@@ -19,6 +19,8 @@
 use crate::client::{Client, CMD_CACHE};
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
+#[cfg(feature = "reader")]
+use crate::mux::{Mux, Waiter};
 use crate::options::picoredis_options_t;
 #[cfg(feature = "reader")]
 use crate::reader::Reader;
@@ -267,6 +269,10 @@ pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
         if let Some(c) = Client::from_obj(obj) {
             c.abort();
         }
+        #[cfg(feature = "reader")]
+        if let Some(m) = Mux::from_obj(obj) {
+            m.abandon();
+        }
     }
 }
 
@@ -467,4 +473,311 @@ pub unsafe extern "C" fn picoredis_encode(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe { outcome(crate::request::to_bytes(args(n_args, a))) }
+}
+
+// ---- the asyncio layer's queue (`_Mux`) and waiters (see `mux`) --------------------------
+
+/// A new `_Mux(pending, core)`.
+///
+/// # Safety
+/// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+/// else (so outside `guarded()`; it may raise MemoryError, with no Rust frame left to
+/// drop anything). `t` must be the `_Mux` type; `pending` a list and `core` a valid
+/// object.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_new(
+    t: *const mp_obj_type_t,
+    pending: mp_obj_t,
+    core: mp_obj_t,
+) -> mp_obj_t {
+    // SAFETY: the caller's contract.
+    unsafe { Mux::alloc(t, pending, core) }
+}
+
+/// Runs `op` on the mux behind `mux`.
+///
+/// # Safety
+/// The guarded contract, for `mux`. `op` may raise: it must hold nothing that needs
+/// dropping.
+#[cfg(feature = "reader")]
+unsafe fn with_mux(
+    mux: mp_obj_t,
+    op: impl FnOnce(&mut Mux) -> Result<Obj, Fail>,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        outcome(match Mux::from_obj(mux) {
+            Some(m) => op(m),
+            None => Err(Fail::Type("not a picoredis _Mux")),
+        })
+    }
+}
+
+/// Runs `op` on the waiter behind `w`.
+///
+/// # Safety
+/// The guarded contract, for `w` (whose lock is its mux's). `op` may raise: it must hold
+/// nothing that needs dropping.
+#[cfg(feature = "reader")]
+unsafe fn with_waiter(
+    w: mp_obj_t,
+    op: impl FnOnce(&mut Waiter) -> Result<Obj, Fail>,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        outcome(match Waiter::from_obj(w) {
+            Some(w) => op(w),
+            None => Err(Fail::Type("not a picoredis waiter")),
+        })
+    }
+}
+
+/// A bound command's call, args (name, *args): its waiter, or None when the mux is not
+/// ready (nothing queued: the glue takes the Python path).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_command(
+    mux: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe { with_mux(mux, |m| m.command(mux, args(n_args, a), false)) }
+}
+
+/// `call(*args)`: queues the command whether or not the mux is ready; its waiter.
+///
+/// # Safety
+/// As `picoredis_mux_command`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_call(
+    mux: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe { with_mux(mux, |m| m.command(mux, args(n_args, a), true)) }
+}
+
+/// `send(data, call)`: args are (data, call).
+///
+/// # Safety
+/// As `picoredis_mux_command`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_send(
+    mux: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe {
+        let a = args(n_args, a);
+        let data = a.first().copied().unwrap_or(mp::none());
+        let call = a.get(1).copied().unwrap_or(mp::none());
+        with_mux(mux, |m| m.send(data, call))
+    }
+}
+
+/// `take()`: the queued requests as bytes, or None.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_take(
+    mux: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_mux(mux, |m| m.take()) }
+}
+
+/// `wait()`: the waiter the writer parks on, or None when requests are queued.
+///
+/// # Safety
+/// As `picoredis_mux_take`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_wait(
+    mux: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_mux(mux, |m| m.wait(mux)) }
+}
+
+/// `reset()`: the connection is gone (queued requests dropped, not ready).
+///
+/// # Safety
+/// As `picoredis_mux_take`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_reset(
+    mux: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_mux(mux, |m| {
+            m.reset();
+            Ok(mp::none())
+        })
+    }
+}
+
+/// `ready(on)`: args are (True or False).
+///
+/// # Safety
+/// As `picoredis_mux_command`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_ready(
+    mux: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe {
+        let on = args(n_args, a).first().copied() == Some(mp::boolean(true));
+        with_mux(mux, |m| {
+            m.set_ready(on);
+            Ok(mp::none())
+        })
+    }
+}
+
+/// `touch()`: the link made progress now.
+///
+/// # Safety
+/// As `picoredis_mux_take`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_touch(
+    mux: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_mux(mux, |m| {
+            m.touch();
+            Ok(mp::none())
+        })
+    }
+}
+
+/// `idle_ms()`: ms since the link last made progress.
+///
+/// # Safety
+/// As `picoredis_mux_take`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_mux_idle_ms(
+    mux: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_mux(mux, |m| Ok(mp::small_int(m.idle_ms()))) }
+}
+
+/// Resumes a waiter: its reply, its exception (raised), or NULL with the current task
+/// parked on it (the glue yields None).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_waiter_next(
+    w: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_waiter(w, |x| x.next(w)) }
+}
+
+/// `take(reply)`: args are (reply).
+///
+/// # Safety
+/// As `picoredis_mux_command`, for the waiter `w`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_waiter_take(
+    w: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe {
+        let reply = args(n_args, a).first().copied().unwrap_or(mp::none());
+        with_waiter(w, |x| x.take(reply))
+    }
+}
+
+/// `finish(value, exc)`: args are (value, exc).
+///
+/// # Safety
+/// As `picoredis_mux_command`, for the waiter `w`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_waiter_finish(
+    w: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe {
+        let a = args(n_args, a);
+        let value = a.first().copied().unwrap_or(mp::none());
+        let exc = a.get(1).copied().unwrap_or(mp::none());
+        with_waiter(w, |x| x.finish_with(value, exc))
+    }
+}
+
+/// `remove(task)`: the parked task was cancelled.
+///
+/// # Safety
+/// As `picoredis_waiter_next`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_waiter_remove(
+    w: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_waiter(w, |x| {
+            x.remove();
+            Ok(mp::none())
+        })
+    }
+}
+
+/// `done`: whether the outcome is in.
+///
+/// # Safety
+/// As `picoredis_waiter_next`.
+#[cfg(feature = "reader")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_waiter_done(
+    w: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { with_waiter(w, |x| Ok(mp::boolean(x.done()))) }
 }

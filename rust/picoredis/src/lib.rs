@@ -15,7 +15,7 @@
 //! fail                    why an operation failed, as a value
 //! options, conn           the glue's structs; the byte pipe to the server
 //! request, reply, session, pubsub, handshake, tls
-//! client, reader          the Redis/PubSub and Reader objects
+//! client, reader, mux     the Redis/PubSub, Reader and asyncio queue objects
 //! ffi                     the C ABI the glue calls
 //! ```
 #![no_std]
@@ -41,6 +41,8 @@ mod fail;
 pub mod ffi;
 mod handshake;
 mod mp;
+#[cfg(feature = "reader")]
+mod mux;
 mod options;
 #[cfg(feature = "pubsub")]
 mod pubsub;

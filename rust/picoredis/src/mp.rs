@@ -277,6 +277,10 @@ extern "C" {
     static picoredis_type_PubSub: sys::mp_obj_type_t;
     #[cfg(feature = "reader")]
     static picoredis_type_Reader: sys::mp_obj_type_t;
+    #[cfg(feature = "reader")]
+    static picoredis_type_Mux: sys::mp_obj_type_t;
+    #[cfg(feature = "reader")]
+    static picoredis_type_Waiter: sys::mp_obj_type_t;
 }
 
 #[cfg(feature = "natmod")]
@@ -339,6 +343,12 @@ types! {
     type_error_type = 13 mp_type_TypeError;
     value_error_type = 14 mp_type_ValueError;
     os_error_type = 15 mp_type_OSError;
+    /// The asyncio layer's request queue.
+    #[cfg(feature = "reader")]
+    mux_type = 16 picoredis_type_Mux;
+    /// The type of the asyncio layer's per-command waiters.
+    #[cfg(feature = "reader")]
+    waiter_type = 17 picoredis_type_Waiter;
 }
 
 /// The port's standard output printer.
@@ -385,6 +395,36 @@ pub unsafe fn is_client(o: Obj) -> bool {
 pub unsafe fn is_reader(o: Obj) -> bool {
     // SAFETY: the caller's contract.
     unsafe { type_is(o, reader_type()) }
+}
+
+/// Whether `o` is a `_Mux` object (the asyncio layer's request queue).
+#[cfg(feature = "reader")]
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+pub unsafe fn is_mux(o: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, mux_type()) }
+}
+
+/// Whether `o` is a waiter (one queued command of the asyncio layer).
+#[cfg(feature = "reader")]
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+pub unsafe fn is_waiter(o: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, waiter_type()) }
+}
+
+/// Whether `o` is an exception instance (something `raise` accepts as it is).
+#[cfg(feature = "reader")]
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+pub unsafe fn is_exception(o: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_obj_is_exception_instance(o) }
 }
 
 /// The value of an int argument, as MicroPython's builtins take one (a bool counts).
@@ -701,6 +741,17 @@ pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
 pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_load_attr(obj, name) }
+}
+
+/// `obj.name = value`.
+///
+/// # Safety
+/// VM thread; may raise (AttributeError, MemoryError, or anything a `__setattr__`
+/// raises). `obj` and `value` must be valid objects.
+#[cfg(feature = "reader")]
+pub unsafe fn store_attr(obj: Obj, name: Qstr, value: Obj) {
+    // SAFETY: the caller's contract.
+    unsafe { sys::mp_store_attr(obj, name, value) }
 }
 
 /// Like `load_attr`, but None instead of AttributeError.

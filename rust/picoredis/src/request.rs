@@ -233,3 +233,19 @@ pub unsafe fn to_bytes(args: &[Obj]) -> Result<Obj, Fail> {
         Ok(mp::bytes_from_vstr_fit(&mut v))
     }
 }
+
+/// Appends the request for the command `args` to `v` (the asyncio layer's write buffer),
+/// with the client's checks (TypeError, nothing appended) and bytes.
+///
+/// # Safety
+/// VM thread, inside a glue call; may raise (MemoryError) with part of the request
+/// appended: the caller cuts `v` back. `v` must be set up; `args` must be valid objects,
+/// and a buffer among them must keep its storage until the call returns.
+#[cfg(feature = "reader")]
+pub unsafe fn append(v: &mut crate::sys::vstr_t, args: &[Obj]) -> Result<(), Fail> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        check(args)?;
+        encode_into(&mut Sink::Vstr(v), args)
+    }
+}

@@ -84,6 +84,34 @@ natmod: mpy-cross
 	done
 	@ls -l $(NATMOD_BUILD)/*.mpy
 
+# The native module on stock firmware (built without picoredis): the unix suite on x64
+# (but the frozen package's own test), and the bare-metal suite (tests/natmod/run_qemu.py)
+# with armv7m and armv6m on MPS2_AN385 (Cortex-M3), armv7emsp on the same board built for
+# a Cortex-M4F and run as mps2-an386, rv32imc on VIRT_RV32. The bare-metal firmwares have
+# a 192 KB heap (a Pico W's is about that; the port's default is 140 KB): a natmod's code
+# lives in the heap (35 KB), and the suite's 20 KB replies need room beside it.
+NATMOD_QEMU_HEAP ?= 196608
+NATMOD_M4F := -mthumb -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard
+NATMOD_QEMU_RUN := $(PYTHON) tests/natmod/run_qemu.py --micropython $(MICROPY_DIR)
+qemu-firmware-stock:
+	$(MAKE) qemu-firmware-arm qemu-firmware-rv32 USER_C_MODULES= MICROPY_HEAP_SIZE=$(NATMOD_QEMU_HEAP) \
+		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-stock QEMU_BUILD_RV32=$(BUILD_DIR)/qemu-rv32-stock
+	$(MAKE) qemu-firmware-arm USER_C_MODULES= MICROPY_HEAP_SIZE=$(NATMOD_QEMU_HEAP) \
+		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-m4f-stock QEMU_HAL_CPU_ARM="$(NATMOD_M4F)" \
+		QEMU_LIBS_EXTRA_ARM=-Wl,--wrap=uart_init \
+		QEMU_CFLAGS_EXTRA='-I$(REPO)/ports/qemu -DMP_CONFIGFILE="<mpconfigport_asyncio.h>" $(NATMOD_M4F)'
+natmod-test: natmod firmware-stock qemu-firmware-stock
+	$(PYTHON) tests/run_unix_tests.py --micropython $(UNIX_STOCK_BUILD)/micropython \
+		--lib $(NATMOD_BUILD)/mip/x64 --exclude frozen_package
+	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/armv7m --stage-addr 0x200000 \
+		--qemu "$(QEMU_CMD_ARM) -serial pty -kernel $(BUILD_DIR)/qemu-arm-stock/firmware.elf"
+	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/armv6m --stage-addr 0x200000 \
+		--qemu "$(QEMU_CMD_ARM) -serial pty -kernel $(BUILD_DIR)/qemu-arm-stock/firmware.elf"
+	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/armv7emsp --stage-addr 0x200000 \
+		--qemu "$(subst mps2-an385,mps2-an386,$(QEMU_CMD_ARM)) -serial pty -kernel $(BUILD_DIR)/qemu-m4f-stock/firmware.elf"
+	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/rv32imc --stage-addr 0x80800000 \
+		--qemu "$(QEMU_CMD_RV32) -serial pty -kernel $(BUILD_DIR)/qemu-rv32-stock/firmware.elf"
+
 # ESP32 without ESP-IDF (not obtainable here): the Rust core for the ESP32-C3 (riscv32imc)
 # and ESP32-C6 (riscv32imac) targets, compiled against the RV32 QEMU board's MicroPython
 # configuration (same core headers, 32-bit layout). The glue is compiled for RV32 by
@@ -106,7 +134,8 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
+	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
+	natmod natmod-x64 natmod-test qemu-firmware-stock firmware-stock qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
 all: firmware
 
@@ -124,7 +153,7 @@ demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
 test: deps firmware test-rust lint check-header check-no-panic test-unix soak-threads-short \
-	test-valgrind qemu-test qemu-test-min \
+	test-valgrind qemu-test qemu-test-min natmod-test \
 	esp32-parts esp32-cmake-check fuzz-smoke
 
 # Reliability: the long soak through the fault-injecting proxy (make test runs a short

@@ -66,7 +66,11 @@ QEMU_RUST_LIB_RV32 ?= $(QEMU_BUILD_RV32)/rust/libpicoredis-core.a
 #    core references; weak, and dropped by --gc-sections when unused.
 QEMU_HAL_OBJ_ARM = $(QEMU_BUILD_ARM)/qemu_hal.o
 QEMU_HAL_OBJ_RV32 = $(QEMU_BUILD_RV32)/qemu_hal.o
-QEMU_LIBS_ARM = $(QEMU_HAL_OBJ_ARM) $$(wildcard $(QEMU_RUST_LIB_ARM)) -Wl,-T,$(QEMU_MK_DIR)/discard-exidx.ld $$(shell $$(CC) $$(CFLAGS) -print-libgcc-file-name)
+# The CPU flags of qemu_hal.o, and link flags, for a board built for another Cortex-M (the
+# natmod tests' Cortex-M4F firmware: top-level Makefile, qemu-firmware-stock).
+QEMU_HAL_CPU_ARM ?= -mthumb -mcpu=cortex-m3 -mfloat-abi=soft
+QEMU_LIBS_EXTRA_ARM ?=
+QEMU_LIBS_ARM = $(QEMU_LIBS_EXTRA_ARM) $(QEMU_HAL_OBJ_ARM) $$(wildcard $(QEMU_RUST_LIB_ARM)) -Wl,-T,$(QEMU_MK_DIR)/discard-exidx.ld $$(shell $$(CC) $$(CFLAGS) -print-libgcc-file-name)
 QEMU_LIBS_RV32 = $(QEMU_HAL_OBJ_RV32) $$(wildcard $(QEMU_RUST_LIB_RV32)) -Wl,--strip-debug $(QEMU_RV32_MULTILIB)
 
 # FROZEN_MANIFEST: the port's default manifest freezes micropython-lib's unittest (and
@@ -120,7 +124,7 @@ qemu-firmware: qemu-firmware-arm qemu-firmware-rv32
 
 $(QEMU_HAL_OBJ_ARM): $(QEMU_MK_DIR)/qemu_hal.c
 	@mkdir -p $(@D)
-	arm-none-eabi-gcc -mthumb -mcpu=cortex-m3 -mfloat-abi=soft -Os -ffreestanding \
+	arm-none-eabi-gcc $(QEMU_HAL_CPU_ARM) -Os -ffreestanding \
 	  -ffunction-sections -fdata-sections -Wall -Werror -c -o $@ $<
 
 $(QEMU_HAL_OBJ_RV32): $(QEMU_MK_DIR)/qemu_hal.c

@@ -120,3 +120,18 @@ __attribute__((weak)) void mp_hal_delay_us(uintptr_t us) {
     while (mp_hal_ticks_us() - start < us) {
     }
 }
+
+#if defined(__arm__) && defined(__ARM_FP)
+// A hard-float Cortex-M4F firmware (the natmod tests' armv7emsp board: MPS2_AN385 built for
+// -mcpu=cortex-m4 -mfloat-abi=hard, run as mps2-an386): the FPU is off at reset, and the
+// qemu port's startup does not turn it on (its boards are soft-float). qemu.mk links with
+// --wrap=uart_init, which the startup calls before main(): give CP10 and CP11 full access
+// first, as a Cortex-M4F port's SystemInit does.
+void __real_uart_init(void);
+void __wrap_uart_init(void) {
+    volatile uint32_t *cpacr = (volatile uint32_t *)0xE000ED88u;
+    *cpacr |= 0xFu << 20;
+    __asm volatile ("dsb\n\tisb" ::: "memory");
+    __real_uart_init();
+}
+#endif

@@ -9,7 +9,9 @@
 #   - riscv64-unknown-elf GCC + picolibc  (MicroPython ports/qemu BOARD=VIRT_RV32)
 #   - qemu-system-arm / qemu-system-misc from bookworm-backports
 #   - pyserial (MicroPython's tests/run-tests.py -t execpty:... needs it)
-#   - Rust targets thumbv7m-none-eabi, riscv32imac/imc-unknown-none-elf
+#   - pyelftools and ar (MicroPython's tools/mpy_ld.py: the native .mpy module)
+#   - Rust targets thumbv7m/thumbv6m-none-eabi, thumbv7em-none-eabihf,
+#     riscv32imac/imc-unknown-none-elf
 set -euo pipefail
 
 SUDO=""
@@ -87,9 +89,18 @@ if ! "$PY" -c 'import serial' 2>/dev/null; then
 fi
 "$PY" -c 'import serial; print("deps.sh: pyserial", serial.VERSION)'
 
+# ------------------------------------------------------ pyelftools, ar (natmods)
+# MicroPython's tools/mpy_ld.py links the native .mpy module (make natmod) with them.
+if ! "$PY" -c 'import elftools, ar' 2>/dev/null; then
+    "$PY" -m pip install --quiet pyelftools ar 2>/dev/null \
+        || "$PY" -m pip install --quiet --break-system-packages pyelftools ar
+fi
+"$PY" -c 'import elftools, ar; print("deps.sh: pyelftools", elftools.__version__, "+ ar")'
+
 # -------------------------------------------------------------- rust targets
 if command -v rustup >/dev/null 2>&1; then
-    want="thumbv7m-none-eabi riscv32imac-unknown-none-elf riscv32imc-unknown-none-elf"
+    # thumbv6m / thumbv7em-eabihf: the native .mpy module's armv6m and armv7emsp builds.
+    want="thumbv7m-none-eabi thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf riscv32imc-unknown-none-elf"
     have=$(rustup target list --installed)
     add=""
     for t in $want; do echo "$have" | grep -qx "$t" || add="$add $t"; done

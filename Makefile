@@ -43,7 +43,8 @@ include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
 # every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
-size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts
+size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
+	natmod firmware-stock qemu-firmware-stock
 	$(REPO)/tools/size.sh
 # The smallest build freezes asyncio only, as the plain firmwares do: picoredis' Python
 # part needs the Reader it leaves out, so `import picoredis` there is the built-in.

@@ -69,6 +69,27 @@ echo "| riscv32imac-unknown-none-elf | $(lib_code riscv64-unknown-elf-size $B/qe
 if [ -f $B/esp32-parts/rust/riscv32imc-unknown-none-elf/release/libpicoredis.a ]; then
     echo "| riscv32imc-unknown-none-elf (ESP32-C3 class) | $(lib_code riscv64-unknown-elf-size $B/esp32-parts/rust/riscv32imc-unknown-none-elf/release/libpicoredis.a 2>/dev/null | tail -1) |"
 fi
+if [ -f $B/natmod/picoredis-armv7m.mpy ]; then
+    echo
+    echo "| native module (make natmod), stock firmware | .mpy file | heap once imported |"
+    echo "| --- | ---: | ---: |"
+    run="python3 tests/natmod/run_qemu.py --heap-only --stage-addr"
+    arm="qemu-system-arm -nographic -monitor null -semihosting -serial pty -machine"
+    rv="qemu-system-riscv32 -bios none -machine virt -nographic -monitor null -semihosting -serial pty"
+    natmod_row() { # arch heap-bytes
+        printf '| %s | %d | %s |\n' "$1" "$(stat -c %s $B/natmod/picoredis-$1.mpy)" "$2"
+    }
+    x64_heap=$(cd $B/natmod/mip/x64 && ../../../unix-stock/micropython -c \
+        'import gc; gc.collect(); a = gc.mem_alloc(); import picoredis; gc.collect(); print(gc.mem_alloc() - a)')
+    natmod_row x64 "$x64_heap (code in executable memory, outside the heap)"
+    natmod_row armv6m "$($run 0x200000 --package $B/natmod/mip/armv6m --qemu "$arm mps2-an385 -kernel $B/qemu-arm-stock/firmware.elf")"
+    natmod_row armv7m "$($run 0x200000 --package $B/natmod/mip/armv7m --qemu "$arm mps2-an385 -kernel $B/qemu-arm-stock/firmware.elf")"
+    natmod_row armv7emsp "$($run 0x200000 --package $B/natmod/mip/armv7emsp --qemu "$arm mps2-an386 -kernel $B/qemu-m4f-stock/firmware.elf")"
+    natmod_row rv32imc "$($run 0x80800000 --package $B/natmod/mip/rv32imc --qemu "$rv -kernel $B/qemu-rv32-stock/firmware.elf")"
+    echo
+    echo "(On a board, the code of a native module is loaded into the heap; picoredis/asyncio.mpy,"
+    echo "$(stat -c %s $B/natmod/mip/x64/picoredis/asyncio.mpy) bytes, is only loaded by \`import picoredis.asyncio\`.)"
+fi
 echo
 echo "Largest picoredis functions in the Cortex-M3 firmware (bytes):"
 echo

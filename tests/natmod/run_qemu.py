@@ -81,8 +81,11 @@ def package_files(package):
 
 
 def run_one(pyboard, qemu, files, stage_addr, test):
-    source = "".join(open(p).read() for p in sorted(glob.glob(os.path.join(QEMU_TESTS, "lib", "*.py"))))
-    source += open(test).read()
+    if test is None:
+        source = ""
+    else:
+        source = "".join(open(p).read() for p in sorted(glob.glob(os.path.join(QEMU_TESTS, "lib", "*.py"))))
+        source += open(test).read()
     pyb = pyboard.Pyboard("execpty:" + qemu)
     try:
         pyb.enter_raw_repl(soft_reset=False)
@@ -98,6 +101,8 @@ def run_one(pyboard, qemu, files, stage_addr, test):
         pyb.exec_("_natmod_files = {!r}".format(table))
         out = pyb.exec_("_natmod_import({})".format("picoredis.asyncio" in source)).decode()
         heap = int(out.split()[-1]) if out.startswith("NATMOD_HEAP") else None
+        if test is None:
+            return heap, out, b""
         ret, ret_err = pyb.exec_raw(source, timeout=120)
         return heap, out, ret + ret_err
     finally:
@@ -111,6 +116,8 @@ def main():
     p.add_argument("--stage-addr", required=True, type=lambda v: int(v, 0),
                    help="RAM the firmware leaves unused, for the package's bytes")
     p.add_argument("--micropython", default=os.path.join(ROOT, "build", "deps", "micropython"))
+    p.add_argument("--heap-only", action="store_true",
+                   help="only import the module and print the heap it takes (make size)")
     p.add_argument("tests", nargs="*")
     a = p.parse_args()
     sys.path.insert(0, os.path.join(a.micropython, "tools"))
@@ -119,6 +126,12 @@ def main():
     files = package_files(a.package)
     if "picoredis/__init__.mpy" not in files:
         sys.exit("run_qemu.py: no picoredis/__init__.mpy in " + a.package)
+    if a.heap_only:
+        heap, out, _ = run_one(pyboard, a.qemu, files, a.stage_addr, None)
+        if heap is None:
+            sys.exit("run_qemu.py: import failed: " + out)
+        print(heap)
+        return
     tests = a.tests or [t for t in sorted(glob.glob(os.path.join(QEMU_TESTS, "test_*.py")))
                         if os.path.basename(t) not in SKIP]
     failed = 0

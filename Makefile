@@ -71,6 +71,9 @@ qemu-firmware-plain:
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
 NATMOD_FEATURES ?= reader pubsub tls trace heal
+# Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.
+# NATMOD_URL_BASE=github:<owner>/<repo>/natmod (README: Stock firmware).
+NATMOD_URL_BASE ?=
 natmod-x64:
 	$(MAKE) natmod NATMOD_ARCHS=x64
 natmod: mpy-cross
@@ -81,6 +84,7 @@ natmod: mpy-cross
 	    PICOREDIS_FEATURES="$(NATMOD_FEATURES)" MPY_CROSS=$(MPY_CROSS) && \
 	  cp $(NATMOD_BUILD)/$$a/picoredis.mpy $(NATMOD_BUILD)/picoredis-$$a.mpy && \
 	  $(PYTHON) ports/natmod/package.py --arch $$a --mpy-cross $(MPY_CROSS) \
+	    $(if $(NATMOD_URL_BASE),--url-base $(NATMOD_URL_BASE)) \
 	    --module $(NATMOD_BUILD)/picoredis-$$a.mpy --out $(NATMOD_BUILD)/mip/$$a || exit 1; \
 	done
 	@ls -l $(NATMOD_BUILD)/*.mpy
@@ -102,8 +106,11 @@ qemu-firmware-stock:
 		QEMU_LIBS_EXTRA_ARM=-Wl,--wrap=uart_init \
 		QEMU_CFLAGS_EXTRA='-I$(REPO)/ports/qemu -DMP_CONFIGFILE="<mpconfigport_asyncio.h>" $(NATMOD_M4F)'
 natmod-test: natmod firmware-stock qemu-firmware-stock
+	$(PYTHON) tests/natmod/check_package.py $(NATMOD_BUILD)/mip
 	$(PYTHON) tests/run_unix_tests.py --micropython $(UNIX_STOCK_BUILD)/micropython \
 		--lib $(NATMOD_BUILD)/mip/x64 --exclude frozen_package
+	$(PYTHON) tools/thread_soak.py --micropython $(UNIX_STOCK_BUILD)/micropython \
+		--lib $(NATMOD_BUILD)/mip/x64 --commands 2000 --min-seconds 4
 	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/armv7m --stage-addr 0x200000 \
 		--qemu "$(QEMU_CMD_ARM) -serial pty -kernel $(BUILD_DIR)/qemu-arm-stock/firmware.elf"
 	$(NATMOD_QEMU_RUN) --package $(NATMOD_BUILD)/mip/armv6m --stage-addr 0x200000 \

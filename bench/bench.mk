@@ -15,5 +15,5 @@ BENCH_OUT ?= build/bench
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: firmware
+bench: firmware natmod-x64 firmware-stock
 	$(PYTHON) bench/run.py --firmware $(FIRMWARE) --out $(BENCH_OUT) $(BENCH_ARGS)

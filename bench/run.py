@@ -64,6 +64,7 @@ WORKLOADS = [  # (id, label)
 ]
 CLIENTS = [  # (id, label)
     ('picoredis', 'picoredis (Rust, MicroPython)'),
+    ('natmod', 'picoredis native .mpy (stock firmware)'),
     ('seed', 'picoredis 0.1.1 (pure Python, MicroPython)'),
     ('redis_py', 'redis-py + hiredis (CPython; asyncio rows: redis.asyncio)'),
     ('redis_benchmark', 'redis-benchmark -c 1 (C; -c 50 on the 50-task row)'),
@@ -195,10 +196,11 @@ def run_client(cmd, env=None, timeout=120):
     return parse_lines(p.stdout)
 
 
-def run_mpy(firmware, module, port, budget_ms, seed_dir):
+def run_mpy(firmware, module, port, budget_ms, seed_dir, lib=None):
     # On the unix port MICROPYPATH replaces sys.path: '.frozen' keeps the firmware's
-    # frozen modules (the picoredis package, picoredis.asyncio, asyncio) importable.
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(['.frozen', seed_dir]))
+    # frozen modules (the picoredis package, picoredis.asyncio, asyncio) importable;
+    # `lib` (the native module's package, on the stock firmware) comes first.
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(([lib] if lib else []) + ['.frozen', seed_dir]))
     return run_client([firmware, os.path.join(HERE, 'mpy_bench.py'), '--module', module,
                        '--port', str(port), '--budget-ms', str(budget_ms)], env=env)
 
@@ -329,13 +331,15 @@ def markdown(report):
                  if report['env'].get('cpus') else 'not pinned')),
              '', 'ops/s (pipelined rows: GETs/s):', '']
     head = ['workload'] + [label for _, label in CLIENTS] + [
-        'picoredis / seed', 'picoredis / redis-py', 'picoredis / redis-benchmark']
+        'native .mpy / picoredis', 'picoredis / seed', 'picoredis / redis-py',
+        'picoredis / redis-benchmark']
     lines.append('| ' + ' | '.join(head) + ' |')
     lines.append('|' + '---|' * len(head))
     for wid, label in WORKLOADS:
         row = [label] + [fmt_rate(best[c].get(wid)) for c, _ in CLIENTS]
         p = best['picoredis'].get(wid)
-        row += [fmt_ratio(ratio(p, best['seed'].get(wid))),
+        row += [fmt_ratio(ratio(best['natmod'].get(wid), p)),
+                fmt_ratio(ratio(p, best['seed'].get(wid))),
                 fmt_ratio(ratio(p, best['redis_py'].get(wid))),
                 fmt_ratio(ratio(p, best['redis_benchmark'].get(wid)))]
         lines.append('| ' + ' | '.join(row) + ' |')
@@ -383,6 +387,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--firmware', default=os.path.join(REPO, 'build', 'unix', 'micropython'))
     ap.add_argument('--out', default=os.path.join(REPO, 'build', 'bench'))
+    ap.add_argument('--natmod-firmware', default=os.path.join(REPO, 'build', 'unix-stock', 'micropython'),
+                    help='the stock firmware (no picoredis) the native module runs on')
+    ap.add_argument('--natmod-package', default=os.path.join(REPO, 'build', 'natmod', 'mip', 'x64'),
+                    help='the x64 mip package of `make natmod`')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--budget-ms', type=int, default=700,
                     help='time per workload per client and round')
@@ -418,6 +426,9 @@ def main():
             runs = [
                 ('picoredis', lambda: run_mpy(firmware, 'picoredis', srv.port,
                                               opts.budget_ms, seed_dir)),
+                ('natmod', lambda: run_mpy(os.path.abspath(opts.natmod_firmware), 'picoredis',
+                                           srv.port, opts.budget_ms, seed_dir,
+                                           lib=os.path.abspath(opts.natmod_package))),
                 ('seed', lambda: run_mpy(firmware, 'picoredis_seed', srv.port,
                                          opts.budget_ms, seed_dir)),
                 ('redis_py', lambda: run_py(vpy, srv.port, opts.budget_ms)),

@@ -61,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--max-seconds", type=float, default=None)
     p.add_argument("--micropython", default=os.path.join(ROOT, "build/unix/micropython"))
     p.add_argument("--wrapper", default="", help="command prefix, e.g. 'valgrind -q'")
+    p.add_argument("--lib", action="append", default=[],
+                   help="MICROPYPATH dir searched first (the native module's package)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the client's output")
     a = p.parse_args(argv)
     lo, _, hi = a.kill_ms.partition("-")
@@ -115,7 +117,7 @@ def run_soak(a):
     ready, stop = threading.Event(), threading.Event()
     with RedisServer() as redis:
         env = dict(os.environ,
-                   MICROPYPATH=os.pathsep.join([".frozen", os.path.join(ROOT, "tests", "lib")]),
+                   MICROPYPATH=os.pathsep.join(a.lib + [".frozen", os.path.join(ROOT, "tests", "lib")]),
                    PICOREDIS_HOST=redis.host,
                    PICOREDIS_PORT=str(redis.port),
                    SOAK_COMMANDS=str(a.commands),

@@ -32,7 +32,9 @@ def main():
     p.add_argument("--module", required=True, help="the natmod .mpy")
     p.add_argument("--mpy-cross", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--url-base", default=os.environ.get("NATMOD_URL_BASE", "https://example.invalid/picoredis"))
+    # Unset: a placeholder that cannot resolve (example.invalid is reserved for that), so
+    # an unpublished package fails loudly rather than fetching from somewhere else.
+    p.add_argument("--url-base", default="https://example.invalid/picoredis")
     p.add_argument("--version", default="0.2.0")
     a = p.parse_args()
 

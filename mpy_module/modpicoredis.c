@@ -158,37 +158,33 @@ void __aeabi_memcpy8(void *dst, const void *src, size_t n) {
 
 #if MICROPY_ENABLE_DYNRUNTIME
 // A natmod has no mp_thread: the firmware's `_thread` module, when it has one, gives the
-// owner (get_ident()) and the mutex (allocate_lock(), whose acquire releases the GIL).
-mp_obj_t natmod_thread_module;
-#define thread_module natmod_thread_module
+// owner (get_ident()) and the mutex (allocate_lock(), whose acquire releases the GIL). The
+// function and each lock's bound methods are looked up once: three calls per operation.
+mp_obj_t natmod_get_ident; // _thread.get_ident, or NULL without threads
 
 typedef struct {
     mp_obj_t owner; // the thread inside the object (its ident), or NULL
-    mp_obj_t mutex; // a _thread lock, or NULL without threads
+    mp_obj_t acquire; // its _thread lock's bound acquire and release, or NULL
+    mp_obj_t release;
 } lock_t;
-
-static mp_obj_t thread_call(qstr name) {
-    return mp_call_function_n_kw(mp_load_attr(thread_module, name), 0, 0, NULL);
-}
 
 static mp_obj_t with_lock(mp_obj_t obj) {
     lock_t *lock = m_malloc(sizeof(lock_t));
     lock->owner = MP_OBJ_NULL;
-    lock->mutex = thread_module != MP_OBJ_NULL ? thread_call(MP_QSTR_allocate_lock) : MP_OBJ_NULL;
+    lock->acquire = lock->release = MP_OBJ_NULL;
+    if (natmod_get_ident != MP_OBJ_NULL) {
+        mp_obj_t thread = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        mp_obj_t mutex = mp_call_function_n_kw(mp_load_attr(thread, MP_QSTR_allocate_lock), 0, 0, NULL);
+        lock->acquire = mp_load_attr(mutex, MP_QSTR_acquire);
+        lock->release = mp_load_attr(mutex, MP_QSTR_release);
+    }
     ((picoredis_head_t *)MP_OBJ_TO_PTR(obj))->lock = lock;
     return obj;
 }
 
 static mp_obj_t this_thread(void) {
-    return thread_module != MP_OBJ_NULL ? thread_call(MP_QSTR_get_ident) : mp_const_true;
-}
-
-// lock.acquire(arg) or lock.release() (arg MP_OBJ_NULL: none).
-static mp_obj_t mutex_call(lock_t *lock, qstr method, mp_obj_t arg) {
-    mp_obj_t dest[3];
-    mp_load_method(lock->mutex, method, dest);
-    dest[2] = arg;
-    return mp_fun_table.call_method_n_kw(arg != MP_OBJ_NULL, 0, dest);
+    return natmod_get_ident != MP_OBJ_NULL
+        ? mp_call_function_n_kw(natmod_get_ident, 0, 0, NULL) : mp_const_true;
 }
 #else
 typedef struct {
@@ -246,8 +242,10 @@ static lock_t *lock_take(mp_obj_t obj) {
             MP_ERROR_TEXT("client in use: re-entered from its own call"));
     }
     #if MICROPY_ENABLE_DYNRUNTIME
-    if (lock->mutex != MP_OBJ_NULL && mutex_call(lock, MP_QSTR_acquire, mp_const_false) != mp_const_true) {
-        mutex_call(lock, MP_QSTR_acquire, MP_OBJ_NULL);
+    mp_obj_t no_wait = mp_const_false;
+    if (lock->acquire != MP_OBJ_NULL
+        && mp_call_function_n_kw(lock->acquire, 1, 0, &no_wait) != mp_const_true) {
+        mp_call_function_n_kw(lock->acquire, 0, 0, NULL);
     }
     #elif MICROPY_PY_THREAD
     if (!mp_thread_mutex_lock(&lock->mutex, 0)) {
@@ -263,8 +261,8 @@ static lock_t *lock_take(mp_obj_t obj) {
 static void lock_give(lock_t *lock) {
     __atomic_store_n(&lock->owner, NULL, __ATOMIC_RELAXED);
     #if MICROPY_ENABLE_DYNRUNTIME
-    if (lock->mutex != MP_OBJ_NULL) {
-        mutex_call(lock, MP_QSTR_release, MP_OBJ_NULL);
+    if (lock->release != MP_OBJ_NULL) {
+        mp_call_function_n_kw(lock->release, 0, 0, NULL);
     }
     #elif MICROPY_PY_THREAD
     mp_thread_mutex_unlock(&lock->mutex);
@@ -1286,10 +1284,11 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     // Threads, when the firmware has them (ImportError otherwise).
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        thread_module = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        mp_obj_t thread = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        natmod_get_ident = mp_load_attr(thread, MP_QSTR_get_ident);
         nlr_pop();
     } else {
-        thread_module = MP_OBJ_NULL;
+        natmod_get_ident = MP_OBJ_NULL;
     }
 
     MODULE_GLOBALS(STORE_GLOBAL)

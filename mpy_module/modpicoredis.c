@@ -1220,11 +1220,20 @@ void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_ob
 } while (0)
 #define STORE_GLOBAL(q, obj) mp_store_global(q, MP_OBJ_FROM_PTR(obj));
 
+// A type with its methods (slot 0); the caller sets the other slots from 1.
 static void init_type(mp_obj_full_type_t *t, qstr name, const mp_obj_dict_t *locals) {
     t->base.type = mp_fun_table.type_type;
     t->flags = MP_TYPE_FLAG_NONE;
     t->name = name;
     MP_OBJ_TYPE_SET_SLOT(t, locals_dict, (void *)locals, 0);
+}
+
+// A bound command's type: `call` alone.
+static void init_command_type(mp_obj_full_type_t *t, mp_call_fun_t call) {
+    t->base.type = mp_fun_table.type_type;
+    t->flags = MP_TYPE_FLAG_NONE;
+    t->name = MP_QSTR_command;
+    MP_OBJ_TYPE_SET_SLOT(t, call, call, 0);
 }
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
@@ -1246,10 +1255,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     MP_OBJ_TYPE_SET_SLOT(&natmod_Pipeline, unary_op, pipeline_unary_op, 2);
     MP_OBJ_TYPE_SET_SLOT(&natmod_Pipeline, attr, pipeline_attr, 3);
 
-    natmod_command.base.type = mp_fun_table.type_type;
-    natmod_command.flags = MP_TYPE_FLAG_NONE;
-    natmod_command.name = MP_QSTR_command;
-    MP_OBJ_TYPE_SET_SLOT(&natmod_command, call, command_call, 0);
+    init_command_type(&natmod_command, command_call);
 
     #if defined(PICOREDIS_PUBSUB)
     FILL_LOCALS(pubsub_locals, PUBSUB_LOCALS);
@@ -1264,10 +1270,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     init_type(&natmod_Mux, MP_QSTR__Mux, &mux_locals);
     MP_OBJ_TYPE_SET_SLOT(&natmod_Mux, make_new, mux_make_new, 1);
 
-    natmod_mux_command.base.type = mp_fun_table.type_type;
-    natmod_mux_command.flags = MP_TYPE_FLAG_NONE;
-    natmod_mux_command.name = MP_QSTR_command;
-    MP_OBJ_TYPE_SET_SLOT(&natmod_mux_command, call, mux_command_call, 0);
+    init_command_type(&natmod_mux_command, mux_command_call);
 
     FILL_LOCALS(waiter_locals, WAITER_LOCALS);
     init_type(&natmod_Waiter, MP_QSTR_waiter, &waiter_locals);

@@ -311,6 +311,10 @@ def shared_connection_refuses_what_would_change_it():
         out = await p.execute()
         eq(out[0], b'2')
         check(isinstance(out[1], RedisError), repr(out))
+        # A pipeline of one command returns a list of one reply too (its error in place).
+        eq(await r.pipeline().ping().execute(), [b'PONG'])
+        out = await r.pipeline().hset('async:t', 'x').execute()
+        check(len(out) == 1 and isinstance(out[0], RedisError), repr(out))
         eq(await r.ping(), b'PONG')
         await r.close()
     arun(main())

@@ -78,9 +78,10 @@ class _Call:
     # A queued pipeline and the task waiting for its replies (a single command's waiter is
     # native: _Mux.call, with the same take/finish/done/n/remove).
 
-    def __init__(self, n, transaction=False):
+    def __init__(self, n, transaction=False, listed=False):
         self.n = n  # replies still to come
-        self.out = [] if n > 1 else None
+        # The replies as a list (a pipeline's, even of one command), or None: the reply.
+        self.out = [] if n > 1 or listed else None
         self.transaction = transaction
         self.done = False
         self.value = None
@@ -490,7 +491,7 @@ class Pipeline:
         if self.transaction:
             data += encode(b"EXEC")
         await c._ensure()
-        call = _Call(len(cmds) + (2 if self.transaction else 0), self.transaction)
+        call = _Call(len(cmds) + (2 if self.transaction else 0), self.transaction, True)
         c._queue(data, call)
         return await call.wait()
 

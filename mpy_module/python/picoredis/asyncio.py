@@ -9,8 +9,8 @@
 # The per-command path is native (upicoredis._Mux): `r.get` is a bound command that
 # encodes its request straight into the client's write buffer and returns a waiter, the
 # one object a command allocates besides its reply; the task awaits the waiter itself.
-# Until the connection is up (or when a health check may be due) a bound command takes
-# the Python path instead (`_send`), which connects first.
+# Until the connection is up and its session complete (or when a health check may be
+# due) a bound command takes the Python path instead (`_send`), which connects first.
 #
 # The rules of the blocking client hold: a command that may have reached the server is
 # never sent twice, and no command ever gets another one's reply. A task cancelled (or
@@ -18,6 +18,13 @@
 # reply is still read, then dropped. A connection that fails (error, EOF, no reply within
 # `timeout`) fails every command waiting on it; the next command reconnects, with capped
 # exponential backoff and jitter between failed attempts.
+#
+# A reconnect never changes the session: until a new connection's handshake (HELLO, AUTH,
+# CLIENT SETNAME, SELECT) and the application's on_connect are done, every command of
+# every other task waits (in _ensure; the bound commands' fast path is off until then),
+# so nothing runs on db 0 before the SELECT, or before on_connect has restored what the
+# application needs. The commands on_connect itself issues (called in the task that
+# connects, wherever they are then awaited) go out at once, after the handshake.
 import asyncio
 from asyncio import core
 
@@ -181,24 +188,46 @@ class Redis:
         self._mux = _Mux(self._pending, core)
         self._tasks = ()
         self._connecting = None  # an Event while a (re)connect is under way
+        self._connector = None  # the task running it (on_connect runs in it)
+        # The stream whose session is complete (handshake and on_connect done): until
+        # then, commands wait in _ensure.
+        self._session = None
 
     # ---- connection ---------------------------------------------------------------
 
-    async def connect(self):
+    def connect(self):
         """Connects now (commands also connect on demand)."""
-        await self._ensure()
+        return self._ensure(self._owner())
 
-    async def _ensure(self):
+    def _owner(self):
+        # The connect under way (its Event) when the command being issued now comes from
+        # its on_connect, i.e. is called in the connecting task; else None. Taken when
+        # the command is called, not when it runs: on_connect may await it in a task of
+        # its own (asyncio.gather, wait_for).
+        if self._connector is not None and self._connector is core.cur_task:
+            return self._connecting
+        return None
+
+    async def _ensure(self, own=None):
+        # Returns once commands may be queued (the caller queues them at once, with no
+        # await in between): the session is complete, or `own` is the connect under way
+        # (a command of its on_connect, which goes out after the handshake; waiting for
+        # the connect it is part of would never end).
         while True:
-            while self._stream is None:
+            while self._session is None:
                 if self._connecting is not None:
+                    if own is self._connecting:
+                        if self._stream is None:
+                            raise OSError(104)  # ECONNRESET: lost during on_connect
+                        return
                     await self._connecting.wait()
                     continue
                 self._connecting = asyncio.Event()
+                self._connector = core.cur_task
                 try:
                     await self._connect_with_backoff()
                 finally:
-                    ev, self._connecting = self._connecting, None
+                    ev, self._connecting, self._connector = self._connecting, None, None
                     ev.set()
             if (self.health_check_interval is None or self._pending
                     or self._mux.idle_ms() <= self.health_check_interval):
@@ -238,11 +267,17 @@ class Redis:
             opening = asyncio.wait_for_ms(opening, self.timeout)
         r, s = await opening
         self._stream = s
+        self._session = None
         self._reader = Reader(self.protocol, "utf-8" if self.decode else None,
                               notEnoughData=_MORE)
         mux = self._mux
         mux.reset()
         mux.touch()
+        # (Nothing can be pending here: commands queue only on a live connection. Were
+        # one left, it would take the handshake's reply: fail it instead.)
+        for call in self._pending[:]:
+            call.finish(None, OSError(104))
+        self._pending.clear()
         self._tasks = (asyncio.create_task(self._read_loop(r, s)),
                        asyncio.create_task(self._watchdog(s)),
                        asyncio.create_task(self._writer(s)))
@@ -250,11 +285,17 @@ class Redis:
             for args in self._handshake():
                 await self._call(args)
             if self.on_connect is not None:
+                if self._stream is not s:
+                    raise OSError(104)  # ECONNRESET: lost before on_connect could run
                 await self.on_connect(self)
+            if self._stream is not s:
+                raise OSError(104)  # lost meanwhile: this attempt failed
         except Exception as e:
             self._fail(s, e)
             raise
-        if self._stream is s and self.health_check_interval is None:
+        # The session is complete: other tasks' commands may go out now.
+        self._session = s
+        if self.health_check_interval is None:
             mux.ready(True)  # bound commands queue directly from now on
 
     def _handshake(self):
@@ -279,6 +320,7 @@ class Redis:
         if self._stream is not s:
             return
         self._stream = None
+        self._session = None
         self._mux.reset()  # queued requests dropped; bound commands take _send
         for t in self._tasks:
             if t is not core.cur_task:
@@ -394,21 +436,25 @@ class Redis:
 
     # ---- commands -----------------------------------------------------------------
 
-    async def do_cmd(self, *args):
+    def do_cmd(self, *args):
         """Sends one command and returns its reply (a server error raises RedisError)."""
+        return self._do_cmd(args, self._owner())
+
+    async def _do_cmd(self, args, own):
         if not args:
             raise TypeError("a command needs at least its name")
         refused = _refusal(args, "on a shared connection")
         if refused is not None:
             raise refused
-        return await self._send(args)
+        return await self._send(args, own)
 
-    async def _send(self, args):
-        # The Python path: connects (or checks the link) first. A bad argument raises
-        # before anything is queued.
+    async def _send(self, args, own=None):
+        # The Python path: connects (or checks the link) first; waits while a connect's
+        # handshake or on_connect runs, unless on_connect issued it (`own`). A bad
+        # argument raises before anything is queued.
         encode(*args)
-        if self._stream is None or self.health_check_interval is not None:
-            await self._ensure()
+        if self._session is None or self.health_check_interval is not None:
+            await self._ensure(own)
         return await self._mux.call(*args)
 
     def __call__(self, *args):
@@ -433,7 +479,7 @@ class Redis:
 
         # Native: queues directly while connected, else calls the fallback.
         def slow(*args):
-            return self._send((name,) + args)
+            return self._send((name,) + args, self._owner())
         return self._mux.bind(name, slow)
 
     def pipeline(self, transaction=False):
@@ -475,7 +521,10 @@ class Pipeline:
     async def __aexit__(self, *exc):
         self.commands = []
 
-    async def execute(self):
+    def execute(self):
+        return self._execute(self.client._owner())
+
+    async def _execute(self, own):
         cmds, self.commands = self.commands, []
         if not cmds:
             return []
@@ -490,7 +539,7 @@ class Pipeline:
             data += encode(*args)
         if self.transaction:
             data += encode(b"EXEC")
-        await c._ensure()
+        await c._ensure(own)
         call = _Call(len(cmds) + (2 if self.transaction else 0), self.transaction, True)
         c._queue(data, call)
         return await call.wait()

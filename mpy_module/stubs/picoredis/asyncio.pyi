@@ -56,6 +56,13 @@ class Redis:
     ) -> None:
         """Connects on the first command (or `await connect()`).
 
+        on_connect: an async callable run with the client after every (re)connect, after
+        the handshake (HELLO/AUTH/CLIENT SETNAME/SELECT). Until the handshake and
+        on_connect are done, every other task's command waits; the commands on_connect
+        itself awaits go out at once (commands of tasks it starts wait for it to return:
+        do not await them there). If it raises, that connect attempt fails (OSError and
+        RedisTimeout are retried with the backoff).
+
         connection_factory: an async callable returning (reader, writer), awaited for
         every (re)connect instead of asyncio.open_connection(host, port): a transport
         of your own (an in-memory stream, a UART, a tunnel). The reader has

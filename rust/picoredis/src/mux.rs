@@ -45,8 +45,10 @@ pub struct Mux {
     /// When the link last made progress (ms ticks): a read, a write done, or a command
     /// queued with nothing pending (the reply timeout counts from there).
     last_io: u32,
-    /// Bound commands may queue (connected, no health check due): else they return None
-    /// and the glue calls the Python fallback.
+    /// Bound commands may queue (connected, the session complete: handshake and
+    /// on_connect done; no health check due): else they return None and the glue calls
+    /// the Python fallback, which waits for the session. Only Python sets it, once the
+    /// session is complete; `reset` clears it.
     ready: bool,
 }
 

@@ -68,6 +68,32 @@ def silent_listener():
     raise OSError("no free port for silent listener")
 
 
+def full_listener():
+    """A listening socket whose accept queue is full, so a further connect hangs (the
+    kernel drops its SYNs): the way to make connecting slow on loopback."""
+    import random
+    for _ in range(20):
+        port = random.randrange(20000, 60000)
+        srv = socket.socket()
+        try:
+            srv.bind(socket.getaddrinfo(HOST, port)[0][-1])
+        except OSError:
+            srv.close()
+            continue
+        srv.listen(0)
+        fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(0.2)
+            try:
+                c.connect(socket.getaddrinfo(HOST, port)[0][-1])
+            except OSError:
+                pass
+            fillers.append(c)
+        return srv, port, fillers
+    raise OSError('no free port')
+
+
 def port_is_open(port, host="127.0.0.1"):
     """True if something accepts TCP connections on host:port."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -10,7 +10,8 @@ import os
 import time
 from picoredis import Redis, RedisError, RedisTimeout
 from ptest import test, add, run, eq, check, raises
-from testenv import HOST, PORT, client, silent_listener, restart_server, ms_since
+from testenv import (HOST, PORT, client, silent_listener, restart_server, ms_since,
+                     full_listener)
 
 AUTH_PORT = int(os.getenv('PICOREDIS_AUTH_PORT') or 0)
 PASSWORD = os.getenv('PICOREDIS_AUTH_PASSWORD')
@@ -80,6 +81,38 @@ def attempts_are_counted(retries):
 
 add('retries_0_is_one_attempt', attempts_are_counted, 0)
 add('retries_3_is_four_attempts', attempts_are_counted, 3)
+
+
+def reconnect_connect_timeout(retries):
+    # A command whose automatic reconnect gets no TCP connection within connect_timeout
+    # raises RedisTimeout, as every timeout inside a command does (README: When things go
+    # wrong), with or without retries; connect() itself raises OSError(ETIMEDOUT).
+    import errno
+    srv, port, fillers = full_listener()
+    try:
+        r = Redis(HOST, PORT, connect_timeout=150, timeout=3000, retries=retries,
+                  backoff_base=10, backoff_cap=20)
+        e = raises(OSError, r.connect, HOST, port)  # the new address is kept
+        eq(e.errno, errno.ETIMEDOUT, 'connect()')
+        t0 = time.ticks_ms()
+        raises(RedisTimeout, r.ping)
+        ms = ms_since(t0)
+        check(150 * (retries + 1) - 20 <= ms < 150 * (retries + 1) + 20 * retries + 1000,
+              'the reconnect took %d ms' % ms)
+        raises(RedisTimeout, r.do_cmd, 'PING')
+        p = r.pipeline()
+        p.ping()
+        raises(RedisTimeout, p.execute)
+        r.connect(HOST, PORT)  # back to the real server: unharmed
+        eq(r.ping(), b'PONG')
+        r.close()
+    finally:
+        for c in fillers + [srv]:
+            c.close()
+
+
+add('reconnect_connect_timeout_is_redis_timeout', reconnect_connect_timeout, 0)
+add('retried_reconnect_connect_timeout_is_redis_timeout', reconnect_connect_timeout, 2)
 
 
 @test

@@ -7,7 +7,7 @@ import time
 import picoredis
 from picoredis import Redis, RedisError
 from ptest import test, run, eq, check, raises
-from testenv import HOST, PORT, client, restart_server, silent_listener
+from testenv import HOST, PORT, client, restart_server, full_listener
 
 AUTH_PORT = int(os.getenv('PICOREDIS_AUTH_PORT'))
 PASSWORD = os.getenv('PICOREDIS_AUTH_PASSWORD')
@@ -77,32 +77,6 @@ def decode_responses_gives_str():
     r.rpush('opt:l', 'a', b'\xff')
     eq(r.lrange('opt:l', 0, -1), ['a', '\ufffd'])
     eq(r.incr('opt:n'), 1)
-
-
-def full_listener():
-    """A listening socket whose accept queue is full, so a further connect hangs (the
-    kernel drops its SYNs): the way to make connecting slow on loopback."""
-    import random
-    for _ in range(20):
-        port = random.randrange(20000, 60000)
-        srv = socket.socket()
-        try:
-            srv.bind(socket.getaddrinfo(HOST, port)[0][-1])
-        except OSError:
-            srv.close()
-            continue
-        srv.listen(0)
-        fillers = []
-        for _ in range(3):
-            c = socket.socket()
-            c.settimeout(0.2)
-            try:
-                c.connect(socket.getaddrinfo(HOST, port)[0][-1])
-            except OSError:
-                pass
-            fillers.append(c)
-        return srv, port, fillers
-    raise OSError('no free port')
 
 
 @test

@@ -17,7 +17,8 @@ class ParseError(Exception):
 
 
 class RedisTimeout(Exception):
-    """No complete reply within the timeout; the connection was closed."""
+    """No complete reply within the timeout (or, for a command that was reconnecting,
+    no connection within connect_timeout); the connection was closed."""
 
 
 class Redis:

@@ -253,11 +253,19 @@ impl Client {
         };
         let mut attempt = 0;
         loop {
+            if attempt >= retries {
+                // The last attempt (the only one with `retries=0`) runs unprotected, as
+                // connecting did before the retries: what it raises reaches the glue as
+                // it is, which turns a timeout into RedisTimeout when a command was
+                // reconnecting (the constructor's and connect()'s stay OSError).
+                // SAFETY: the caller's contract.
+                return unsafe { self.connect_once(sock) };
+            }
             // SAFETY: the caller's contract.
-            let done = unsafe { self.connect_once(sock) };
+            let done = unsafe { self.connect_protected(sock) };
             match done {
                 // SAFETY: the caller's contract: a Fail holds a valid exception.
-                Err(f) if attempt < retries && unsafe { retryable(f) } => {
+                Err(f) if unsafe { retryable(f) } => {
                     attempt += 1;
                     let wait = self.backoff_ms(attempt as u32);
                     // SAFETY: the caller's contract (a KeyboardInterrupt may end the wait).
@@ -286,25 +294,12 @@ impl Client {
         x.checked_rem(top.wrapping_add(1)).unwrap_or(x)
     }
 
-    /// One connect attempt (see `connect`); a failed attempt leaves the client closed.
-    /// With the `heal` part, an exception raised on the way (the socket's connect, DNS,
-    /// TLS) is returned as `Fail::Exception`, for `connect` to decide on a retry.
+    /// One connect attempt (see `connect`); a failed attempt leaves the client closed (if
+    /// it raises, the glue's `picoredis_abandon` closes it).
     ///
     /// # Safety
     /// The client contract.
     unsafe fn connect_once(&mut self, sock: Obj) -> Result<(), Fail> {
-        #[cfg(feature = "heal")]
-        let done = {
-            let mut done = Err(Fail::NotConnected);
-            // SAFETY: the caller's contract; the closure runs within this call and
-            // captures only references (nothing to drop), so an exception may skip it.
-            let raised = unsafe { mp::protect(&mut || done = self.open(sock)) };
-            match raised {
-                Some(exc) => Err(Fail::Exception(exc)),
-                None => done,
-            }
-        };
-        #[cfg(not(feature = "heal"))]
         // SAFETY: the caller's contract.
         let done = unsafe { self.open(sock) };
         if done.is_err() {
@@ -312,6 +307,28 @@ impl Client {
             unsafe { self.abort() };
         }
         done
+    }
+
+    /// A connect attempt that may be retried: an exception raised on the way (the
+    /// socket's connect, DNS, TLS) is returned as `Fail::Exception`, for `connect` to
+    /// decide on a retry; the client is left closed.
+    ///
+    /// # Safety
+    /// The client contract.
+    #[cfg(feature = "heal")]
+    unsafe fn connect_protected(&mut self, sock: Obj) -> Result<(), Fail> {
+        let mut done = Err(Fail::NotConnected);
+        // SAFETY: the caller's contract; the closure runs within this call and captures
+        // only references (nothing to drop), so an exception may skip it.
+        let raised = unsafe { mp::protect(&mut || done = self.connect_once(sock)) };
+        match raised {
+            Some(exc) => {
+                // SAFETY: the caller's contract.
+                unsafe { self.abort() };
+                Err(Fail::Exception(exc))
+            }
+            None => done,
+        }
     }
 
     /// Opens the stream and runs the handshake (`connect` without the retries).

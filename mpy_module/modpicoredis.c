@@ -52,7 +52,7 @@ qstr natmod_str_qstr(mp_obj_t name);
 // static: mpy_ld wants BSS reached through the GOT, which gcc uses for global symbols.)
 mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
     natmod_Redis, natmod_Pipeline, natmod_command, natmod_PubSub, natmod_Reader,
-    natmod_Mux, natmod_Waiter, natmod_mux_command;
+    natmod_Mux, natmod_Waiter, natmod_mux_command, natmod_RedisCluster;
 #define mp_type_RedisError (*(mp_obj_type_t *)&natmod_RedisError)
 #define mp_type_ParseError (*(mp_obj_type_t *)&natmod_ParseError)
 #define mp_type_RedisTimeout (*(mp_obj_type_t *)&natmod_RedisTimeout)
@@ -64,6 +64,7 @@ mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
 #define picoredis_type_Mux (*(mp_obj_type_t *)&natmod_Mux)
 #define picoredis_type_Waiter (*(mp_obj_type_t *)&natmod_Waiter)
 #define mux_command_type (*(mp_obj_type_t *)&natmod_mux_command)
+#define picoredis_type_RedisCluster (*(mp_obj_type_t *)&natmod_RedisCluster)
 mp_obj_t natmod_default_host;
 #define DEFAULT_HOST natmod_default_host
 // Argument tables are built on the stack: their qstrs and defaults are not constants.
@@ -79,6 +80,7 @@ extern const mp_obj_type_t picoredis_type_PubSub;
 extern const mp_obj_type_t picoredis_type_Reader;
 extern const mp_obj_type_t picoredis_type_Mux;
 extern const mp_obj_type_t picoredis_type_Waiter;
+extern const mp_obj_type_t picoredis_type_RedisCluster;
 static const mp_obj_type_t command_type;
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
 #define DEFAULT_HOST MP_OBJ_FROM_PTR(&default_host_obj)
@@ -111,6 +113,9 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_MULTI, MP_QSTR_EXEC,
     #if defined(PICOREDIS_READER)
     MP_QSTR_cur_task, MP_QSTR_data, MP_QSTR__task_queue, MP_QSTR_push,
+    #endif
+    #if defined(PICOREDIS_CLUSTER)
+    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
     #endif
 };
 #endif
@@ -223,6 +228,9 @@ static bool is_picoredis_object(const mp_obj_type_t *t) {
            || t == &picoredis_type_Mux
            || t == &picoredis_type_Waiter // (its lock is its mux's)
            #endif
+           #if defined(PICOREDIS_CLUSTER)
+           || t == &picoredis_type_RedisCluster
+           #endif
     ;
 }
 
@@ -268,6 +276,14 @@ static void lock_give(lock_t *lock) {
     mp_thread_mutex_unlock(&lock->mutex);
     #endif
 }
+
+#if defined(PICOREDIS_CLUSTER)
+// A RedisCluster's node clients are made by the Rust core: each gets its lock here, as
+// every object the glue makes does (declared in mp.rs' extern block).
+mp_obj_t picoredis_lock(mp_obj_t obj) {
+    return with_lock(obj);
+}
+#endif
 
 // ---- calling into Rust ------------------------------------------------------------------
 
@@ -465,7 +481,10 @@ static mp_int_t timeout_arg(mp_obj_t t) {
 //       ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
 //       health_check_interval=None)
 // (The healing options, the `heal` part, have picoredis.asyncio's names and defaults.)
-static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+// Parses Redis' arguments into `o`; `sock` and `port` (None: the default) are returned
+// for the connect. (RedisCluster takes the same options.)
+static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, picoredis_options_t *out,
+    mp_obj_t *sock, mp_obj_t *port) {
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
            ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
            ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context,
@@ -475,7 +494,7 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     };
     ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_host, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
-        { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(6379)} },
+        { MP_QSTR_port, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_timeout, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(3000)} },
         { MP_QSTR_debug, MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_server, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -543,8 +562,18 @@ static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     o.health_check_ms = -1;
     #endif
 
+    *out = o;
+    *sock = a[ARG_sock].u_obj;
+    *port = a[ARG_port].u_obj;
+}
+
+static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    picoredis_options_t o;
+    mp_obj_t sock, port;
+    parse_options(n_args, n_kw, all_args, &o, &sock, &port);
     mp_obj_t self = with_lock(picoredis_client_new(type, &o));
-    mp_obj_t connect_args[3] = { a[ARG_sock].u_obj, mp_const_none, a[ARG_port].u_obj };
+    // (port None: 6379, which the options already hold.)
+    mp_obj_t connect_args[3] = { sock, mp_const_none, port };
     guarded(self, picoredis_client_connect, 3, connect_args);
     return self;
 }
@@ -797,6 +826,92 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &pipeline_locals
     );
 #endif
+
+// ---- RedisCluster -----------------------------------------------------------------------
+#if defined(PICOREDIS_CLUSTER)
+// A client for a Redis Cluster (rust/picoredis/src/cluster.rs): the Redis call styles
+// (do_cmd, calling it, r.<name>, pipeline) reach the same Rust entry points, which route
+// each command to the node of its keys' slot.
+
+// RedisCluster(host='127.0.0.1', port=7000, *, startup_nodes=None, max_connections=4,
+//              <Redis' other options>): the options apply to every node connection.
+static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    // startup_nodes= and max_connections= are the cluster's own: taken out, the rest are
+    // parsed as Redis' arguments.
+    mp_obj_t nodes = mp_const_none;
+    mp_int_t max_open = 4;
+    mp_obj_t *rest = m_new(mp_obj_t, n_args + 2 * n_kw);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_args; i++) {
+        rest[i] = all_args[i];
+    }
+    for (size_t i = 0; i < n_kw; i++) {
+        mp_obj_t key = all_args[n_args + 2 * i], value = all_args[n_args + 2 * i + 1];
+        if (key == MP_OBJ_NEW_QSTR(MP_QSTR_startup_nodes)) {
+            nodes = value;
+        } else if (key == MP_OBJ_NEW_QSTR(MP_QSTR_max_connections)) {
+            max_open = mp_obj_get_int(value);
+        } else {
+            rest[n_args + 2 * kept] = key;
+            rest[n_args + 2 * kept + 1] = value;
+            kept++;
+        }
+    }
+    picoredis_options_t o;
+    mp_obj_t sock, port;
+    parse_options(n_args, kept, rest, &o, &sock, &port);
+    m_del(mp_obj_t, rest, n_args + 2 * n_kw);
+    if (sock != mp_const_none) {
+        mp_raise_ValueError(MP_ERROR_TEXT("RedisCluster connects to its nodes: no sock="));
+    }
+    if (max_open < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("max_connections must be at least 1"));
+    }
+    if (nodes == mp_const_none) {
+        mp_obj_t node[2] = { o.host, port == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : port };
+        mp_obj_t one = mp_obj_new_tuple(2, node);
+        nodes = mp_obj_new_tuple(1, &one);
+    }
+    mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, nodes, max_open)));
+    guarded(self, picoredis_cluster_load, 0, NULL);
+    return self;
+}
+
+// keyslot(key) -> int: the hash slot of `key` (CRC16 of it or of its {hash tag}, mod 16384).
+static mp_obj_t cluster_keyslot(mp_obj_t self, mp_obj_t key) {
+    return guarded(self, picoredis_cluster_keyslot, 1, &key);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
+
+#define CLUSTER_LOCALS(X) \
+    X(MP_QSTR_close, &redis_close_obj) \
+    X(MP_QSTR_do_cmd, &redis_do_cmd_obj) \
+    X(MP_QSTR_pipeline, &redis_pipeline_obj) \
+    X(MP_QSTR_keyslot, &cluster_keyslot_obj) \
+    X(MP_QSTR___enter__, &identity_obj) \
+    X(MP_QSTR___exit__, &redis_exit_obj)
+LOCALS_TABLE(cluster_locals, CLUSTER_LOCALS)
+
+static void cluster_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&cluster_locals, attr)) {
+        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
+        return;
+    }
+    dest[0] = cached_command(self, attr);
+}
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_RedisCluster,
+    MP_QSTR_RedisCluster,
+    MP_TYPE_FLAG_NONE,
+    make_new, cluster_make_new,
+    call, redis_call,
+    attr, cluster_attr,
+    locals_dict, &cluster_locals
+    );
+#endif
+#endif // PICOREDIS_CLUSTER
 
 static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     command_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -1179,8 +1294,14 @@ MP_DEFINE_CONST_OBJ_TYPE(
 #else
 #define PUBSUB_GLOBALS(X)
 #endif
+#if defined(PICOREDIS_CLUSTER)
+#define CLUSTER_GLOBALS(X) X(MP_QSTR_RedisCluster, &picoredis_type_RedisCluster)
+#else
+#define CLUSTER_GLOBALS(X)
+#endif
 #define MODULE_GLOBALS(X) \
     X(MP_QSTR_Redis, &picoredis_type_Redis) \
+    CLUSTER_GLOBALS(X) \
     READER_GLOBALS(X) \
     PUBSUB_GLOBALS(X) \
     X(MP_QSTR_Pipeline, &picoredis_type_Pipeline) \
@@ -1209,7 +1330,8 @@ MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_picoredis, picoredis_module);
 
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
-    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter);
+    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter,
+    const mp_obj_type_t *cluster);
 
 // Statements, not initialised arrays: a natmod may not have a .data section (mpy_ld).
 #define FILL_ENTRY(q, obj) table[i++] = (mp_rom_map_elem_t) { MP_OBJ_NEW_QSTR(q), MP_OBJ_FROM_PTR(obj) };
@@ -1279,9 +1401,17 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     MP_OBJ_TYPE_SET_SLOT(&natmod_Waiter, attr, waiter_attr, 2);
     #endif
 
+    #if defined(PICOREDIS_CLUSTER)
+    FILL_LOCALS(cluster_locals, CLUSTER_LOCALS);
+    init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &cluster_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, make_new, cluster_make_new, 1);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, call, redis_call, 2);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, cluster_attr, 3);
+    #endif
+
     picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,
         &picoredis_type_Redis, &picoredis_type_PubSub, &picoredis_type_Reader, &picoredis_type_Mux,
-        &picoredis_type_Waiter);
+        &picoredis_type_Waiter, &picoredis_type_RedisCluster);
     natmod_default_host = mp_obj_new_str("127.0.0.1", 9);
 
     // Threads, when the firmware has them (ImportError otherwise).

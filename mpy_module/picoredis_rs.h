@@ -214,6 +214,47 @@ picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, con
  */
 mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 
+#if defined(PICOREDIS_CLUSTER)
+/**
+ * A new `RedisCluster` (`t`) with the options `opts` for its node clients, knowing the
+ * startup nodes `nodes` (a list or tuple of `(host, port)`), keeping at most `max_open`
+ * node clients; not connected yet (`picoredis_cluster_load`).
+ *
+ * # Safety
+ * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+ * else (so outside `guarded()`; it may raise, with no Rust frame left to drop
+ * anything). `t` must be the RedisCluster type; `opts` must point to filled options
+ * holding valid objects; `nodes` a valid object.
+ */
+picoredis_result_t picoredis_cluster_new(const mp_obj_type_t *t,
+                                         const picoredis_options_t *opts,
+                                         mp_obj_t nodes,
+                                         size_t max_open);
+#endif
+
+#if defined(PICOREDIS_CLUSTER)
+/**
+ * Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`).
+ */
+picoredis_result_t picoredis_cluster_load(mp_obj_t obj, size_t _n_args, const mp_obj_t *_a);
+#endif
+
+#if defined(PICOREDIS_CLUSTER)
+/**
+ * `keyslot(key)`: the hash slot of args[0] (str, bytes, a buffer or an int), as the
+ * cluster computes it.
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
+ */
+picoredis_result_t picoredis_cluster_keyslot(mp_obj_t _obj, size_t n_args, const mp_obj_t *a);
+#endif
+
 #if defined(PICOREDIS_READER)
 /**
  * A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no
@@ -443,5 +484,9 @@ picoredis_result_t picoredis_waiter_done(mp_obj_t w, size_t _n_args, const mp_ob
 #endif
 
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
+
+#if defined(PICOREDIS_CLUSTER)
+extern mp_obj_t picoredis_lock(mp_obj_t obj);
+#endif
 
 #endif  /* PICOREDIS_RS_H */

@@ -439,7 +439,7 @@ impl Client {
     ///
     /// # Safety
     /// The client contract.
-    unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
+    pub unsafe fn ensure_connected(&mut self) -> Result<(), Fail> {
         // SAFETY: the caller's contract; `fill` runs only on the open connection.
         unsafe {
             if let Some(&first) = self.conn.pending().first() {

@@ -17,6 +17,8 @@
 //! locked, and no `nlr_push` of `guarded()`'s own is needed (there is nothing to abandon).
 
 use crate::client::{Client, CMD_CACHE};
+#[cfg(feature = "cluster")]
+use crate::cluster::Cluster;
 use crate::fail::Fail;
 use crate::mp::{self, Obj};
 #[cfg(feature = "reader")]
@@ -226,7 +228,13 @@ pub unsafe extern "C" fn picoredis_client_command(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract: `a` holds `n_args` objects for the whole call; the
     // closure captures only pointers and counts.
-    unsafe { with_client(client, |c| c.command(args(n_args, a))) }
+    unsafe {
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(client) {
+            return outcome(k.command(args(n_args, a)));
+        }
+        with_client(client, |c| c.command(args(n_args, a)))
+    }
 }
 
 /// `close()`: idempotent; an exception raised by the stream's own close is returned (the
@@ -243,6 +251,10 @@ pub unsafe extern "C" fn picoredis_client_close(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract.
     unsafe {
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(client) {
+            return outcome(k.close());
+        }
         match Client::from_obj(client) {
             Some(c) => {
                 // The user ends it: a PubSub's subscriptions end with it.
@@ -268,6 +280,10 @@ pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
     unsafe {
         if let Some(c) = Client::from_obj(obj) {
             c.abort();
+        }
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(obj) {
+            k.abandon();
         }
         #[cfg(feature = "reader")]
         if let Some(m) = Mux::from_obj(obj) {
@@ -321,6 +337,10 @@ pub unsafe extern "C" fn picoredis_client_pipeline(
         let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
             return outcome(Err(Fail::Type("pipeline needs commands")));
         };
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(client) {
+            return outcome(k.pipeline(mp::items(cmds), transaction == mp::boolean(true)));
+        }
         with_client(client, |c| {
             c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
         })
@@ -344,7 +364,78 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
         if !n.is_null() {
             *n = CMD_CACHE;
         }
+        #[cfg(feature = "cluster")]
+        if mp::is_cluster(client) {
+            return Cluster::command_cache(client);
+        }
         Client::command_cache(client)
+    }
+}
+
+/// A new `RedisCluster` (`t`) with the options `opts` for its node clients, knowing the
+/// startup nodes `nodes` (a list or tuple of `(host, port)`), keeping at most `max_open`
+/// node clients; not connected yet (`picoredis_cluster_load`).
+///
+/// # Safety
+/// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+/// else (so outside `guarded()`; it may raise, with no Rust frame left to drop
+/// anything). `t` must be the RedisCluster type; `opts` must point to filled options
+/// holding valid objects; `nodes` a valid object.
+#[cfg(feature = "cluster")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_cluster_new(
+    t: *const mp_obj_type_t,
+    opts: *const picoredis_options_t,
+    nodes: mp_obj_t,
+    max_open: usize,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { outcome(Cluster::alloc(t, &*opts, mp::items(nodes), max_open)) }
+}
+
+/// Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`).
+#[cfg(feature = "cluster")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_cluster_load(
+    obj: mp_obj_t,
+    _n_args: usize,
+    _a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        outcome(match Cluster::from_obj(obj) {
+            Some(k) => k.load(None).map(|_| mp::none()),
+            None => Err(Fail::Type("not a picoredis RedisCluster")),
+        })
+    }
+}
+
+/// `keyslot(key)`: the hash slot of args[0] (str, bytes, a buffer or an int), as the
+/// cluster computes it.
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "cluster")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_cluster_keyslot(
+    _obj: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
+    unsafe {
+        let key = args(n_args, a).first().copied().unwrap_or(mp::none());
+        let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
+        outcome(match crate::cluster::command_slot(&cmd) {
+            Ok(Some(s)) => Ok(mp::small_int(s as isize)),
+            Ok(None) => Err(Fail::Type("cluster keys must be str, bytes or int")),
+            Err(f) => Err(f),
+        })
     }
 }
 

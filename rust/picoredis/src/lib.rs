@@ -16,6 +16,7 @@
 //! options, conn           the glue's structs; the byte pipe to the server
 //! request, reply, session, pubsub, handshake, tls
 //! client, reader, mux     the Redis/PubSub, Reader and asyncio queue objects
+//! cluster                 RedisCluster: slots, the slot map, redirections (over clients)
 //! ffi                     the C ABI the glue calls
 //! ```
 #![no_std]
@@ -36,6 +37,8 @@
 pub use micropython_sys as sys;
 
 mod client;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod conn;
 mod fail;
 pub mod ffi;

@@ -281,6 +281,8 @@ extern "C" {
     static picoredis_type_Mux: sys::mp_obj_type_t;
     #[cfg(feature = "reader")]
     static picoredis_type_Waiter: sys::mp_obj_type_t;
+    #[cfg(feature = "cluster")]
+    static picoredis_type_RedisCluster: sys::mp_obj_type_t;
 }
 
 #[cfg(feature = "natmod")]
@@ -349,6 +351,8 @@ types! {
     /// The type of the asyncio layer's per-command waiters.
     #[cfg(feature = "reader")]
     waiter_type = 17 picoredis_type_Waiter;
+    #[cfg(feature = "cluster")]
+    cluster_type = 18 picoredis_type_RedisCluster;
 }
 
 /// The port's standard output printer.
@@ -385,6 +389,16 @@ pub unsafe fn is_client(o: Obj) -> bool {
         return true;
     }
     ptr::eq(t, redis_type())
+}
+
+/// Whether `o` is a `RedisCluster` object.
+///
+/// # Safety
+/// VM thread. `o` must be a valid object.
+#[cfg(feature = "cluster")]
+pub unsafe fn is_cluster(o: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { type_is(o, cluster_type()) }
 }
 
 /// Whether `o` is a `Reader` object.
@@ -437,6 +451,18 @@ pub unsafe fn is_exception(o: Obj) -> bool {
 pub unsafe fn int_arg(o: Obj) -> isize {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_obj_get_int(o) as isize }
+}
+
+/// The value of an int (small, or an int object as replies make them), None for
+/// anything else.
+///
+/// # Safety
+/// VM thread; may raise (OverflowError for an int beyond a machine word). `o` must be a
+/// valid object.
+#[cfg(feature = "cluster")]
+pub unsafe fn int_value(o: Obj) -> Option<isize> {
+    // SAFETY: the caller's contract; only an int is converted.
+    small_int_value(o).or_else(|| unsafe { is_int(o).then(|| sys::mp_obj_get_int(o) as isize) })
 }
 
 /// Whether `o` is an int (small or big).
@@ -787,6 +813,20 @@ extern "C" {
     // Defined by the C glue (mpy_module/modpicoredis.c): runs `f(ctx)` under nlr_push and
     // returns the exception it raised, or NULL.
     fn picoredis_protect(f: unsafe extern "C" fn(*mut c_void), ctx: *mut c_void) -> sys::mp_obj_t;
+    // Defined by the C glue: gives a new client object its lock (the layout is the glue's).
+    #[cfg(feature = "cluster")]
+    fn picoredis_lock(obj: sys::mp_obj_t) -> sys::mp_obj_t;
+}
+
+/// `obj` (a new picoredis client) with its lock, as the glue gives one to every object
+/// it makes: a regular object that Python code could use safely.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `obj` must be a new Redis object without a lock.
+#[cfg(feature = "cluster")]
+pub unsafe fn with_lock(obj: Obj) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe { picoredis_lock(obj) }
 }
 
 /// Runs `f` and returns the exception it raised instead of letting it propagate (the C

@@ -20,6 +20,7 @@ and the exit status is non-zero if anything failed.
 """
 
 import argparse
+import contextlib
 import difflib
 import os
 import re
@@ -37,6 +38,7 @@ from extra_servers import ExtraServers  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "faults"))
 from proxy import FaultProxy  # noqa: E402
 from redis_fixture import RedisServer, install_sigterm_handler  # noqa: E402
+from redis_cluster_fixture import RedisCluster  # noqa: E402
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 
@@ -134,8 +136,14 @@ def main():
     fake = fake_server.start()
     try:
         with RedisServer() as redis, FaultProxy(redis.port, lifetime=3600) as proxy, \
-                ExtraServers() as extra:
+                ExtraServers() as extra, contextlib.ExitStack() as stack:
             env = dict(os.environ, **extra.env())
+            # A local Redis Cluster (6 nodes, ~3 s) only when a cluster test runs:
+            # PICOREDIS_CLUSTER_PORTS, shared by the test_cluster* files in name order.
+            if any("cluster" in os.path.basename(t) for t in tests):
+                cluster = stack.enter_context(RedisCluster())
+                env.update(cluster.env())
+                print("redis cluster on ports %s" % " ".join(map(str, cluster.ports)))
             env.update(
                        PICOREDIS_PROXY_PORT=str(proxy.port),
                        MICROPYPATH=os.pathsep.join(args.lib + [".frozen", os.path.join(HERE, "lib")]),

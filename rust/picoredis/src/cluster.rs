@@ -368,8 +368,11 @@ impl Cluster {
             let mut o = self.opts;
             o.host = host;
             o.port = mp::small_int_value(port).unwrap_or(0) as sys::mp_int_t;
-            // A node's link is the cluster's to renew: a dropped one always reconnects.
+            // A node's link is the cluster's to renew: a dropped one always reconnects,
+            // once per attempt (the cluster's own retries, with their backoff and map
+            // reloads, follow a node that went away).
             o.reconnect = true;
+            o.retries = 0;
             let obj = mp::with_lock(Client::alloc(mp::redis_type(), &o, false));
             if let Some(slot) = mp::items_mut(entry).get_mut(2) {
                 *slot = obj;

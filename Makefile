@@ -193,7 +193,7 @@ test-unix:
 # with none.
 lint: firmware natmod-x64
 	cargo clippy -p resp --quiet -- -D warnings
-	for features in '--features=reader pubsub tls trace' --no-default-features; do \
+	for features in '--features=reader pubsub tls trace' '--features=cluster' --no-default-features; do \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \
 	MICROPY_CFLAGS_FILE=$(UNIX_BUILD)/rust/cflags.txt \
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \

@@ -2,7 +2,7 @@
 
 The module is implemented in Rust and C (see README.md); these stubs only describe it.
 """
-from typing import Any, Callable, Dict, List, Optional, Set, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 Arg = Union[str, bytes, bytearray, memoryview, int, float]
 Reply = Union[bytes, str, int, float, bool, None, List[Any], Dict[Any, Any], Set[Any], "RedisError"]
@@ -67,6 +67,48 @@ class Redis:
     def __exit__(self, *exc: Any) -> None: ...
     def __getattr__(self, command: str) -> Callable[..., Reply]:
         """Any name of ASCII letters and digits is a command: r.hset('h', 'k', 1)."""
+
+
+class RedisCluster:
+    """A Redis Cluster client (the `cluster` part): each command goes to the master of its
+    keys' slot; MOVED, ASK, TRYAGAIN and CLUSTERDOWN are followed within 16 attempts."""
+
+    def __init__(
+        self,
+        host: Optional[str] = "127.0.0.1",
+        port: int = 7000,
+        timeout: Optional[int] = 3000,
+        debug: bool = False,
+        *,
+        startup_nodes: Optional[List[Tuple[str, int]]] = None,
+        max_connections: int = 4,
+        server: Optional[str] = None,
+        username: Optional[Union[str, bytes]] = None,
+        password: Optional[Union[str, bytes]] = None,
+        client_name: Optional[Union[str, bytes]] = None,
+        protocol: int = 2,
+        connect_timeout: Optional[int] = None,
+        decode_responses: bool = False,
+        ssl: bool = False,
+        ssl_context: Any = None,
+        health_check_interval: Optional[int] = None,
+    ) -> None:
+        """Loads the slot map from the first startup node that answers (`startup_nodes`,
+        else host:port). The options apply to every node connection (at most
+        `max_connections` open; the idlest closed first). No `sock=`."""
+
+    def close(self) -> None: ...
+    def do_cmd(self, cmd: Arg, *args: Arg) -> Reply: ...
+    def __call__(self, cmd: Arg, *args: Arg) -> Reply: ...
+    def pipeline(self, transaction: bool = False) -> "Pipeline":
+        """Grouped per node (one write each), replies in call order; transaction=True
+        only within one slot (RedisError CROSSSLOT otherwise)."""
+    def keyslot(self, key: Union[str, bytes, int]) -> int:
+        """CRC16/XMODEM of the key (or its {hash tag}) mod 16384."""
+    def __enter__(self) -> "RedisCluster": ...
+    def __exit__(self, *exc: Any) -> None: ...
+    def __getattr__(self, command: str) -> Callable[..., Reply]:
+        """Any name of ASCII letters and digits is a command: rc.get('k')."""
 
 
 class Pipeline:

@@ -44,8 +44,12 @@ include bench/bench.mk
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
 # every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
-	natmod firmware-stock qemu-firmware-stock
+	natmod firmware-stock qemu-firmware-stock qemu-firmware-nocluster
 	$(REPO)/tools/size.sh
+# Every part but the cluster one: what RedisCluster costs on Cortex-M3.
+qemu-firmware-nocluster:
+	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES="reader pubsub tls trace heal" \
+		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-nocluster
 # The smallest build freezes asyncio only, as the plain firmwares do: picoredis' Python
 # part needs the Reader it leaves out, so `import picoredis` there is the built-in.
 qemu-firmware-min:

@@ -57,6 +57,12 @@ lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_
 echo "| firmware | flash without | flash with | picoredis flash | of which frozen Python | RAM without | RAM with | picoredis RAM |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 row "qemu MPS2_AN385 (Cortex-M3), every part" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
+if [ -f $B/qemu-arm-nocluster/firmware.elf ]; then
+    row "qemu MPS2_AN385 (Cortex-M3), every part but cluster" arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf $B/qemu-arm-plain/firmware.elf
+    printf '| (so the cluster part, RedisCluster, on Cortex-M3) | | | **%d** | | | | **%d** |\n' \
+        $(($(flash arm-none-eabi-size $B/qemu-arm/firmware.elf) - $(flash arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf))) \
+        $(($(ram arm-none-eabi-size $B/qemu-arm/firmware.elf) - $(ram arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf)))
+fi
 if [ -f $B/qemu-arm-min/firmware.elf ]; then
     row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
 fi

@@ -550,23 +550,11 @@ impl Cluster {
         // SAFETY: the caller's contract.
         let n = unsafe { self.entries().len() };
         for i in (0..n).filter(|&i| Some(i) != avoid) {
-            // SAFETY: the caller's contract; `current` is set while the node works.
-            let reply = unsafe {
-                let (obj, c) = self.client(i)?;
-                self.current = obj;
-                let r = c.command(&args);
-                self.current = mp::none();
-                if let Err(f) = r {
-                    if f.breaks_connection() {
-                        c.abort();
-                    }
-                }
-                r
-            };
-            match reply {
+            // SAFETY: the caller's contract.
+            match unsafe { self.attempt(i, false, &|c| c.command(&args)) } {
                 // SAFETY: the caller's contract.
-                Ok(v) => return unsafe { self.read_slots(v, i) },
-                Err(f) => last = f,
+                Ok(Ok(v)) => return unsafe { self.read_slots(v, i) },
+                Ok(Err(f)) | Err(f) => last = f,
             }
         }
         Err(last)
@@ -687,6 +675,47 @@ impl Cluster {
         unsafe { mp::delay_ms(ms) };
     }
 
+    /// Node `i` runs `op` (after `ASKING` when `ask`) on a link made sure of first. The
+    /// outer error: the node could not be reached, nothing was sent. The inner result:
+    /// `op`'s; a failure that leaves the link out of step closes it (what was sent may
+    /// have run: the caller never sends it again).
+    ///
+    /// # Safety
+    /// The client contract; `op` may raise: it must hold nothing that needs dropping.
+    unsafe fn attempt(
+        &mut self,
+        i: usize,
+        ask: bool,
+        op: &dyn Fn(&mut Client) -> Result<Obj, Fail>,
+    ) -> Result<Result<Obj, Fail>, Fail> {
+        let asking = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))];
+        // SAFETY: the caller's contract; `current` names the node client while it works
+        // (the glue's abandon closes it if an exception cuts the call short).
+        unsafe {
+            let (obj, c) = self.client(i)?;
+            self.current = obj;
+            let up = c.ensure_connected();
+            let mut r = up.map(|_| mp::none());
+            if r.is_ok() && ask {
+                r = c.command(&asking);
+            }
+            if r.is_ok() {
+                r = op(c);
+            }
+            self.current = mp::none();
+            match r {
+                Err(f) if f.breaks_connection() || up.is_err() => {
+                    c.abort();
+                    match up {
+                        Err(_) => Err(f),
+                        Ok(()) => Ok(r),
+                    }
+                }
+                _ => Ok(r),
+            }
+        }
+    }
+
     /// `do_cmd`: the command `args` on the node its keys hash to.
     ///
     /// # Safety
@@ -697,29 +726,28 @@ impl Cluster {
             request::check(args)?;
             refused(session::effect(args))?;
             let slot = command_slot(args)?;
-            self.run(args, slot, None)
+            self.run(slot, None, &|c| c.command(args))
         }
     }
 
-    /// Runs `args` for `slot` until it gets a reply that is not a redirection (or the
-    /// budget is spent). `first`: an error reply the command already got (in a pipeline),
-    /// to follow before anything is sent.
+    /// Runs `op` (a command, or a transaction) on the node of `slot` until it gets a
+    /// reply that is not a redirection, or the budget is spent. `first`: an error reply
+    /// the command already got from a node (in a pipeline), followed before anything is
+    /// sent.
     ///
     /// # Safety
-    /// The client contract; `args` as for `command`.
+    /// The client contract; `op` as for `attempt`.
     unsafe fn run(
         &mut self,
-        args: &[Obj],
         slot: Option<u16>,
         first: Option<(Obj, usize)>,
+        op: &dyn Fn(&mut Client) -> Result<Obj, Fail>,
     ) -> Result<Obj, Fail> {
-        let asking = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))];
         let mut ask = false;
         let mut waits = 0;
         let mut last = Fail::Refused(BUDGET);
         let mut pending = first;
-        // SAFETY: the caller's contract; `current` is set while a node works on the
-        // command (the glue's abandon closes it if an exception cuts the call short).
+        // SAFETY: the caller's contract.
         unsafe {
             let mut node = match first {
                 Some((_, n)) => n,
@@ -728,14 +756,11 @@ impl Cluster {
             for _ in 0..TTL {
                 let reply = match pending.take() {
                     Some((exc, _)) => Err(Fail::Reply(exc)),
-                    None => {
-                        let (obj, c) = self.client(node)?;
-                        self.current = obj;
-                        if let Err(f) = c.ensure_connected() {
-                            // Unreachable (nothing was sent): a new map, maybe a new
-                            // master, after a pause.
-                            c.abort();
-                            self.current = mp::none();
+                    None => match self.attempt(node, ask, op) {
+                        Ok(r) => r,
+                        Err(f) => {
+                            // Unreachable (nothing was sent): after a pause, a new map,
+                            // maybe a new master.
                             last = f;
                             self.backoff(&mut waits);
                             let _ = self.load(Some(node));
@@ -743,23 +768,7 @@ impl Cluster {
                             ask = false;
                             continue;
                         }
-                        let mut r = Ok(mp::none());
-                        if ask {
-                            r = c.command(&asking);
-                        }
-                        if r.is_ok() {
-                            r = c.command(args);
-                        }
-                        self.current = mp::none();
-                        if let Err(f) = r {
-                            if f.breaks_connection() {
-                                // Sent, fate unknown: never sent again.
-                                c.abort();
-                                return r;
-                            }
-                        }
-                        r
-                    }
+                    },
                 };
                 let Err(Fail::Reply(exc)) = reply else {
                     return reply;
@@ -791,17 +800,20 @@ impl Cluster {
 
     /// `pipeline().execute()`: each command goes to the node of its slot; the commands
     /// of one node are sent with one write, then their replies read. A command that got
-    /// a redirection (it did not run) is followed alone. Replies come back in the
-    /// caller's order, server errors in place. With `transaction`, every key must be in
-    /// one slot, and MULTI/EXEC runs on its node (a MOVED before EXEC: the transaction
-    /// did not run, and goes to the new owner).
+    /// a redirection (it did not run) is followed alone, as are the commands of a node
+    /// that could not be reached. Replies come back in the caller's order, server errors
+    /// in place. With `transaction`, every key must be in one slot, and MULTI/EXEC runs
+    /// on its node (a MOVED at queue time: the transaction did not run, and goes to the
+    /// new owner).
     ///
     /// # Safety
     /// The client contract; `cmds` tuples (or lists) of valid objects that no Python code
     /// can change during the call.
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
-        // SAFETY: the caller's contract. `plan` and `out` are this call's own lists,
-        // filled before they are read; `plan` holds each command's slot, then node.
+        // SAFETY: the caller's contract. `plan` and `out` are this call's own lists;
+        // `plan` holds each command's slot, then its node until it is done (None), `out`
+        // its reply (every slot written, each command being in one group, before `out`
+        // is returned).
         unsafe {
             let n = cmds.len();
             let plan = mp::new_list(n);
@@ -818,133 +830,65 @@ impl Cluster {
                 *p = s.map_or(mp::none(), |s| mp::small_int(s as isize));
             }
             if transaction {
-                return self.transaction(cmds, tslot);
+                return self.run(tslot, None, &|c| c.pipeline(cmds, true));
             }
             let slot = |o: Obj| mp::small_int_value(o).map(|s| s as u16);
+            let slots = mp::new_tuple(mp::items(plan));
+            for p in mp::items_mut(plan) {
+                *p = mp::small_int(self.node_for(slot(*p))? as isize);
+            }
             let out = mp::new_list(n);
-            for (&s, o) in mp::items(plan).iter().zip(mp::items_mut(out)) {
-                *o = mp::small_int(self.node_for(slot(s))? as isize);
-            }
-            // Groups, in the order of their first command. `out` holds each command's
-            // node until its reply replaces it (`done` marks which).
-            let done = mp::new_list(n);
-            for d in mp::items_mut(done) {
-                *d = mp::boolean(false);
-            }
+            let node_of = |k: usize| mp::items(plan).get(k).and_then(|&o| mp::small_int_value(o));
+            // Groups in the order of their first command.
             for i in 0..n {
-                if mp::items(done).get(i) != Some(&mp::boolean(false)) {
+                let Some(node) = node_of(i) else {
                     continue;
-                }
-                let node = mp::items(out)
-                    .get(i)
-                    .and_then(|&o| mp::small_int_value(o))
-                    .unwrap_or(0);
+                };
+                let mine = |k: &usize| node_of(*k) == Some(node);
                 let group = mp::new_list(0);
-                let at = mp::new_list(0);
-                for k in i..n {
-                    let mine = mp::items(done).get(k) == Some(&mp::boolean(false))
-                        && mp::items(out).get(k).and_then(|&o| mp::small_int_value(o))
-                            == Some(node);
-                    if let (true, Some(&cmd)) = (mine, cmds.get(k)) {
-                        mp::list_append(group, cmd);
-                        mp::list_append(at, mp::small_int(k as isize));
-                        if let Some(d) = mp::items_mut(done).get_mut(k) {
-                            *d = mp::boolean(true);
-                        }
-                    }
+                for k in (i..n).filter(mine) {
+                    mp::list_append(group, cmds.get(k).copied().unwrap_or(mp::none()));
                 }
                 let node = node as usize;
-                let (obj, c) = self.client(node)?;
-                self.current = obj;
-                let replies = if c.ensure_connected().is_ok() {
-                    let r = c.pipeline(mp::items(group), false);
-                    self.current = mp::none();
-                    match r {
-                        Ok(v) => Some(v),
-                        Err(f) => {
-                            if f.breaks_connection() {
-                                c.abort();
-                            }
-                            return Err(f);
-                        }
-                    }
-                } else {
-                    // Unreachable, nothing sent: each command on its own, with the
-                    // retries and map reloads of a single command.
-                    c.abort();
-                    self.current = mp::none();
-                    None
-                };
-                for (j, &k) in mp::items(at).iter().enumerate() {
-                    let k = mp::small_int_value(k).unwrap_or(0) as usize;
-                    let (Some(&cmd), Some(&s)) = (cmds.get(k), mp::items(plan).get(k)) else {
-                        continue;
+                let replies =
+                    match self.attempt(node, false, &|c| c.pipeline(mp::items(group), false)) {
+                        Ok(Ok(v)) => mp::items(v),
+                        Ok(Err(f)) => return Err(f),
+                        Err(_) => &[],
                     };
-                    let got = match replies {
-                        Some(v) => mp::items(v).get(j).copied().unwrap_or(mp::none()),
-                        None => mp::none(),
-                    };
-                    let again = match replies {
+                let mut j = 0;
+                for k in (i..n).filter(mine) {
+                    let got = replies.get(j).copied();
+                    j += 1;
+                    let again = match got {
                         None => Some(None),
-                        Some(_) if mp::is_redis_error(got) => match self.redirect(got, node)? {
+                        Some(v) if mp::is_redis_error(v) => match self.redirect(v, node)? {
                             Redirect::None => None,
-                            _ => Some(Some((got, node))),
+                            _ => Some(Some((v, node))),
                         },
                         Some(_) => None,
                     };
-                    let reply = match again {
-                        None => got,
-                        Some(first) => match self.run(mp::items(cmd), slot(s), first) {
-                            Ok(v) => v,
-                            Err(Fail::Reply(e)) => e,
-                            Err(f) => return Err(f),
-                        },
+                    let reply = match (again, cmds.get(k), mp::items(slots).get(k)) {
+                        (Some(first), Some(&cmd), Some(&s)) => {
+                            match self.run(slot(s), first, &|c| c.command(mp::items(cmd))) {
+                                Ok(v) => v,
+                                Err(Fail::Reply(e)) => e,
+                                Err(f) => return Err(f),
+                            }
+                        }
+                        _ => got.unwrap_or(mp::none()),
                     };
-                    if let Some(o) = mp::items_mut(out).get_mut(k) {
+                    if let (Some(o), Some(p)) = (
+                        mp::items_mut(out).get_mut(k),
+                        mp::items_mut(plan).get_mut(k),
+                    ) {
                         *o = reply;
+                        *p = mp::none();
                     }
                 }
             }
             Ok(out)
         }
-    }
-
-    /// MULTI/EXEC on the node of `slot`; a redirection refused at queue time means the
-    /// transaction did not run: followed (MOVED, TRYAGAIN) within the budget.
-    ///
-    /// # Safety
-    /// As `pipeline`.
-    unsafe fn transaction(&mut self, cmds: &[Obj], slot: Option<u16>) -> Result<Obj, Fail> {
-        let mut waits = 0;
-        // SAFETY: the caller's contract, as in `run`.
-        unsafe {
-            let mut node = self.node_for(slot)?;
-            for _ in 0..TTL {
-                let (obj, c) = self.client(node)?;
-                self.current = obj;
-                let r = c.pipeline(cmds, true);
-                self.current = mp::none();
-                let exc = match r {
-                    Err(Fail::Reply(exc)) => exc,
-                    Err(f) => {
-                        if f.breaks_connection() {
-                            c.abort();
-                        }
-                        return Err(f);
-                    }
-                    ok => return ok,
-                };
-                match self.redirect(exc, node)? {
-                    Redirect::Moved(s, to) => {
-                        self.moved(s, to);
-                        node = to;
-                    }
-                    Redirect::Again(_) => self.backoff(&mut waits),
-                    Redirect::None | Redirect::Ask(_) => return r,
-                }
-            }
-        }
-        Err(Fail::Refused(BUDGET))
     }
 
     /// An operation raised part-way: the node client it was using is closed.

@@ -482,14 +482,19 @@ static mp_int_t timeout_arg(mp_obj_t t) {
 //       health_check_interval=None)
 // (The healing options, the `heal` part, have picoredis.asyncio's names and defaults.)
 // Parses Redis' arguments into `o`; `sock` and `port` (None: the default) are returned
-// for the connect. (RedisCluster takes the same options.)
+// for the connect. RedisCluster takes the same options, and its own two (`cluster`:
+// startup_nodes and max_connections, None when not given; NULL for Redis, which refuses
+// them).
 static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, picoredis_options_t *out,
-    mp_obj_t *sock, mp_obj_t *port) {
+    mp_obj_t *sock, mp_obj_t *port, mp_obj_t *cluster) {
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
            ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
            ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context,
            #if defined(PICOREDIS_HEAL)
            ARG_retries, ARG_backoff_base, ARG_backoff_cap, ARG_health_check_interval,
+           #endif
+           #if defined(PICOREDIS_CLUSTER)
+           ARG_startup_nodes, ARG_max_connections,
            #endif
     };
     ARG_TABLE mp_arg_t allowed_args[] = {
@@ -515,9 +520,23 @@ static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, 
         { MP_QSTR_backoff_cap, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 2000} },
         { MP_QSTR_health_check_interval, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         #endif
+        #if defined(PICOREDIS_CLUSTER)
+        { MP_QSTR_startup_nodes, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_max_connections, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        #endif
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    #if defined(PICOREDIS_CLUSTER)
+    if (cluster != NULL) {
+        cluster[0] = a[ARG_startup_nodes].u_obj;
+        cluster[1] = a[ARG_max_connections].u_obj;
+    } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none) {
+        mp_raise_TypeError(MP_ERROR_TEXT("startup_nodes, max_connections: RedisCluster's"));
+    }
+    #else
+    (void)cluster;
+    #endif
 
     picoredis_options_t o;
     o.host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
@@ -570,7 +589,7 @@ static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, 
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     picoredis_options_t o;
     mp_obj_t sock, port;
-    parse_options(n_args, n_kw, all_args, &o, &sock, &port);
+    parse_options(n_args, n_kw, all_args, &o, &sock, &port, NULL);
     mp_obj_t self = with_lock(picoredis_client_new(type, &o));
     // (port None: 6379, which the options already hold.)
     mp_obj_t connect_args[3] = { sock, mp_const_none, port };
@@ -836,43 +855,19 @@ MP_DEFINE_CONST_OBJ_TYPE(
 // RedisCluster(host='127.0.0.1', port=7000, *, startup_nodes=None, max_connections=4,
 //              <Redis' other options>): the options apply to every node connection.
 static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    // startup_nodes= and max_connections= are the cluster's own: taken out, the rest are
-    // parsed as Redis' arguments.
-    mp_obj_t nodes = mp_const_none;
-    mp_int_t max_open = 4;
-    mp_obj_t *rest = m_new(mp_obj_t, n_args + 2 * n_kw);
-    size_t kept = 0;
-    for (size_t i = 0; i < n_args; i++) {
-        rest[i] = all_args[i];
-    }
-    for (size_t i = 0; i < n_kw; i++) {
-        mp_obj_t key = all_args[n_args + 2 * i], value = all_args[n_args + 2 * i + 1];
-        if (key == MP_OBJ_NEW_QSTR(MP_QSTR_startup_nodes)) {
-            nodes = value;
-        } else if (key == MP_OBJ_NEW_QSTR(MP_QSTR_max_connections)) {
-            max_open = mp_obj_get_int(value);
-        } else {
-            rest[n_args + 2 * kept] = key;
-            rest[n_args + 2 * kept + 1] = value;
-            kept++;
-        }
-    }
     picoredis_options_t o;
-    mp_obj_t sock, port;
-    parse_options(n_args, kept, rest, &o, &sock, &port);
-    m_del(mp_obj_t, rest, n_args + 2 * n_kw);
-    if (sock != mp_const_none) {
-        mp_raise_ValueError(MP_ERROR_TEXT("RedisCluster connects to its nodes: no sock="));
+    mp_obj_t sock, port, own[2];
+    parse_options(n_args, n_kw, all_args, &o, &sock, &port, own);
+    mp_int_t max_open = own[1] == mp_const_none ? 4 : mp_obj_get_int(own[1]);
+    if (sock != mp_const_none || max_open < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("no sock=; max_connections >= 1"));
     }
-    if (max_open < 1) {
-        mp_raise_ValueError(MP_ERROR_TEXT("max_connections must be at least 1"));
-    }
-    if (nodes == mp_const_none) {
+    if (own[0] == mp_const_none) {
         mp_obj_t node[2] = { o.host, port == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : port };
-        mp_obj_t one = mp_obj_new_tuple(2, node);
-        nodes = mp_obj_new_tuple(1, &one);
+        own[0] = mp_obj_new_tuple(2, node);
+        own[0] = mp_obj_new_tuple(1, own);
     }
-    mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, nodes, max_open)));
+    mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, own[0], max_open)));
     guarded(self, picoredis_cluster_load, 0, NULL);
     return self;
 }

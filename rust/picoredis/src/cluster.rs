@@ -34,8 +34,7 @@ const TTL: u32 = 16;
 const RELOAD_EVERY: u8 = 5;
 
 const CROSSSLOT: &[u8] = b"CROSSSLOT Keys in request don't hash to the same slot";
-const BUDGET: &[u8] =
-    b"CLUSTERDOWN retry budget exhausted (redirections, cluster down or unreachable nodes)";
+const BUDGET: &[u8] = b"CLUSTERDOWN retry budget spent";
 
 /// One range of the slot map: `start..=end` is served by node `node`.
 #[derive(Clone, Copy)]
@@ -127,13 +126,14 @@ unsafe fn slot_of(o: Obj) -> Result<u16, Fail> {
         let mut d = [0u8; 20];
         return Ok(key_slot(resp::encode::fmt_isize(i, &mut d)));
     }
-    Err(Fail::Type("cluster keys must be str, bytes or int"))
+    Err(Fail::Type("keys: str, bytes or int"))
 }
 
 // Where the keys are, for the commands that are not "the first argument is the only key".
 // Space-separated names (the table costs its text only).
 /// No key: any node.
-const KEYLESS: &[u8] = b"ping echo info time dbsize cluster command config client script function keys scan randomkey publish lastsave wait readonly readwrite memory slowlog flushall flushdb";
+/// (Commands with no argument at all need no entry.)
+const KEYLESS: &[u8] = b"ping echo info cluster command config client script function keys scan publish wait memory slowlog flushall flushdb";
 /// Every argument is a key.
 const ALL: &[u8] = b"mget del unlink exists touch watch sinter sunion sdiff sinterstore sunionstore sdiffstore pfcount pfmerge sintercard";
 /// key value key value ...
@@ -209,11 +209,11 @@ pub unsafe fn command_slot(args: &[Obj]) -> Result<Option<u16>, Fail> {
 fn refused(e: Effect) -> Result<(), Fail> {
     match e {
         Effect::Multi | Effect::Exec | Effect::Discard | Effect::Watch | Effect::Unwatch => Err(
-            Fail::Refused(b"ERR transactions on a cluster: use pipeline(transaction=True)"),
+            Fail::Refused(b"ERR cluster: use pipeline(transaction=True)"),
         ),
-        Effect::Select | Effect::Hello | Effect::Auth | Effect::SetName | Effect::Reset => Err(
-            Fail::Refused(b"ERR session commands on a cluster: give them as options"),
-        ),
+        Effect::Select | Effect::Hello | Effect::Auth | Effect::SetName | Effect::Reset => {
+            Err(Fail::Refused(b"ERR cluster: session commands are options"))
+        }
         _ => Ok(()),
     }
 }
@@ -244,7 +244,7 @@ impl Cluster {
         nodes: &[Obj],
         max_open: usize,
     ) -> Result<Obj, Fail> {
-        const STARTUP: &str = "startup_nodes: a list of (host, port), host a str";
+        const STARTUP: &str = "startup_nodes: [(host, port)]";
         // SAFETY: the caller's contract. `p` is fresh zeroed memory for one Cluster (zero
         // is a valid value of every field but the ones written here, in place, before
         // anything can read them: an empty map, no MOVED, an empty command cache).
@@ -325,7 +325,7 @@ impl Cluster {
                 return Ok(i);
             }
             if entries.len() >= MAX_NODES {
-                return Err(Fail::Value("cluster: too many nodes"));
+                return Err(Fail::Value("too many nodes"));
             }
             let host = if mp::is_str(host) {
                 host
@@ -635,17 +635,16 @@ impl Cluster {
             }
             // "3999 127.0.0.1:6381" (an empty host: the node that answered).
             let text = args.get(1).and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
-            let mut words = text.split(|&b| b == b' ');
-            let slot = words.next().and_then(resp::parse::parse_integer);
-            let addr = words.next().unwrap_or(&[]);
-            let colon = addr.iter().rposition(|&b| b == b':');
-            let (Some(slot), Some(colon)) = (slot, colon) else {
+            let sp = text.iter().position(|&b| b == b' ');
+            let colon = text.iter().rposition(|&b| b == b':');
+            let (Some(sp), Some(colon)) = (sp, colon) else {
                 return Ok(Redirect::None);
             };
-            let host = addr.get(..colon).unwrap_or(&[]);
-            let port = addr.get(colon + 1..).and_then(resp::parse::parse_integer);
-            let (Ok(slot), Some(port)) = (
-                u16::try_from(slot),
+            let slot = text.get(..sp).and_then(resp::parse::parse_integer);
+            let host = text.get(sp + 1..colon).unwrap_or(&[]);
+            let port = text.get(colon + 1..).and_then(resp::parse::parse_integer);
+            let (Some(slot), Some(port)) = (
+                slot.and_then(|s| u16::try_from(s).ok()),
                 port.filter(|p| (0..=65535).contains(p)),
             ) else {
                 return Ok(Redirect::None);

@@ -433,7 +433,7 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
         let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
         outcome(match crate::cluster::command_slot(&cmd) {
             Ok(Some(s)) => Ok(mp::small_int(s as isize)),
-            Ok(None) => Err(Fail::Type("cluster keys must be str, bytes or int")),
+            Ok(None) => Err(Fail::Type("keys: str, bytes or int")),
             Err(f) => Err(f),
         })
     }

@@ -855,10 +855,8 @@ impl Cluster {
                         Ok(Err(f)) => return Err(f),
                         Err(_) => &[],
                     };
-                let mut j = 0;
-                for k in (i..n).filter(mine) {
+                for (j, k) in (i..n).filter(mine).enumerate() {
                     let got = replies.get(j).copied();
-                    j += 1;
                     let again = match got {
                         None => Some(None),
                         Some(v) if mp::is_redis_error(v) => match self.redirect(v, node)? {

@@ -74,7 +74,10 @@ qemu-firmware-plain:
 # picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
-NATMOD_FEATURES ?= reader pubsub tls trace heal cluster
+# (Not the cluster part: a board loads a native module's code into its heap, and
+# RedisCluster would add about 7 KB there for every user; NATMOD_FEATURES="... cluster"
+# builds it in.)
+NATMOD_FEATURES ?= reader pubsub tls trace heal
 # Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.
 # NATMOD_URL_BASE=github:<owner>/<repo>/natmod (README: Stock firmware).
 NATMOD_URL_BASE ?=

@@ -693,7 +693,13 @@ impl Cluster {
         unsafe {
             let (obj, c) = self.client(i)?;
             self.current = obj;
-            let up = c.ensure_connected();
+            // An exception on the way (the socket's connect, DNS) is this node's failure
+            // too: `run` decides whether another attempt may follow (the closure captures
+            // only references: nothing to drop).
+            let mut up = Err(Fail::NotConnected);
+            if let Some(exc) = mp::protect(&mut || up = c.ensure_connected()) {
+                up = Err(Fail::Exception(exc));
+            }
             let mut r = up.map(|_| mp::none());
             if r.is_ok() && ask {
                 r = c.command(&asking);
@@ -757,6 +763,11 @@ impl Cluster {
                     Some((exc, _)) => Err(Fail::Reply(exc)),
                     None => match self.attempt(node, ask, op) {
                         Ok(r) => r,
+                        // An exception other than OSError (KeyboardInterrupt, MemoryError)
+                        // is the caller's.
+                        Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
+                            return Err(Fail::Exception(e));
+                        }
                         Err(f) => {
                             // Unreachable (nothing was sent): after a pause, a new map,
                             // maybe a new master.

@@ -242,6 +242,38 @@ def test_ask_during_a_migration():
 
 
 @test
+def test_tryagain_retried_within_the_budget():
+    # A multi-key command whose keys are split by a migration: TRYAGAIN, retried with a
+    # backoff until the budget is spent, then a clear error; once the slot has moved,
+    # the same command works.
+    import time
+    rc = cluster()
+    a, b = '{split}a', '{split}b'
+    rc.set(a, 1)
+    rc.set(b, 2)
+    slot = rc.keyslot(a)
+    src, src_id = owner(slot)
+    dst, dst_id = [(p, i) for s, e, p, i in masters() if p != src][0]
+    tries = errors(src, 'TRYAGAIN')
+    move_slot(slot, [b], src, src_id, dst, dst_id, finish=False)
+    t0 = time.ticks_ms()
+    e = raises(RedisError, rc.mget, a, b)
+    ms = time.ticks_diff(time.ticks_ms(), t0)
+    eq(e.args, ('CLUSTERDOWN', 'retry budget spent'))
+    eq(errors(src, 'TRYAGAIN') - tries, 16, 'attempts (TRYAGAIN replies)')
+    check(1500 < ms < 5000, 'time spent retrying: %d ms' % ms)
+    n = node(src)
+    n.migrate(HOST, dst, '', 0, 5000, 'KEYS', a)
+    n.close()
+    for p in master_ports():
+        n = node(p)
+        n.cluster('setslot', slot, 'node', dst_id)
+        n.close()
+    eq(rc.mget(a, b), [b'1', b'2'])
+    rc.close()
+
+
+@test
 def test_pipeline_across_nodes():
     rc = cluster()
     p = rc.pipeline()

@@ -149,7 +149,7 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
-	lint fuzz fuzz-smoke soak soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
+	lint fuzz fuzz-smoke soak soak-cluster soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
 	natmod natmod-x64 natmod-test qemu-firmware-stock firmware-stock qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
 all: firmware
@@ -173,8 +173,9 @@ test: deps firmware test-rust lint check-header check-no-panic test-unix soak-th
 
 # Reliability: the long soak through the fault-injecting proxy (make test runs a short
 # one), then the concurrency soak (8 threads, 4 of them sharing one client, CLIENT KILL
-# every 200-400 ms; make test runs a short one, soak-threads-short), and the firmware
-# tests under valgrind's memcheck (tools/valgrind/README.md).
+# every 200-400 ms; make test runs a short one, soak-threads-short), the cluster soak
+# (RedisCluster while a slot moves back and forth: tools/cluster_soak.py), and the
+# firmware tests under valgrind's memcheck (tools/valgrind/README.md).
 SOAK_COMMANDS ?= 100000
 THREAD_SOAK_COMMANDS ?= 20000
 THREAD_SOAK_SECONDS ?= 15
@@ -182,6 +183,9 @@ THREAD_SOAK := $(PYTHON) tools/thread_soak.py --micropython $(FIRMWARE)
 soak: firmware
 	$(PYTHON) tools/soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
 	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
+	$(PYTHON) tools/cluster_soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
+soak-cluster: firmware
+	$(PYTHON) tools/cluster_soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
 soak-threads: firmware
 	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
 soak-threads-short: firmware

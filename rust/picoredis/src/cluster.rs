@@ -758,7 +758,7 @@ impl Cluster {
                 Some((_, n)) => n,
                 None => self.node_for(slot)?,
             };
-            for _ in 0..TTL {
+            for attempt in 0..TTL {
                 let reply = match pending.take() {
                     Some((exc, _)) => Err(Fail::Reply(exc)),
                     None => match self.attempt(node, ask, op) {
@@ -787,6 +787,11 @@ impl Cluster {
                 match self.redirect(exc, node)? {
                     Redirect::None => return reply,
                     Redirect::Moved(s, to) => {
+                        // Nodes that send the slot back and forth (a move being
+                        // committed node by node): a pause in the second half.
+                        if attempt >= TTL / 2 {
+                            self.backoff(&mut waits);
+                        }
                         self.moved(s, to);
                         node = to;
                     }

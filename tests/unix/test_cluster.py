@@ -358,6 +358,8 @@ def test_startup_nodes_and_errors():
     raises(OSError, RedisCluster, HOST, 1, retries=0)
     raises(TypeError, RedisCluster, startup_nodes=[HOST])
     raises(ValueError, RedisCluster, HOST, PORTS[0], max_connections=0)
+    raises(TypeError, Redis, HOST, PORTS[0], startup_nodes=[(HOST, PORTS[0])])  # the cluster's own
+    raises(TypeError, Redis, HOST, PORTS[0], max_connections=2)
     rc = cluster()
     raises(TypeError, rc.get, None)
     e = raises(RedisError, rc.hset, 'x')        # a server error passes through

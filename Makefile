@@ -70,7 +70,7 @@ qemu-firmware-plain:
 # picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
-NATMOD_FEATURES ?= reader pubsub tls trace heal
+NATMOD_FEATURES ?= reader pubsub tls trace heal sentinel
 # Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.
 # NATMOD_URL_BASE=github:<owner>/<repo>/natmod (README: Stock firmware).
 NATMOD_URL_BASE ?=

@@ -69,7 +69,9 @@ class SentinelServers:
         self.fake.start()
         self.control = sentinel_fixture.ControlServer(self.setup, self.fake)
         self.control.start()
-        self.spares = [RedisServer().start(), RedisServer().start()]
+        # (A replica's first sync at once, not after the default 5 s diskless delay.)
+        self.spares = [RedisServer(["--repl-diskless-sync-delay", "0"]).start()
+                       for _ in range(2)]
         return self
 
     def env(self):

@@ -173,7 +173,7 @@ def flip(primary, replica):
     with plain(primary) as p, plain(replica) as q:
         p.replicaof('NO', 'ONE')
         q.replicaof(HOST, primary)
-        wait_for(lambda: b'master_link_status:up' in q.info('replication'), 5000,
+        wait_for(lambda: b'master_link_status:up' in q.info('replication'), 10000,
                  'replica link up')
         p.config('RESETSTAT')
         q.config('RESETSTAT')

@@ -516,52 +516,51 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
 
-    picoredis_options_t o;
+    picoredis_options_t *o = out;
     conn[0] = a[ARG_sock].u_obj;
     conn[1] = mp_const_none;
     conn[2] = a[ARG_port].u_obj;
-    o.host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
-    if (o.host == mp_const_none) {
-        o.host = DEFAULT_HOST;
+    o->host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
+    if (o->host == mp_const_none) {
+        o->host = DEFAULT_HOST;
     }
-    o.port = 6379; // checked and set by the connect below
-    o.timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
-    o.connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
-        ? o.timeout_ms : timeout_arg(a[ARG_connect_timeout].u_obj);
-    o.db = a[ARG_db].u_int;
-    o.protocol = a[ARG_protocol].u_int;
-    if (o.protocol != 2 && o.protocol != 3) {
+    o->port = 6379; // checked and set by the connect below
+    o->timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
+    o->connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
+        ? o->timeout_ms : timeout_arg(a[ARG_connect_timeout].u_obj);
+    o->db = a[ARG_db].u_int;
+    o->protocol = a[ARG_protocol].u_int;
+    if (o->protocol != 2 && o->protocol != 3) {
         mp_raise_ValueError(MP_ERROR_TEXT("protocol must be 2 or 3"));
     }
-    o.username = a[ARG_username].u_obj;
-    o.password = a[ARG_password].u_obj;
-    o.client_name = a[ARG_client_name].u_obj;
-    o.ssl_context = a[ARG_ssl_context].u_obj != mp_const_none ? a[ARG_ssl_context].u_obj
+    o->username = a[ARG_username].u_obj;
+    o->password = a[ARG_password].u_obj;
+    o->client_name = a[ARG_client_name].u_obj;
+    o->ssl_context = a[ARG_ssl_context].u_obj != mp_const_none ? a[ARG_ssl_context].u_obj
         : mp_obj_new_bool(a[ARG_ssl].u_bool == true);
-    if (o.ssl_context == mp_const_false) {
-        o.ssl_context = mp_const_none;
+    if (o->ssl_context == mp_const_false) {
+        o->ssl_context = mp_const_none;
     }
     #if !defined(PICOREDIS_TLS)
-    if (o.ssl_context != mp_const_none) {
+    if (o->ssl_context != mp_const_none) {
         mp_raise_ValueError(MP_ERROR_TEXT("picoredis was built without TLS"));
     }
     #endif
-    o.debug = a[ARG_debug].u_bool;
-    check_trace(o.debug);
-    o.decode_responses = a[ARG_decode_responses].u_bool;
-    o.reconnect = a[ARG_reconnect].u_bool;
+    o->debug = a[ARG_debug].u_bool;
+    check_trace(o->debug);
+    o->decode_responses = a[ARG_decode_responses].u_bool;
+    o->reconnect = a[ARG_reconnect].u_bool;
     #if defined(PICOREDIS_HEAL)
-    o.retries = a[ARG_retries].u_int;
-    o.backoff_base = a[ARG_backoff_base].u_int;
-    o.backoff_cap = a[ARG_backoff_cap].u_int;
+    o->retries = a[ARG_retries].u_int;
+    o->backoff_base = a[ARG_backoff_base].u_int;
+    o->backoff_cap = a[ARG_backoff_cap].u_int;
     // ms; None (or a negative value): no health check.
-    o.health_check_ms = a[ARG_health_check_interval].u_obj == mp_const_none
+    o->health_check_ms = a[ARG_health_check_interval].u_obj == mp_const_none
         ? -1 : mp_obj_get_int(a[ARG_health_check_interval].u_obj);
     #else
-    o.retries = o.backoff_base = o.backoff_cap = 0; // (not read without the heal part)
-    o.health_check_ms = -1;
+    o->retries = o->backoff_base = o->backoff_cap = 0; // (not read without the heal part)
+    o->health_check_ms = -1;
     #endif
-    *out = o;
 }
 
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {

@@ -42,7 +42,8 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
-# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
+# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS, trace, heal
+# or sentinel).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
 	natmod firmware-stock qemu-firmware-stock
 	$(REPO)/tools/size.sh

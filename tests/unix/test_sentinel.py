@@ -89,6 +89,7 @@ def sentinel_arguments_checked():
     raises(TypeError, Sentinel, 5)
     raises(TypeError, Sentinel, SENTINELS, bogus=1)
     s = Sentinel(SENTINELS)
+    raises(TypeError, s.discover_master, None)
     raises(ValueError, s.master_for, NAME, sock=object())
     raises(TypeError, s.master_for, NAME, 'extra positional')
 

@@ -84,7 +84,9 @@ pub unsafe fn client(
 }
 
 /// `discover_master(name)`: `(host, port)` of the primary named `name`, from the first
-/// sentinel that knows it; `MasterNotFoundError` when none does.
+/// sentinel that knows it; `MasterNotFoundError` when none does. A sentinel is skipped
+/// when its connect or question fails (an OSError, a timeout, an error reply, a broken
+/// reply) or it does not know the name; any other exception ends the search.
 ///
 /// # Safety
 /// The client contract, for the Sentinel object `c`; `name` must be a valid object.
@@ -92,6 +94,9 @@ pub unsafe fn discover_master(c: &mut Client, name: Obj) -> Result<Obj, Fail> {
     // SAFETY: the caller's contract. The list is the Sentinel's own (no Python code can
     // resize it); its items are read by index each time (a swap only exchanges two).
     unsafe {
+        if mp::buffer(name).is_none() {
+            return Err(Fail::Type("the primary's name must be a str"));
+        }
         let list = c.sentinels;
         let n = mp::items(list).len();
         let query = [
@@ -104,6 +109,14 @@ pub unsafe fn discover_master(c: &mut Client, name: Obj) -> Result<Obj, Fail> {
             // A sentinel that cannot be reached raises (the socket's connect): caught, the
             // next one is asked. The closure captures only references (nothing to drop).
             let raised = mp::protect(&mut || got = ask(c, list, i, &query));
+            if let Some(exc) = raised {
+                // Only a sentinel's failure is skipped: KeyboardInterrupt, MemoryError and
+                // the like go on.
+                if !mp::type_is(exc, mp::os_error_type()) {
+                    c.abort();
+                    return Err(Fail::Exception(exc));
+                }
+            }
             let answer = match (raised, got) {
                 (None, Ok(v)) => address(v),
                 _ => None,

@@ -42,7 +42,8 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
-# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
+# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS, trace, heal
+# or sentinel).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
 	natmod firmware-stock qemu-firmware-stock
 	$(REPO)/tools/size.sh
@@ -70,7 +71,7 @@ qemu-firmware-plain:
 # picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
-NATMOD_FEATURES ?= reader pubsub tls trace heal
+NATMOD_FEATURES ?= reader pubsub tls trace heal sentinel
 # Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.
 # NATMOD_URL_BASE=github:<owner>/<repo>/natmod (README: Stock firmware).
 NATMOD_URL_BASE ?=

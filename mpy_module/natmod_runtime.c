@@ -24,7 +24,8 @@
 enum natmod_type {
     T_RedisError, T_ParseError, T_RedisTimeout, T_Redis, T_PubSub, T_Reader,
     T_str, T_bytes, T_int, T_float, T_list, T_dict, T_set,
-    T_TypeError, T_ValueError, T_OSError, T_Mux, T_Waiter, T_COUNT
+    T_TypeError, T_ValueError, T_OSError, T_Mux, T_Waiter, T_Sentinel, T_MasterNotFoundError,
+    T_COUNT
 };
 
 // Filled by picoredis_natmod_runtime_init() when the module is imported. This is the
@@ -99,7 +100,8 @@ static const mp_obj_type_t *builtin_type(qstr name) {
 // picoredis' own types come from the glue (modpicoredis.c: mpy_init).
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
-    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter) {
+    const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter,
+    const mp_obj_type_t *sentinel, const mp_obj_type_t *master_not_found) {
     natmod_types[T_RedisError] = redis_error;
     natmod_types[T_ParseError] = parse_error;
     natmod_types[T_RedisTimeout] = timeout;
@@ -108,6 +110,8 @@ void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_ob
     natmod_types[T_Reader] = reader;
     natmod_types[T_Mux] = mux;
     natmod_types[T_Waiter] = waiter;
+    natmod_types[T_Sentinel] = sentinel;
+    natmod_types[T_MasterNotFoundError] = master_not_found;
     natmod_types[T_str] = &mp_type_str;
     natmod_types[T_bytes] = &mp_type_bytes;
     natmod_types[T_int] = &mp_type_int;

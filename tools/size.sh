@@ -58,7 +58,7 @@ echo "| firmware | flash without | flash with | picoredis flash | of which froze
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 row "qemu MPS2_AN385 (Cortex-M3), every part" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
 if [ -f $B/qemu-arm-min/firmware.elf ]; then
-    row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
+    row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal, sentinel)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
 fi
 row "qemu VIRT_RV32 (RV32IMAC)" riscv64-unknown-elf-size $B/qemu-rv32/firmware.elf $B/qemu-rv32-plain/firmware.elf
 echo

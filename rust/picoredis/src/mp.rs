@@ -281,6 +281,10 @@ extern "C" {
     static picoredis_type_Mux: sys::mp_obj_type_t;
     #[cfg(feature = "reader")]
     static picoredis_type_Waiter: sys::mp_obj_type_t;
+    #[cfg(feature = "sentinel")]
+    static picoredis_type_Sentinel: sys::mp_obj_type_t;
+    #[cfg(feature = "sentinel")]
+    static mp_type_MasterNotFoundError: sys::mp_obj_type_t;
 }
 
 #[cfg(feature = "natmod")]
@@ -349,6 +353,12 @@ types! {
     /// The type of the asyncio layer's per-command waiters.
     #[cfg(feature = "reader")]
     waiter_type = 17 picoredis_type_Waiter;
+    /// `picoredis.Sentinel` (its objects are `Client`s talking to one sentinel at a time).
+    #[cfg(feature = "sentinel")]
+    sentinel_type = 18 picoredis_type_Sentinel;
+    /// `picoredis.MasterNotFoundError` (an OSError): no primary to connect to.
+    #[cfg(feature = "sentinel")]
+    master_not_found_type = 19 mp_type_MasterNotFoundError;
 }
 
 /// The port's standard output printer.
@@ -373,7 +383,7 @@ pub unsafe fn is_redis_error(o: Obj) -> bool {
     unsafe { type_is(o, redis_error_type()) }
 }
 
-/// Whether `o` is a Redis or PubSub object (a `Client` in Rust).
+/// Whether `o` is a Redis, PubSub or Sentinel object (a `Client` in Rust).
 ///
 /// # Safety
 /// VM thread. `o` must be a valid object.
@@ -382,6 +392,10 @@ pub unsafe fn is_client(o: Obj) -> bool {
     let t = unsafe { sys::mp_obj_get_type(o) };
     #[cfg(feature = "pubsub")]
     if ptr::eq(t, pubsub_type()) {
+        return true;
+    }
+    #[cfg(feature = "sentinel")]
+    if ptr::eq(t, sentinel_type()) {
         return true;
     }
     ptr::eq(t, redis_type())

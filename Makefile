@@ -42,13 +42,14 @@ qemu-test-arm qemu-test-rv32: qemu-tests-gen
 include bench/bench.mk
 
 # Flash and RAM picoredis adds to each QEMU firmware (with vs without the module), with
-# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS or trace).
+# every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS, trace, heal,
+# sentinel or cluster).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
 	natmod firmware-stock qemu-firmware-stock qemu-firmware-nocluster
 	$(REPO)/tools/size.sh
 # Every part but the cluster one: what RedisCluster costs on Cortex-M3.
 qemu-firmware-nocluster:
-	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES="reader pubsub tls trace heal" \
+	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES="reader pubsub tls trace heal sentinel" \
 		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-nocluster
 # The smallest build freezes asyncio only, as the plain firmwares do: picoredis' Python
 # part needs the Reader it leaves out, so `import picoredis` there is the built-in.
@@ -77,7 +78,7 @@ NATMOD_BUILD := $(BUILD_DIR)/natmod
 # (Not the cluster part: a board loads a native module's code into its heap, and
 # RedisCluster would add about 7 KB there for every user; NATMOD_FEATURES="... cluster"
 # builds it in.)
-NATMOD_FEATURES ?= reader pubsub tls trace heal
+NATMOD_FEATURES ?= reader pubsub tls trace heal sentinel
 # Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.
 # NATMOD_URL_BASE=github:<owner>/<repo>/natmod (README: Stock firmware).
 NATMOD_URL_BASE ?=

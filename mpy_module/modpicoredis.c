@@ -52,7 +52,8 @@ qstr natmod_str_qstr(mp_obj_t name);
 // static: mpy_ld wants BSS reached through the GOT, which gcc uses for global symbols.)
 mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
     natmod_Redis, natmod_Pipeline, natmod_command, natmod_PubSub, natmod_Reader,
-    natmod_Mux, natmod_Waiter, natmod_mux_command, natmod_RedisCluster;
+    natmod_Mux, natmod_Waiter, natmod_mux_command, natmod_Sentinel, natmod_MasterNotFoundError,
+    natmod_RedisCluster;
 #define mp_type_RedisError (*(mp_obj_type_t *)&natmod_RedisError)
 #define mp_type_ParseError (*(mp_obj_type_t *)&natmod_ParseError)
 #define mp_type_RedisTimeout (*(mp_obj_type_t *)&natmod_RedisTimeout)
@@ -64,6 +65,8 @@ mp_obj_full_type_t natmod_RedisError, natmod_ParseError, natmod_RedisTimeout,
 #define picoredis_type_Mux (*(mp_obj_type_t *)&natmod_Mux)
 #define picoredis_type_Waiter (*(mp_obj_type_t *)&natmod_Waiter)
 #define mux_command_type (*(mp_obj_type_t *)&natmod_mux_command)
+#define picoredis_type_Sentinel (*(mp_obj_type_t *)&natmod_Sentinel)
+#define mp_type_MasterNotFoundError (*(mp_obj_type_t *)&natmod_MasterNotFoundError)
 #define picoredis_type_RedisCluster (*(mp_obj_type_t *)&natmod_RedisCluster)
 mp_obj_t natmod_default_host;
 #define DEFAULT_HOST natmod_default_host
@@ -80,6 +83,11 @@ extern const mp_obj_type_t picoredis_type_PubSub;
 extern const mp_obj_type_t picoredis_type_Reader;
 extern const mp_obj_type_t picoredis_type_Mux;
 extern const mp_obj_type_t picoredis_type_Waiter;
+#if defined(PICOREDIS_SENTINEL)
+// No primary to connect to (Sentinel): an OSError, like every connection failure.
+MP_DEFINE_EXCEPTION(MasterNotFoundError, OSError)
+extern const mp_obj_type_t picoredis_type_Sentinel;
+#endif
 extern const mp_obj_type_t picoredis_type_RedisCluster;
 static const mp_obj_type_t command_type;
 static MP_DEFINE_STR_OBJ(default_host_obj, "127.0.0.1");
@@ -113,6 +121,9 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_MULTI, MP_QSTR_EXEC,
     #if defined(PICOREDIS_READER)
     MP_QSTR_cur_task, MP_QSTR_data, MP_QSTR__task_queue, MP_QSTR_push,
+    #endif
+    #if defined(PICOREDIS_SENTINEL)
+    MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
     MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
@@ -227,6 +238,9 @@ static bool is_picoredis_object(const mp_obj_type_t *t) {
            || t == &picoredis_type_Reader
            || t == &picoredis_type_Mux
            || t == &picoredis_type_Waiter // (its lock is its mux's)
+           #endif
+           #if defined(PICOREDIS_SENTINEL)
+           || t == &picoredis_type_Sentinel
            #endif
            #if defined(PICOREDIS_CLUSTER)
            || t == &picoredis_type_RedisCluster
@@ -481,12 +495,13 @@ static mp_int_t timeout_arg(mp_obj_t t) {
 //       ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
 //       health_check_interval=None)
 // (The healing options, the `heal` part, have picoredis.asyncio's names and defaults.)
-// Parses Redis' arguments into `o`; `sock` and `port` (None: the default) are returned
-// for the connect. RedisCluster takes the same options, and its own two (`cluster`:
-// startup_nodes and max_connections, None when not given; NULL for Redis, which refuses
-// them).
-static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, picoredis_options_t *out,
-    mp_obj_t *sock, mp_obj_t *port, mp_obj_t *cluster) {
+// Parses Redis(...)'s arguments into `o`; `conn` gets what the first connect takes:
+// (sock, None, port), port None for the default (6379, which `o` already holds). Sentinel,
+// master_for and RedisCluster take the same options; RedisCluster also its own two
+// (`cluster`: startup_nodes and max_connections, None when not given; NULL for the others,
+// which refuse them). (Static: inlined where Redis is its one caller.)
+static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
+    picoredis_options_t *out, mp_obj_t conn[3], mp_obj_t *cluster) {
     enum { ARG_host, ARG_port, ARG_timeout, ARG_debug, ARG_server, ARG_sock, ARG_username,
            ARG_password, ARG_db, ARG_client_name, ARG_protocol, ARG_connect_timeout,
            ARG_decode_responses, ARG_reconnect, ARG_ssl, ARG_ssl_context,
@@ -538,61 +553,58 @@ static void parse_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args, 
     (void)cluster;
     #endif
 
-    picoredis_options_t o;
-    o.host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
-    if (o.host == mp_const_none) {
-        o.host = DEFAULT_HOST;
+    picoredis_options_t *o = out;
+    conn[0] = a[ARG_sock].u_obj;
+    conn[1] = mp_const_none;
+    conn[2] = a[ARG_port].u_obj;
+    o->host = a[ARG_host].u_obj != mp_const_none ? a[ARG_host].u_obj : a[ARG_server].u_obj;
+    if (o->host == mp_const_none) {
+        o->host = DEFAULT_HOST;
     }
-    o.port = 6379; // checked and set by the connect below
-    o.timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
-    o.connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
-        ? o.timeout_ms : timeout_arg(a[ARG_connect_timeout].u_obj);
-    o.db = a[ARG_db].u_int;
-    o.protocol = a[ARG_protocol].u_int;
-    if (o.protocol != 2 && o.protocol != 3) {
+    o->port = 6379; // checked and set by the connect below
+    o->timeout_ms = timeout_arg(a[ARG_timeout].u_obj);
+    o->connect_timeout_ms = a[ARG_connect_timeout].u_obj == mp_const_none
+        ? o->timeout_ms : timeout_arg(a[ARG_connect_timeout].u_obj);
+    o->db = a[ARG_db].u_int;
+    o->protocol = a[ARG_protocol].u_int;
+    if (o->protocol != 2 && o->protocol != 3) {
         mp_raise_ValueError(MP_ERROR_TEXT("protocol must be 2 or 3"));
     }
-    o.username = a[ARG_username].u_obj;
-    o.password = a[ARG_password].u_obj;
-    o.client_name = a[ARG_client_name].u_obj;
-    o.ssl_context = a[ARG_ssl_context].u_obj != mp_const_none ? a[ARG_ssl_context].u_obj
+    o->username = a[ARG_username].u_obj;
+    o->password = a[ARG_password].u_obj;
+    o->client_name = a[ARG_client_name].u_obj;
+    o->ssl_context = a[ARG_ssl_context].u_obj != mp_const_none ? a[ARG_ssl_context].u_obj
         : mp_obj_new_bool(a[ARG_ssl].u_bool == true);
-    if (o.ssl_context == mp_const_false) {
-        o.ssl_context = mp_const_none;
+    if (o->ssl_context == mp_const_false) {
+        o->ssl_context = mp_const_none;
     }
     #if !defined(PICOREDIS_TLS)
-    if (o.ssl_context != mp_const_none) {
+    if (o->ssl_context != mp_const_none) {
         mp_raise_ValueError(MP_ERROR_TEXT("picoredis was built without TLS"));
     }
     #endif
-    o.debug = a[ARG_debug].u_bool;
-    check_trace(o.debug);
-    o.decode_responses = a[ARG_decode_responses].u_bool;
-    o.reconnect = a[ARG_reconnect].u_bool;
+    o->debug = a[ARG_debug].u_bool;
+    check_trace(o->debug);
+    o->decode_responses = a[ARG_decode_responses].u_bool;
+    o->reconnect = a[ARG_reconnect].u_bool;
     #if defined(PICOREDIS_HEAL)
-    o.retries = a[ARG_retries].u_int;
-    o.backoff_base = a[ARG_backoff_base].u_int;
-    o.backoff_cap = a[ARG_backoff_cap].u_int;
+    o->retries = a[ARG_retries].u_int;
+    o->backoff_base = a[ARG_backoff_base].u_int;
+    o->backoff_cap = a[ARG_backoff_cap].u_int;
     // ms; None (or a negative value): no health check.
-    o.health_check_ms = a[ARG_health_check_interval].u_obj == mp_const_none
+    o->health_check_ms = a[ARG_health_check_interval].u_obj == mp_const_none
         ? -1 : mp_obj_get_int(a[ARG_health_check_interval].u_obj);
     #else
-    o.retries = o.backoff_base = o.backoff_cap = 0; // (not read without the heal part)
-    o.health_check_ms = -1;
+    o->retries = o->backoff_base = o->backoff_cap = 0; // (not read without the heal part)
+    o->health_check_ms = -1;
     #endif
-
-    *out = o;
-    *sock = a[ARG_sock].u_obj;
-    *port = a[ARG_port].u_obj;
 }
 
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     picoredis_options_t o;
-    mp_obj_t sock, port;
-    parse_options(n_args, n_kw, all_args, &o, &sock, &port, NULL);
+    mp_obj_t connect_args[3];
+    redis_options(n_args, n_kw, all_args, &o, connect_args, NULL);
     mp_obj_t self = with_lock(picoredis_client_new(type, &o));
-    // (port None: 6379, which the options already hold.)
-    mp_obj_t connect_args[3] = { sock, mp_const_none, port };
     guarded(self, picoredis_client_connect, 3, connect_args);
     return self;
 }
@@ -856,14 +868,14 @@ MP_DEFINE_CONST_OBJ_TYPE(
 //              <Redis' other options>): the options apply to every node connection.
 static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     picoredis_options_t o;
-    mp_obj_t sock, port, own[2];
-    parse_options(n_args, n_kw, all_args, &o, &sock, &port, own);
+    mp_obj_t conn[3], own[2];
+    redis_options(n_args, n_kw, all_args, &o, conn, own);
     mp_int_t max_open = own[1] == mp_const_none ? 4 : mp_obj_get_int(own[1]);
-    if (sock != mp_const_none || max_open < 1) {
+    if (conn[0] != mp_const_none || max_open < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("no sock=; max_connections >= 1"));
     }
     if (own[0] == mp_const_none) {
-        mp_obj_t node[2] = { o.host, port == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : port };
+        mp_obj_t node[2] = { o.host, conn[2] == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : conn[2] };
         own[0] = mp_obj_new_tuple(2, node);
         own[0] = mp_obj_new_tuple(1, own);
     }
@@ -988,6 +1000,78 @@ MP_DEFINE_CONST_OBJ_TYPE(
 #endif
 
 #endif // PICOREDIS_PUBSUB
+
+// ---- Sentinel -----------------------------------------------------------------------------
+#if defined(PICOREDIS_SENTINEL)
+// A client object of its own (rust/picoredis/src/sentinel.rs) whose connection goes to one
+// sentinel at a time; master_for() makes Redis clients that ask it for the primary on every
+// (re)connect.
+
+// Sentinel(sentinels, **options): `sentinels` a list of (host, port); the keywords are
+// Redis()'s, for the connections to the sentinels (timeout, username, password, ...).
+static mp_obj_t sentinel_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    mp_arg_check_num(n_args, n_kw, 1, 1, true);
+    picoredis_options_t o;
+    mp_obj_t conn[3];
+    redis_options(0, n_kw, all_args + 1, &o, conn, NULL);
+    return with_lock(raise_or_value(picoredis_sentinel_new(type, &o, all_args[0])));
+}
+
+// discover_master(name) -> (host, port)
+static mp_obj_t sentinel_discover_master(mp_obj_t self, mp_obj_t name) {
+    return guarded(self, picoredis_sentinel_discover_master, 1, &name);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(sentinel_discover_master_obj, sentinel_discover_master);
+
+// master_for(name, **options) -> Redis: a client with Redis()'s keyword options whose
+// address comes from the sentinels, on every (re)connect. Connects now, as Redis() does.
+static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    if (n_args != 2) {
+        mp_raise_TypeError(MP_ERROR_TEXT("master_for(name, **options)"));
+    }
+    // The keywords as the (key, value) array Redis()'s parser takes.
+    size_t n_kw = 0;
+    mp_obj_t *kw = m_new(mp_obj_t, 2 * kw_args->used);
+    for (size_t i = 0; i < kw_args->alloc; i++) {
+        if (mp_map_slot_is_filled(kw_args, i) && n_kw < kw_args->used) {
+            kw[2 * n_kw] = kw_args->table[i].key;
+            kw[2 * n_kw + 1] = kw_args->table[i].value;
+            n_kw++;
+        }
+    }
+    picoredis_options_t o;
+    mp_obj_t conn[3];
+    redis_options(0, n_kw, kw, &o, conn, NULL);
+    m_del(mp_obj_t, kw, 2 * kw_args->used);
+    if (conn[0] != mp_const_none) {
+        mp_raise_ValueError(MP_ERROR_TEXT("master_for: the sentinels give the address, not sock="));
+    }
+    mp_obj_t client = with_lock(picoredis_sentinel_client_new(&picoredis_type_Redis, &o, pos_args[0], pos_args[1]));
+    conn[2] = mp_const_none;
+    guarded(client, picoredis_client_connect, 3, conn);
+    return client;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(sentinel_master_for_obj, 2, sentinel_master_for);
+
+#define SENTINEL_LOCALS(X) \
+    X(MP_QSTR_discover_master, &sentinel_discover_master_obj) \
+    X(MP_QSTR_master_for, &sentinel_master_for_obj) \
+    X(MP_QSTR_close, &redis_close_obj) \
+    X(MP_QSTR___enter__, &identity_obj) \
+    X(MP_QSTR___exit__, &redis_exit_obj)
+LOCALS_TABLE(sentinel_locals, SENTINEL_LOCALS)
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+MP_DEFINE_CONST_OBJ_TYPE(
+    picoredis_type_Sentinel,
+    MP_QSTR_Sentinel,
+    MP_TYPE_FLAG_NONE,
+    make_new, sentinel_make_new,
+    locals_dict, &sentinel_locals
+    );
+#endif
+
+#endif // PICOREDIS_SENTINEL
 
 // ---- Reader -------------------------------------------------------------------------------
 #if defined(PICOREDIS_READER)
@@ -1289,6 +1373,13 @@ MP_DEFINE_CONST_OBJ_TYPE(
 #else
 #define PUBSUB_GLOBALS(X)
 #endif
+#if defined(PICOREDIS_SENTINEL)
+#define SENTINEL_GLOBALS(X) \
+    X(MP_QSTR_Sentinel, &picoredis_type_Sentinel) \
+    X(MP_QSTR_MasterNotFoundError, &mp_type_MasterNotFoundError)
+#else
+#define SENTINEL_GLOBALS(X)
+#endif
 #if defined(PICOREDIS_CLUSTER)
 #define CLUSTER_GLOBALS(X) X(MP_QSTR_RedisCluster, &picoredis_type_RedisCluster)
 #else
@@ -1299,6 +1390,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     CLUSTER_GLOBALS(X) \
     READER_GLOBALS(X) \
     PUBSUB_GLOBALS(X) \
+    SENTINEL_GLOBALS(X) \
     X(MP_QSTR_Pipeline, &picoredis_type_Pipeline) \
     X(MP_QSTR_RedisError, &mp_type_RedisError) \
     X(MP_QSTR_ParseError, &mp_type_ParseError) \
@@ -1326,6 +1418,7 @@ MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_picoredis, picoredis_module);
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
     const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter,
+    const mp_obj_type_t *sentinel, const mp_obj_type_t *master_not_found,
     const mp_obj_type_t *cluster);
 
 // Statements, not initialised arrays: a natmod may not have a .data section (mpy_ld).
@@ -1395,7 +1488,13 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     MP_OBJ_TYPE_SET_SLOT(&natmod_Waiter, iter, &waiter_getiter_iternext, 1);
     MP_OBJ_TYPE_SET_SLOT(&natmod_Waiter, attr, waiter_attr, 2);
     #endif
-
+    #if defined(PICOREDIS_SENTINEL)
+    mp_obj_exception_init(&natmod_MasterNotFoundError, MP_QSTR_MasterNotFoundError,
+        MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_OSError)));
+    FILL_LOCALS(sentinel_locals, SENTINEL_LOCALS);
+    init_type(&natmod_Sentinel, MP_QSTR_Sentinel, &sentinel_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_Sentinel, make_new, sentinel_make_new, 1);
+    #endif
     #if defined(PICOREDIS_CLUSTER)
     FILL_LOCALS(cluster_locals, CLUSTER_LOCALS);
     init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &cluster_locals);
@@ -1406,7 +1505,8 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
 
     picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,
         &picoredis_type_Redis, &picoredis_type_PubSub, &picoredis_type_Reader, &picoredis_type_Mux,
-        &picoredis_type_Waiter, &picoredis_type_RedisCluster);
+        &picoredis_type_Waiter, &picoredis_type_Sentinel, &mp_type_MasterNotFoundError,
+        &picoredis_type_RedisCluster);
     natmod_default_host = mp_obj_new_str("127.0.0.1", 9);
 
     // Threads, when the firmware has them (ImportError otherwise).

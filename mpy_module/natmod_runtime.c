@@ -24,7 +24,8 @@
 enum natmod_type {
     T_RedisError, T_ParseError, T_RedisTimeout, T_Redis, T_PubSub, T_Reader,
     T_str, T_bytes, T_int, T_float, T_list, T_dict, T_set,
-    T_TypeError, T_ValueError, T_OSError, T_Mux, T_Waiter, T_RedisCluster, T_COUNT
+    T_TypeError, T_ValueError, T_OSError, T_Mux, T_Waiter, T_Sentinel, T_MasterNotFoundError,
+    T_RedisCluster, T_COUNT
 };
 
 // Filled by picoredis_natmod_runtime_init() when the module is imported. This is the
@@ -32,8 +33,8 @@ enum natmod_type {
 // for as long as the module is loaded: the `time` module object is safe here. (Not static:
 // mpy_ld wants BSS reached through the GOT, which gcc uses for global symbols.)
 const mp_obj_type_t *natmod_types[T_COUNT];
-mp_obj_t natmod_time_module;
-#define time_module natmod_time_module
+mp_obj_t natmod_ticks_ms; // time.ticks_ms and time.sleep_ms, looked up once (a reply can
+mp_obj_t natmod_sleep_ms; // read the clock: 1000 lookups per pipelined batch otherwise)
 
 // ---- what the C compiler and Rust's core call -------------------------------------------
 // The firmware's own, through the table (Rust's compiler_builtins is not linked: natmod.mk).
@@ -100,6 +101,7 @@ static const mp_obj_type_t *builtin_type(qstr name) {
 void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_obj_type_t *parse_error,
     const mp_obj_type_t *timeout, const mp_obj_type_t *redis, const mp_obj_type_t *pubsub,
     const mp_obj_type_t *reader, const mp_obj_type_t *mux, const mp_obj_type_t *waiter,
+    const mp_obj_type_t *sentinel, const mp_obj_type_t *master_not_found,
     const mp_obj_type_t *cluster) {
     natmod_types[T_RedisError] = redis_error;
     natmod_types[T_ParseError] = parse_error;
@@ -109,6 +111,8 @@ void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_ob
     natmod_types[T_Reader] = reader;
     natmod_types[T_Mux] = mux;
     natmod_types[T_Waiter] = waiter;
+    natmod_types[T_Sentinel] = sentinel;
+    natmod_types[T_MasterNotFoundError] = master_not_found;
     natmod_types[T_RedisCluster] = cluster;
     natmod_types[T_str] = &mp_type_str;
     natmod_types[T_bytes] = &mp_type_bytes;
@@ -120,7 +124,9 @@ void picoredis_natmod_runtime_init(const mp_obj_type_t *redis_error, const mp_ob
     natmod_types[T_TypeError] = &mp_type_TypeError;
     natmod_types[T_ValueError] = &mp_type_ValueError;
     natmod_types[T_OSError] = MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_OSError));
-    time_module = mp_import_name(MP_QSTR_time, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    mp_obj_t time = mp_import_name(MP_QSTR_time, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    natmod_ticks_ms = mp_load_attr(time, MP_QSTR_ticks_ms);
+    natmod_sleep_ms = mp_load_attr(time, MP_QSTR_sleep_ms);
 }
 
 // ---- objects ----------------------------------------------------------------------------
@@ -448,12 +454,24 @@ void mp_str_print_quoted(const mp_print_t *print, const byte *str_data, size_t s
 
 // ---- time -------------------------------------------------------------------------------
 
+// time.ticks_ms() wraps where a small int ends (2**30 ms on a 32-bit board, 12 days), the
+// firmware's own mp_hal_ticks_ms at the machine word: the Rust core's deadline arithmetic
+// wants the latter, so the wraps are counted here (one is seen as long as the clock is read
+// at least once per period, which every wait does).
+mp_uint_t natmod_ticks_last;
+mp_uint_t natmod_ticks_high;
+
 mp_uint_t mp_hal_ticks_ms(void) {
-    mp_obj_t t = mp_call_function_n_kw(mp_load_attr(time_module, MP_QSTR_ticks_ms), 0, 0, NULL);
-    return (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t);
+    mp_obj_t t = mp_call_function_n_kw(natmod_ticks_ms, 0, 0, NULL);
+    mp_uint_t now = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t);
+    if (now < natmod_ticks_last) {
+        natmod_ticks_high += (mp_uint_t)MP_SMALL_INT_POSITIVE_MASK + 1;
+    }
+    natmod_ticks_last = now;
+    return natmod_ticks_high + now;
 }
 
 void mp_hal_delay_ms(mp_uint_t ms) {
     mp_obj_t arg = mp_obj_new_int_from_uint(ms);
-    mp_call_function_n_kw(mp_load_attr(time_module, MP_QSTR_sleep_ms), 1, 0, &arg);
+    mp_call_function_n_kw(natmod_sleep_ms, 1, 0, &arg);
 }

@@ -255,6 +255,51 @@ picoredis_result_t picoredis_cluster_load(mp_obj_t obj, size_t _n_args, const mp
 picoredis_result_t picoredis_cluster_keyslot(mp_obj_t _obj, size_t n_args, const mp_obj_t *a);
 #endif
 
+#if defined(PICOREDIS_SENTINEL)
+/**
+ * A new `Sentinel([(host, port), ...], **options)`: `addrs` the sentinels, `opts` the
+ * options of the connections to them (`sentinel::new`); the exception to raise if
+ * `addrs` is not a list of (host, port).
+ *
+ * # Safety
+ * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+ * else (so outside `guarded()`; it may raise MemoryError or TypeError, with no Rust frame
+ * left to drop anything). `t` must be the Sentinel type; `opts` must point to filled
+ * options holding valid objects; `addrs` must be a valid object.
+ */
+picoredis_result_t picoredis_sentinel_new(const mp_obj_type_t *t,
+                                          const picoredis_options_t *opts,
+                                          mp_obj_t addrs);
+#endif
+
+#if defined(PICOREDIS_SENTINEL)
+/**
+ * A new, unconnected `master_for` client of type `t` (the Redis type): it asks
+ * `sentinel` for the primary `service` on every connect.
+ *
+ * # Safety
+ * As `picoredis_client_new`; `sentinel` must be a Sentinel object, `service` a valid
+ * object.
+ */
+mp_obj_t picoredis_sentinel_client_new(const mp_obj_type_t *t,
+                                       const picoredis_options_t *opts,
+                                       mp_obj_t sentinel,
+                                       mp_obj_t service);
+#endif
+
+#if defined(PICOREDIS_SENTINEL)
+/**
+ * `discover_master(name)`: args are (name).
+ *
+ * # Safety
+ * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+ * `nlr_push`); `a` points to `n_args` valid objects.
+ */
+picoredis_result_t picoredis_sentinel_discover_master(mp_obj_t sentinel,
+                                                      size_t n_args,
+                                                      const mp_obj_t *a);
+#endif
+
 #if defined(PICOREDIS_READER)
 /**
  * A new `Reader`; `decode` returns strings as str; `gets` returns `more` while no

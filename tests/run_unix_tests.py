@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.join(HERE, "faults"))
 from proxy import FaultProxy  # noqa: E402
 from redis_fixture import RedisServer, install_sigterm_handler  # noqa: E402
 from redis_cluster_fixture import RedisCluster  # noqa: E402
+import sentinel_fixture  # noqa: E402
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 
@@ -57,6 +58,38 @@ def parse_args():
                         "native .mpy module, which has no frozen package)")
     p.add_argument("filters", nargs="*", help="run only files whose name contains one of these")
     return p.parse_args()
+
+
+class SentinelServers:
+    """For test_sentinel*.py only (started when one of them runs: about 5 s): a Sentinel
+    setup (tools/sentinel_fixture.py: primary, replica, 3 sentinels) with its control
+    socket, a fake sentinel the tests point at will, and two spare plain servers."""
+
+    def __enter__(self):
+        self.setup = sentinel_fixture.SentinelSetup().start()
+        self.fake = sentinel_fixture.FakeSentinel()
+        self.fake.start()
+        self.control = sentinel_fixture.ControlServer(self.setup, self.fake)
+        self.control.start()
+        # (A replica's first sync at once, not after the default 5 s diskless delay.)
+        self.spares = [RedisServer(["--repl-diskless-sync-delay", "0"]).start()
+                       for _ in range(2)]
+        return self
+
+    def env(self):
+        env = self.setup.env()
+        env.update(PICOREDIS_SENTINEL_CONTROL_PORT=str(self.control.port),
+                   PICOREDIS_FAKE_SENTINEL_PORT=str(self.fake.port),
+                   PICOREDIS_SPARE_PORTS=",".join(str(s.port) for s in self.spares))
+        return env
+
+    def __exit__(self, *exc):
+        self.control.close()
+        self.fake.close()
+        for s in self.spares:
+            s.stop()
+        self.setup.stop()
+        return False
 
 
 def find_tests(filters, exclude=()):
@@ -134,10 +167,15 @@ def main():
     install_sigterm_handler()
     total_passed = total_failed = 0
     fake = fake_server.start()
+    sentinels = None
     try:
+        if any("sentinel" in os.path.basename(t) for t in tests):
+            sentinels = SentinelServers().__enter__()
         with RedisServer() as redis, FaultProxy(redis.port, lifetime=3600) as proxy, \
                 ExtraServers() as extra, contextlib.ExitStack() as stack:
             env = dict(os.environ, **extra.env())
+            if sentinels:
+                env.update(sentinels.env())
             # A local Redis Cluster (6 nodes, ~3 s) only when a cluster test runs:
             # PICOREDIS_CLUSTER_PORTS, shared by the test_cluster* files in name order.
             if any("cluster" in os.path.basename(t) for t in tests):
@@ -175,6 +213,8 @@ def main():
                 for line in shown:
                     print("    | " + line)
     finally:
+        if sentinels:
+            sentinels.__exit__(None, None, None)
         fake.shutdown()
         fake.server_close()
     print("unix: %d passed, %d failed" % (total_passed, total_failed))

@@ -64,7 +64,7 @@ if [ -f $B/qemu-arm-nocluster/firmware.elf ]; then
         $(($(ram arm-none-eabi-size $B/qemu-arm/firmware.elf) - $(ram arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf)))
 fi
 if [ -f $B/qemu-arm-min/firmware.elf ]; then
-    row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
+    row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal, sentinel, cluster)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf
 fi
 row "qemu VIRT_RV32 (RV32IMAC)" riscv64-unknown-elf-size $B/qemu-rv32/firmware.elf $B/qemu-rv32-plain/firmware.elf
 echo

@@ -7,7 +7,9 @@ r = picoredis.Redis(sock=s)
 s.add(b'+PONG\r\n')
 print('ping', r.ping())
 print('Reader', hasattr(picoredis, 'Reader'), 'encode', hasattr(picoredis, 'encode'),
-      'PubSub', hasattr(picoredis, 'PubSub'))
+      'PubSub', hasattr(picoredis, 'PubSub'), 'Sentinel', hasattr(picoredis, 'Sentinel'),
+      'MasterNotFoundError', hasattr(picoredis, 'MasterNotFoundError'),
+      'RedisCluster', hasattr(picoredis, 'RedisCluster'))
 print('debug', r.debug)
 for kw in ({'debug': True}, {'ssl': True}):
     try:

@@ -360,6 +360,13 @@ def test_startup_nodes_and_errors():
     raises(ValueError, RedisCluster, HOST, PORTS[0], max_connections=0)
     raises(TypeError, Redis, HOST, PORTS[0], startup_nodes=[(HOST, PORTS[0])])  # the cluster's own
     raises(TypeError, Redis, HOST, PORTS[0], max_connections=2)
+    # Sentinel and master_for share Redis()'s option parser, and refuse them as Redis does.
+    Sentinel = getattr(picoredis, 'Sentinel', None)
+    if Sentinel:
+        raises(TypeError, Sentinel, [(HOST, 1)], startup_nodes=[(HOST, PORTS[0])])
+        s = Sentinel([(HOST, 1)])
+        raises(TypeError, s.master_for, 'mymaster', max_connections=2)
+        s.close()
     rc = cluster()
     raises(TypeError, rc.get, None)
     e = raises(RedisError, rc.hset, 'x')        # a server error passes through

@@ -69,6 +69,37 @@ class Redis:
         """Any name of ASCII letters and digits is a command: r.hset('h', 'k', 1)."""
 
 
+class MasterNotFoundError(OSError):
+    """No primary to connect to (the `sentinel` part): no sentinel knows the name (all
+    unreachable, or none monitors it), or the node the sentinels named is not a primary
+    (ROLE). args == (message, name)."""
+
+
+class Sentinel:
+    def __init__(self, sentinels: List[Tuple[str, int]], **options: Any) -> None:
+        """`sentinels`: [(host, port), ...], asked in this order. The keyword options are
+        Redis()'s (timeout, connect_timeout, username, password, ssl, ssl_context, ...), for
+        the connections to the sentinels (not to the primary: see master_for). Nothing is
+        connected yet; each sentinel is tried once per question (no retries)."""
+
+    def discover_master(self, name: str) -> Tuple[str, int]:
+        """(host, port) of the primary `name`, from the first sentinel that knows it
+        (SENTINEL get-master-addr-by-name); unreachable or unknowing sentinels are skipped,
+        and the one that answered is asked first next time. MasterNotFoundError if none."""
+
+    def master_for(self, name: str, **options: Any) -> Redis:
+        """A Redis client (Redis()'s keyword options but host, port and sock) that asks the
+        sentinels for the primary on every (re)connect and checks ROLE there (a replica:
+        MasterNotFoundError, retried by the connect retries). A write refused with READONLY
+        (the primary was demoted under the connection) drops the connection and is sent
+        again once, on the new primary; never a script (EVAL*, FCALL*), a command inside
+        MULTI/after WATCH, or a pipeline. Connects at once, as Redis() does."""
+
+    def close(self) -> None: ...
+    def __enter__(self) -> "Sentinel": ...
+    def __exit__(self, *exc: Any) -> None: ...
+
+
 class RedisCluster:
     """A Redis Cluster client (the `cluster` part): each command goes to the master of its
     keys' slot; MOVED, ASK, TRYAGAIN and CLUSTERDOWN are followed within 16 attempts."""

@@ -54,6 +54,17 @@ pub struct Client {
     /// is no reconnect, so `reconnect=False` does not stop it.
     #[cfg(feature = "pubsub")]
     opened: bool,
+    /// A client from `Sentinel.master_for()`: the Sentinel object asked for the primary on
+    /// every connect (NULL for other clients).
+    #[cfg(feature = "sentinel")]
+    pub sentinel: Obj,
+    /// The name of the primary the sentinels monitor (`master_for`'s first argument).
+    #[cfg(feature = "sentinel")]
+    pub service: Obj,
+    /// A Sentinel object: its list of (host, port) tuples, the one that answered last
+    /// first (its connection, when open, goes to that one).
+    #[cfg(feature = "sentinel")]
+    pub sentinels: Obj,
     conn: Conn,
     parser: Parser,
     /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
@@ -125,6 +136,12 @@ impl Client {
         // SAFETY: the caller's contract; a Redis or PubSub object is this struct (made by
         // `alloc`).
         unsafe { mp::is_client(o).then(|| &mut *(o as *mut Client)) }
+    }
+
+    /// Whether the connection is open.
+    #[cfg(feature = "sentinel")]
+    pub fn is_open(&self) -> bool {
+        self.conn.is_open()
     }
 
     /// Whether this client talks over a stream the user gave (`sock=`).
@@ -348,6 +365,10 @@ impl Client {
                 self.conn.attach(sock, mp::NULL);
             } else {
                 self.user_sock = false;
+                #[cfg(feature = "sentinel")]
+                if !self.sentinel.is_null() {
+                    self.locate_primary()?;
+                }
                 self.open_socket()?;
             }
             self.conn.write_ms = self.timeout_ms();
@@ -358,6 +379,12 @@ impl Client {
                 self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
                 self.read_reply(true).map(|_| ())
             })?;
+            #[cfg(feature = "sentinel")]
+            if !self.sentinel.is_null() {
+                // Before anything else (a PubSub's subscriptions): the node must be the
+                // primary, not a replica the sentinels have not caught up with.
+                self.check_primary()?;
+            }
             #[cfg(feature = "pubsub")]
             {
                 self.opened = true;
@@ -375,6 +402,62 @@ impl Client {
                 })?;
             }
             Ok(())
+        }
+    }
+
+    /// A `master_for` client: asks its Sentinel for the primary's address (through the
+    /// Sentinel object's own `discover_master`, which takes that object's lock) and makes
+    /// it the address to connect to. The Sentinel raises `MasterNotFoundError` when no
+    /// sentinel names one.
+    ///
+    /// # Safety
+    /// The client contract; `self.sentinel` is a Sentinel object.
+    #[cfg(feature = "sentinel")]
+    unsafe fn locate_primary(&mut self) -> Result<(), Fail> {
+        // SAFETY: the caller's contract; the tuple is read at once.
+        unsafe {
+            let addr = mp::call_method(
+                self.sentinel,
+                mp::qstr(sys::MP_QSTR_discover_master),
+                &[self.service],
+            );
+            let a = mp::items(addr);
+            match (a.first(), a.get(1)) {
+                (Some(&host), Some(&port)) => self.set_address(host, port),
+                _ => Err(Fail::Type(BAD_ADDRESS)),
+            }
+        }
+    }
+
+    /// A `master_for` client, right after the handshake: `ROLE` must say `master`. A
+    /// replica (the old primary after a failover the sentinels have not all seen, or a
+    /// node that was demoted) fails the connect attempt with `MasterNotFoundError`, which
+    /// the connect retries (the `heal` part) try again from the sentinels.
+    ///
+    /// # Safety
+    /// The client contract; the connection must be open.
+    #[cfg(feature = "sentinel")]
+    unsafe fn check_primary(&mut self) -> Result<(), Fail> {
+        // SAFETY: the caller's contract; the reply's items are read at once.
+        unsafe {
+            let role = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ROLE))];
+            self.send_collected(false, 16, &|c| request::encode(c, &role))?;
+            let reply = self.read_reply(true)?;
+            let first = if mp::type_is(reply, mp::list_type()) {
+                mp::items(reply).first().copied()
+            } else {
+                None
+            };
+            if first
+                .and_then(|r| mp::buffer(r))
+                .is_some_and(|r| r == b"master")
+            {
+                return Ok(());
+            }
+            Err(crate::fail::no_primary(
+                "the node the sentinels named is not a primary (ROLE)",
+                self.service,
+            ))
         }
     }
 
@@ -699,10 +782,42 @@ impl Client {
 
     /// Sends one command and reads its reply.
     ///
+    /// A `master_for` client whose command is refused with `READONLY` is talking to a
+    /// replica (its primary was demoted by a failover): the connection is dropped, so the
+    /// next connect asks the sentinels again. The refused command did not run, so it is
+    /// sent again, once, on the new connection, unless it is a script (`EVAL*`, `FCALL*`:
+    /// it may have run in part before the write it was refused) or the refusal came inside
+    /// MULTI or after WATCH (the transaction is lost with the connection: the next command
+    /// raises, as after any lost connection). Nothing else is ever sent again.
+    ///
     /// # Safety
     /// The client contract; `args` must be valid objects, alive for the call (a buffer
     /// among them keeping its storage until it is sent).
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
+        // SAFETY: the caller's contract.
+        let reply = unsafe { self.command_once(args) };
+        #[cfg(feature = "sentinel")]
+        // SAFETY: the caller's contract; the connection is dropped before the command is
+        // sent again, so the retry goes to a new connection.
+        unsafe {
+            if let Err(Fail::Reply(exc)) = reply {
+                if !self.sentinel.is_null() && crate::fail::is_readonly(exc) {
+                    let in_transaction = self.in_multi || self.watching;
+                    self.abort();
+                    if !in_transaction && !is_script(args) {
+                        return self.command_once(args);
+                    }
+                }
+            }
+        }
+        reply
+    }
+
+    /// `command` without the READONLY rule.
+    ///
+    /// # Safety
+    /// As `command`.
+    unsafe fn command_once(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
         // SAFETY: the caller's contract. Each step runs only once the one before it has
         // succeeded, so the connection is open when the command is sent and read.
         unsafe {
@@ -878,6 +993,17 @@ impl Client {
                 *slot = self.read_reply(false)?;
             }
             let replies = mp::items(out);
+            // A master_for client refused with READONLY is on a demoted primary: the
+            // replies are all read (the link is in step), but the next command goes to
+            // the new primary. Nothing of a pipeline is sent again.
+            #[cfg(feature = "sentinel")]
+            if !self.sentinel.is_null()
+                && replies
+                    .iter()
+                    .any(|&v| reply::is_error(v) && crate::fail::is_readonly(v))
+            {
+                self.abort();
+            }
             let result = replies.last().copied().unwrap_or(mp::none());
             // The session effects, in order: of each reply, or of EXEC's results.
             let results = if !transaction {
@@ -918,9 +1044,32 @@ unsafe fn retryable(f: Fail) -> bool {
     match f {
         Fail::Timeout | Fail::Closed | Fail::Os(_) => true,
         // SAFETY: the caller's contract.
-        Fail::Exception(exc) => unsafe { mp::type_is(exc, mp::os_error_type()) },
+        Fail::Exception(exc) => unsafe {
+            #[cfg(feature = "sentinel")]
+            if mp::type_is(exc, mp::master_not_found_type()) {
+                return true;
+            }
+            mp::type_is(exc, mp::os_error_type())
+        },
         _ => false,
     }
+}
+
+/// Whether `args` is a script call (EVAL, EVALSHA, EVAL_RO, FCALL, ...), which may have
+/// done part of its work before a write in it was refused.
+///
+/// # Safety
+/// VM thread (nothing is raised). `args` must be valid objects.
+#[cfg(feature = "sentinel")]
+unsafe fn is_script(args: &[Obj]) -> bool {
+    // SAFETY: the caller's contract; the name's bytes are only compared, at once.
+    let name = args.first().and_then(|&a| unsafe { mp::buffer(a) });
+    name.is_some_and(|n| {
+        [&b"eval"[..], b"fcall"].iter().any(|p| {
+            n.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
+    })
 }
 
 /// Turns Nagle's algorithm off: a request is complete when written, and waiting to

@@ -107,3 +107,37 @@ pub unsafe fn redis_error(text: &[u8]) -> Obj {
         }
     }
 }
+
+/// Whether `exc` (a `RedisError` from an error reply) is a `READONLY` refusal: the node is
+/// a replica (a primary demoted by a failover), which refused a write without running it.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError): the frames up to the glue's `nlr_push` must hold
+/// nothing that needs dropping. `exc` must be a valid exception.
+#[cfg(feature = "sentinel")]
+pub unsafe fn is_readonly(exc: Obj) -> bool {
+    // SAFETY: the caller's contract; `args` is the exception's own tuple, read at once.
+    unsafe {
+        let Some(args) = mp::load_attr_maybe(exc, mp::qstr(sys::MP_QSTR_args)) else {
+            return false;
+        };
+        mp::items(args)
+            .first()
+            .and_then(|&code| mp::buffer(code))
+            .is_some_and(|code| code == b"READONLY")
+    }
+}
+
+/// A `MasterNotFoundError(msg, name)` (an OSError): there is no primary to connect to.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError): the frames up to the glue's `nlr_push` must hold
+/// nothing that needs dropping. `name` must be a valid object.
+#[cfg(feature = "sentinel")]
+pub unsafe fn no_primary(msg: &str, name: Obj) -> Fail {
+    // SAFETY: the caller's contract; the type is an exception type.
+    unsafe {
+        let text = mp::str_utf8(msg.as_bytes());
+        Fail::Exception(mp::exception(mp::master_not_found_type(), &[text, name]))
+    }
+}

@@ -124,7 +124,17 @@ pub unsafe extern "C" fn picoredis_pubsub_client_new(
             return outcome(Err(Fail::Value("pubsub() needs host and port, not sock=")));
         }
         let opts = c.opts;
-        outcome(Ok(Client::alloc(mp::pubsub_type(), &opts, true)))
+        let ps = Client::alloc(mp::pubsub_type(), &opts, true);
+        // A master_for client's PubSub follows the primary too.
+        #[cfg(feature = "sentinel")]
+        {
+            let (sentinel, service) = (c.sentinel, c.service);
+            if let Some(p) = Client::from_obj(ps) {
+                p.sentinel = sentinel;
+                p.service = service;
+            }
+        }
+        outcome(Ok(ps))
     }
 }
 
@@ -436,6 +446,67 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
             Ok(None) => Err(Fail::Type("keys: str, bytes or int")),
             Err(f) => Err(f),
         })
+    }
+}
+
+/// A new `Sentinel([(host, port), ...], **options)`: `addrs` the sentinels, `opts` the
+/// options of the connections to them (`sentinel::new`); the exception to raise if
+/// `addrs` is not a list of (host, port).
+///
+/// # Safety
+/// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
+/// else (so outside `guarded()`; it may raise MemoryError or TypeError, with no Rust frame
+/// left to drop anything). `t` must be the Sentinel type; `opts` must point to filled
+/// options holding valid objects; `addrs` must be a valid object.
+#[cfg(feature = "sentinel")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_sentinel_new(
+    t: *const mp_obj_type_t,
+    opts: *const picoredis_options_t,
+    addrs: mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract.
+    unsafe { outcome(crate::sentinel::new(t, &*opts, addrs)) }
+}
+
+/// A new, unconnected `master_for` client of type `t` (the Redis type): it asks
+/// `sentinel` for the primary `service` on every connect.
+///
+/// # Safety
+/// As `picoredis_client_new`; `sentinel` must be a Sentinel object, `service` a valid
+/// object.
+#[cfg(feature = "sentinel")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_sentinel_client_new(
+    t: *const mp_obj_type_t,
+    opts: *const picoredis_options_t,
+    sentinel: mp_obj_t,
+    service: mp_obj_t,
+) -> mp_obj_t {
+    // SAFETY: the caller's contract.
+    unsafe { crate::sentinel::client(t, &*opts, sentinel, service) }
+}
+
+/// `discover_master(name)`: args are (name).
+///
+/// # Safety
+/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
+/// `nlr_push`); `a` points to `n_args` valid objects.
+#[cfg(feature = "sentinel")]
+#[no_mangle]
+pub unsafe extern "C" fn picoredis_sentinel_discover_master(
+    sentinel: mp_obj_t,
+    n_args: usize,
+    a: *const mp_obj_t,
+) -> picoredis_result_t {
+    // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
+    // closure captures only an object.
+    unsafe {
+        let name = args(n_args, a).first().copied().unwrap_or(mp::none());
+        if !mp::type_is(sentinel, mp::sentinel_type()) {
+            return outcome(Err(Fail::Type("not a picoredis Sentinel")));
+        }
+        with_client(sentinel, |c| crate::sentinel::discover_master(c, name))
     }
 }
 

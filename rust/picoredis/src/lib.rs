@@ -16,6 +16,7 @@
 //! options, conn           the glue's structs; the byte pipe to the server
 //! request, reply, session, pubsub, handshake, tls
 //! client, reader, mux     the Redis/PubSub, Reader and asyncio queue objects
+//! sentinel                the Sentinel object (a client asking sentinels for the primary)
 //! cluster                 RedisCluster: slots, the slot map, redirections (over clients)
 //! ffi                     the C ABI the glue calls
 //! ```
@@ -53,6 +54,8 @@ mod pubsub;
 mod reader;
 mod reply;
 mod request;
+#[cfg(feature = "sentinel")]
+mod sentinel;
 mod session;
 mod text;
 #[cfg(feature = "tls")]

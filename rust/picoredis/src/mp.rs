@@ -281,6 +281,10 @@ extern "C" {
     static picoredis_type_Mux: sys::mp_obj_type_t;
     #[cfg(feature = "reader")]
     static picoredis_type_Waiter: sys::mp_obj_type_t;
+    #[cfg(feature = "sentinel")]
+    static picoredis_type_Sentinel: sys::mp_obj_type_t;
+    #[cfg(feature = "sentinel")]
+    static mp_type_MasterNotFoundError: sys::mp_obj_type_t;
     #[cfg(feature = "cluster")]
     static picoredis_type_RedisCluster: sys::mp_obj_type_t;
 }
@@ -351,8 +355,15 @@ types! {
     /// The type of the asyncio layer's per-command waiters.
     #[cfg(feature = "reader")]
     waiter_type = 17 picoredis_type_Waiter;
+    /// `picoredis.Sentinel` (its objects are `Client`s talking to one sentinel at a time).
+    #[cfg(feature = "sentinel")]
+    sentinel_type = 18 picoredis_type_Sentinel;
+    /// `picoredis.MasterNotFoundError` (an OSError): no primary to connect to.
+    #[cfg(feature = "sentinel")]
+    master_not_found_type = 19 mp_type_MasterNotFoundError;
+    /// `picoredis.RedisCluster` (its node connections are `Client`s of the Redis type).
     #[cfg(feature = "cluster")]
-    cluster_type = 18 picoredis_type_RedisCluster;
+    cluster_type = 20 picoredis_type_RedisCluster;
 }
 
 /// The port's standard output printer.
@@ -377,7 +388,7 @@ pub unsafe fn is_redis_error(o: Obj) -> bool {
     unsafe { type_is(o, redis_error_type()) }
 }
 
-/// Whether `o` is a Redis or PubSub object (a `Client` in Rust).
+/// Whether `o` is a Redis, PubSub or Sentinel object (a `Client` in Rust).
 ///
 /// # Safety
 /// VM thread. `o` must be a valid object.
@@ -386,6 +397,10 @@ pub unsafe fn is_client(o: Obj) -> bool {
     let t = unsafe { sys::mp_obj_get_type(o) };
     #[cfg(feature = "pubsub")]
     if ptr::eq(t, pubsub_type()) {
+        return true;
+    }
+    #[cfg(feature = "sentinel")]
+    if ptr::eq(t, sentinel_type()) {
         return true;
     }
     ptr::eq(t, redis_type())

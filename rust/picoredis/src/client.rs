@@ -79,7 +79,19 @@ const _: () = assert!(!core::mem::needs_drop::<SocketInput>());
 /// The socket side of a reply being read: the connection plus the reply's deadline.
 struct SocketInput<'a> {
     conn: &'a mut Conn,
-    deadline: Deadline,
+    /// The reply's time limit (ms), and its deadline once a read needs one: a reply whose
+    /// bytes are already buffered (most of a pipeline's) never reads the clock.
+    timeout: u32,
+    deadline: Option<Deadline>,
+}
+
+impl SocketInput<'_> {
+    fn deadline(&mut self) -> Deadline {
+        let timeout = self.timeout;
+        *self
+            .deadline
+            .get_or_insert_with(|| Deadline::after(timeout))
+    }
 }
 
 impl Input for SocketInput<'_> {
@@ -90,12 +102,14 @@ impl Input for SocketInput<'_> {
         self.conn.consume(n)
     }
     unsafe fn fill(&mut self) -> Result<(), Fail> {
+        let deadline = self.deadline();
         // SAFETY: the caller's contract; a reply is read only on an open connection.
-        unsafe { self.conn.fill(self.deadline) }
+        unsafe { self.conn.fill(deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
+        let deadline = self.deadline();
         // SAFETY: the caller's contract; a reply is read only on an open connection.
-        unsafe { self.conn.read_into(dst, self.deadline) }
+        unsafe { self.conn.read_into(dst, deadline) }
     }
     fn debug(&self) -> bool {
         self.conn.tracing()
@@ -770,7 +784,8 @@ impl Client {
         loop {
             let mut input = SocketInput {
                 conn: &mut self.conn,
-                deadline: Deadline::after(timeout),
+                timeout,
+                deadline: None,
             };
             // SAFETY: the caller's contract; `input` and `opts` are plain data (asserted).
             let (value, push) = unsafe { reply::read(&mut self.parser, &mut input, opts)? };

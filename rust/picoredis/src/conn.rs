@@ -2,8 +2,9 @@
 //! object with the stream protocol), a write buffer that turns a command into one write,
 //! and a read buffer filled in large chunks.
 //!
-//! Timeouts bound a whole reply: a `Deadline` is fixed when the reply is awaited, and
-//! when the socket supports `settimeout`, each further wait is capped at the time left.
+//! Timeouts bound a whole reply: a `Deadline` is fixed when the reply first needs a read
+//! (one already buffered needs no clock), and when the socket supports `settimeout`, each
+//! further wait is capped at the time left.
 //!
 //! The unsafe methods here share one contract (in their `# Safety` sections: "the
 //! connection contract"): VM thread, inside a glue call holding the client's lock; they

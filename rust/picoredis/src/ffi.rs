@@ -85,6 +85,11 @@ unsafe fn args<'a>(n: usize, p: *const mp_obj_t) -> &'a [mp_obj_t] {
     }
 }
 
+/// Argument `i`, or None where the glue passed fewer (its optional arguments).
+fn arg(a: &[mp_obj_t], i: usize) -> mp_obj_t {
+    a.get(i).copied().unwrap_or(mp::none())
+}
+
 /// A new, unconnected client object of type `t`.
 ///
 /// # Safety
@@ -217,7 +222,7 @@ pub unsafe extern "C" fn picoredis_client_connect(
     // closures capture only references.
     unsafe {
         let a = args(n_args, a);
-        let arg = |i: usize| a.get(i).copied().unwrap_or(mp::none());
+        let arg = |i: usize| arg(a, i);
         with_client(client, |c| {
             c.set_address(arg(1), arg(2))?;
             c.connect(arg(0)).map(|_| mp::none())
@@ -439,7 +444,7 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
-        let key = args(n_args, a).first().copied().unwrap_or(mp::none());
+        let key = arg(args(n_args, a), 0);
         let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
         outcome(match crate::cluster::command_slot(&cmd) {
             Ok(Some(s)) => Ok(mp::small_int(s as isize)),
@@ -502,7 +507,7 @@ pub unsafe extern "C" fn picoredis_sentinel_discover_master(
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
     // closure captures only an object.
     unsafe {
-        let name = args(n_args, a).first().copied().unwrap_or(mp::none());
+        let name = arg(args(n_args, a), 0);
         if !mp::type_is(sentinel, mp::sentinel_type()) {
             return outcome(Err(Fail::Type("not a picoredis Sentinel")));
         }
@@ -563,7 +568,7 @@ pub unsafe extern "C" fn picoredis_reader_feed(
     // closure captures only references.
     unsafe {
         let a = args(n_args, a);
-        let data = a.first().copied().unwrap_or(mp::none());
+        let data = arg(a, 0);
         with_reader(reader, |r| {
             r.feed(data, a.get(1).copied(), a.get(2).copied())
                 .map(|_| mp::none())
@@ -741,8 +746,8 @@ pub unsafe extern "C" fn picoredis_mux_send(
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
         let a = args(n_args, a);
-        let data = a.first().copied().unwrap_or(mp::none());
-        let call = a.get(1).copied().unwrap_or(mp::none());
+        let data = arg(a, 0);
+        let call = arg(a, 1);
         with_mux(mux, |m| m.send(data, call))
     }
 }
@@ -884,7 +889,7 @@ pub unsafe extern "C" fn picoredis_waiter_take(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
-        let reply = args(n_args, a).first().copied().unwrap_or(mp::none());
+        let reply = arg(args(n_args, a), 0);
         with_waiter(w, |x| x.take(reply))
     }
 }
@@ -903,8 +908,8 @@ pub unsafe extern "C" fn picoredis_waiter_finish(
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
         let a = args(n_args, a);
-        let value = a.first().copied().unwrap_or(mp::none());
-        let exc = a.get(1).copied().unwrap_or(mp::none());
+        let value = arg(a, 0);
+        let exc = arg(a, 1);
         with_waiter(w, |x| x.finish_with(value, exc))
     }
 }

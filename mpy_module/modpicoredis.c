@@ -23,13 +23,16 @@
 #include "py/smallint.h"
 #include "py/mperrno.h"
 #define MP_QSTRnull (0)
-// What the glue uses beyond mp_fun_table (natmod_runtime.c).
+// What the glue uses beyond mp_fun_table (natmod_runtime.c; also mp_obj_int_get_truncated).
 NORETURN void natmod_raise_stop_iteration(mp_obj_t value);
 qstr natmod_str_qstr(mp_obj_t name);
 #define mp_raise_StopIteration(v) natmod_raise_stop_iteration(v)
 #define mp_make_stop_iteration(v) (natmod_raise_stop_iteration(v), MP_OBJ_NULL)
 #define mp_make_raise_obj(exc) (exc)
 #define mp_obj_str_get_qstr(o) natmod_str_qstr(o)
+// int arguments read as the firmware reads them (natmod_runtime.c): dynruntime.h's
+// mp_obj_get_int truncates an int beyond a machine word to its low bits.
+#undef mp_obj_get_int
 // nlr through the table (the firmware's own nlr_push saves its registers, as for
 // native code).
 #define nlr_push(buf) (mp_fun_table.nlr_push(buf))
@@ -460,29 +463,26 @@ static void check_trace(bool on) {
 }
 
 // A timeout argument in ms: None waits without limit (-1); a value too large for a machine
-// int is as good as no limit; 0 or less is refused.
+// int is as good as no limit; 0 or less is refused. (One way for both builds: a natmod has
+// no mp_obj_get_int_maybe, and the firmware's raises OverflowError beyond a machine int.)
 static mp_int_t timeout_arg(mp_obj_t t) {
     if (t == mp_const_none) {
         return -1;
     }
     mp_int_t ms;
-    #if MICROPY_ENABLE_DYNRUNTIME
     if (mp_obj_is_small_int(t) || t == mp_const_false || t == mp_const_true) {
         ms = mp_obj_get_int(t);
     } else if (mp_obj_get_type(t) == &mp_type_int) {
-        mp_obj_t positive = mp_binary_op(MP_BINARY_OP_LESS, MP_OBJ_NEW_SMALL_INT(0), t);
-        ms = positive == mp_const_true ? MP_SMALL_INT_MAX : 0;
+        // An int object: its value when that fits a machine int (it may even be a small
+        // value: array('q') items are such objects), else its sign tells.
+        ms = mp_obj_int_get_truncated(t);
+        if (mp_binary_op(MP_BINARY_OP_EQUAL, t, mp_obj_new_int(ms)) != mp_const_true) {
+            mp_obj_t positive = mp_binary_op(MP_BINARY_OP_LESS, MP_OBJ_NEW_SMALL_INT(0), t);
+            ms = positive == mp_const_true ? MP_SMALL_INT_MAX : 0;
+        }
     } else {
         mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }
-    #else
-    if (!mp_obj_get_int_maybe(t, &ms)) {
-        if (!mp_obj_is_int(t)) {
-            mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
-        }
-        ms = mp_obj_int_sign(t) > 0 ? MP_SMALL_INT_MAX : 0;
-    }
-    #endif
     if (ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }

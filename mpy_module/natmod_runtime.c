@@ -161,6 +161,13 @@ mp_obj_t mp_obj_new_int_from_ll(long long val) {
     return mp_parse_num_integer(text + i, sizeof(text) - i, 10, NULL);
 }
 
+// An int object's value modulo the machine word (the caller checked it is an int).
+mp_int_t mp_obj_int_get_truncated(mp_const_obj_t self_in) {
+    return mp_obj_get_int_truncated((mp_obj_t)self_in);
+}
+
+// As the firmware's: an int object counts when its value fits a machine word (one may hold
+// a small value: array('q') items are such objects), else OverflowError.
 mp_int_t (mp_obj_get_int)(mp_const_obj_t arg) {
     if (mp_obj_is_small_int(arg)) {
         return MP_OBJ_SMALL_INT_VALUE(arg);
@@ -169,6 +176,10 @@ mp_int_t (mp_obj_get_int)(mp_const_obj_t arg) {
         return arg == mp_const_true;
     }
     if (mp_obj_get_type(arg) == &mp_type_int) {
+        mp_int_t v = mp_obj_int_get_truncated(arg);
+        if (mp_binary_op(MP_BINARY_OP_EQUAL, (mp_obj_t)arg, mp_obj_new_int(v)) == mp_const_true) {
+            return v;
+        }
         mp_raise_msg(MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_OverflowError)),
             MP_ERROR_TEXT("overflow converting long int to machine word"));
     }

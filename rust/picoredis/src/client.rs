@@ -206,7 +206,9 @@ impl Client {
         } else {
             // SAFETY: the caller's contract: `port` is a valid object.
             let is_int = || unsafe { mp::is_int(port) };
-            let Some(p) = mp::small_int_value(port).or_else(|| is_int().then_some(-1)) else {
+            // SAFETY: as above. (An int object counts too: an `array('q')` item.)
+            let value = unsafe { mp::int_small(port) };
+            let Some(p) = value.or_else(|| is_int().then_some(-1)) else {
                 return Err(Fail::Type(BAD_ADDRESS));
             };
             if !(0..=65535).contains(&p) {

@@ -110,11 +110,28 @@ pub unsafe fn str_utf8(text: &[u8]) -> Obj {
     unsafe { sys::mp_obj_new_str_copy(str_type(), text.as_ptr(), text.len()) }
 }
 
+/// An int: a small int when `v` is in that range, as MicroPython's own code makes ints
+/// (`mp_obj_new_int_from_ll` alone would box every value, and a boxed 6379 is not taken
+/// where MicroPython, or picoredis, looks for a small int: a port, say).
+///
 /// # Safety
 /// VM thread; may raise (MemoryError, for a big int).
 pub unsafe fn int(v: i64) -> Obj {
-    // SAFETY: the caller's contract.
-    unsafe { sys::mp_obj_new_int_from_ll(v) }
+    match isize::try_from(v) {
+        Ok(s) if fits_small(s) => small(s),
+        // SAFETY: the caller's contract.
+        _ => unsafe { sys::mp_obj_new_int_from_ll(v) },
+    }
+}
+
+/// Whether `v` fits a small int (representation A: one bit less than a word).
+const fn fits_small(v: isize) -> bool {
+    (v << 1) >> 1 == v
+}
+
+/// The small int `v` (which `fits_small`).
+const fn small(v: isize) -> Obj {
+    ((v << 1) | 1) as Obj
 }
 
 /// # Safety
@@ -478,6 +495,31 @@ pub unsafe fn int_arg(o: Obj) -> isize {
 pub unsafe fn int_value(o: Obj) -> Option<isize> {
     // SAFETY: the caller's contract; only an int is converted.
     small_int_value(o).or_else(|| unsafe { is_int(o).then(|| sys::mp_obj_get_int(o) as isize) })
+}
+
+/// The value of an int in the small-int range, whether `o` is a small int or an int
+/// object holding such a value (MicroPython makes some: `array('q')` items, results of
+/// `mp_obj_new_int_from_ll`); None for anything else: no int (a bool neither), or an int
+/// beyond that range, which every caller's own range excludes (a port, a db, ms).
+///
+/// # Safety
+/// VM thread (nothing is raised). `o` must be a valid object.
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
+pub unsafe fn int_small(o: Obj) -> Option<isize> {
+    if let Some(v) = small_int_value(o) {
+        return Some(v);
+    }
+    // SAFETY: the caller's contract; an int object's truncated value is read, then
+    // compared with it (int against small int: no allocation, nothing raised).
+    unsafe {
+        if !type_is(o, int_type()) {
+            return None;
+        }
+        let v = sys::mp_obj_int_get_truncated(o) as isize;
+        let same = fits_small(v)
+            && sys::mp_binary_op(sys::MP_BINARY_OP_EQUAL, o, small(v)) == boolean(true);
+        same.then_some(v)
+    }
 }
 
 /// Whether `o` is an int (small or big).

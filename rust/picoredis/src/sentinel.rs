@@ -43,10 +43,10 @@ pub unsafe fn new(t: *const sys::mp_obj_type_t, opts: &Options, addrs: Obj) -> R
             if !mp::is_str(host) {
                 return Err(Fail::Type(BAD_SENTINELS));
             }
-            match mp::small_int_value(port) {
+            match mp::int_small(port) {
                 Some(p) if (0..=65535).contains(&p) => {}
-                Some(_) => return Err(Fail::Value("port must be 0-65535")),
-                None => return Err(Fail::Type(BAD_SENTINELS)),
+                _ if !mp::is_int(port) => return Err(Fail::Type(BAD_SENTINELS)),
+                _ => return Err(Fail::Value("port must be 0-65535")),
             }
             *slot = mp::new_tuple(&[host, port]);
         }

@@ -344,6 +344,13 @@ static bool is_timeout_error(mp_obj_t exc) {
     return errno_obj == MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT) || errno_obj == MP_OBJ_NEW_SMALL_INT(MP_EAGAIN);
 }
 
+#if defined(PICOREDIS_TLS)
+// For the Rust core (tls.rs): a TLS handshake that timed out.
+bool picoredis_is_timeout(mp_obj_t exc) {
+    return is_timeout_error(exc);
+}
+#endif
+
 // Runs `op` on `obj` holding its lock. If anything raises part-way, the object is
 // abandoned (a client's connection closed, errors of that close dropped: the exception
 // that got us here is the one the caller must see) before the exception continues. A

@@ -534,4 +534,8 @@ extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 extern mp_obj_t picoredis_lock(mp_obj_t obj);
 #endif
 
+#if defined(PICOREDIS_TLS)
+extern bool picoredis_is_timeout(mp_obj_t exc);
+#endif
+
 #endif  /* PICOREDIS_RS_H */

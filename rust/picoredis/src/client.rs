@@ -514,7 +514,7 @@ impl Client {
             if !mp::is_none(self.opts.ssl_context) {
                 #[cfg(feature = "tls")]
                 {
-                    let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
+                    let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host)?;
                     self.conn.attach(tls, s);
                     self.conn.set_timeout(connect_ms);
                 }

@@ -873,6 +873,20 @@ extern "C" {
     // Defined by the C glue: gives a new client object its lock (the layout is the glue's).
     #[cfg(feature = "cluster")]
     fn picoredis_lock(obj: sys::mp_obj_t) -> sys::mp_obj_t;
+    // Defined by the C glue: whether `exc` is OSError(ETIMEDOUT or EAGAIN).
+    #[cfg(feature = "tls")]
+    fn picoredis_is_timeout(exc: sys::mp_obj_t) -> bool;
+}
+
+/// Whether the exception `exc` is a stream's timeout: OSError(ETIMEDOUT or EAGAIN).
+///
+/// # Safety
+/// VM thread; may raise (in a native module, where it asks Python). `exc` must be an
+/// exception.
+#[cfg(feature = "tls")]
+pub unsafe fn is_timeout(exc: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { picoredis_is_timeout(exc) }
 }
 
 /// `obj` (a new picoredis client) with its lock, as the glue gives one to every object

@@ -19,6 +19,7 @@
 #include "py/stream.h"
 #include "py/parsenum.h"
 #include "py/formatfloat.h"
+#include "natmod_ticks.h"
 
 // The types the Rust core compares objects with, by number (mp.rs: types!).
 enum natmod_type {
@@ -465,21 +466,13 @@ void mp_str_print_quoted(const mp_print_t *print, const byte *str_data, size_t s
 
 // ---- time -------------------------------------------------------------------------------
 
-// time.ticks_ms() wraps where a small int ends (2**30 ms on a 32-bit board, 12 days), the
-// firmware's own mp_hal_ticks_ms at the machine word: the Rust core's deadline arithmetic
-// wants the latter, so the wraps are counted here (one is seen as long as the clock is read
-// at least once per period, which every wait does).
-mp_uint_t natmod_ticks_last;
-mp_uint_t natmod_ticks_high;
+// time.ticks_ms() with its wraps counted (natmod_ticks.h). (Not static: BSS, as above.)
+natmod_ticks_t natmod_ticks;
 
 mp_uint_t mp_hal_ticks_ms(void) {
     mp_obj_t t = mp_call_function_n_kw(natmod_ticks_ms, 0, 0, NULL);
-    mp_uint_t now = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t);
-    if (now < natmod_ticks_last) {
-        natmod_ticks_high += (mp_uint_t)MP_SMALL_INT_POSITIVE_MASK + 1;
-    }
-    natmod_ticks_last = now;
-    return natmod_ticks_high + now;
+    return natmod_ticks_unwrap(&natmod_ticks, (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t),
+        (mp_uint_t)MP_SMALL_INT_POSITIVE_MASK + 1);
 }
 
 void mp_hal_delay_ms(mp_uint_t ms) {

@@ -126,7 +126,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_cur_task, MP_QSTR_data, MP_QSTR__task_queue, MP_QSTR_push,
     #endif
     #if defined(PICOREDIS_SENTINEL)
-    MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_args,
+    MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_discover_slaves, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
     MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
@@ -1011,8 +1011,8 @@ MP_DEFINE_CONST_OBJ_TYPE(
 // ---- Sentinel -----------------------------------------------------------------------------
 #if defined(PICOREDIS_SENTINEL)
 // A client object of its own (rust/picoredis/src/sentinel.rs) whose connection goes to one
-// sentinel at a time; master_for() makes Redis clients that ask it for the primary on every
-// (re)connect.
+// sentinel at a time; master_for() and slave_for() make Redis clients that ask it for the
+// primary, or a replica, on every (re)connect.
 
 // Sentinel(sentinels, **options): `sentinels` a list of (host, port); the keywords are
 // Redis()'s, for the connections to the sentinels (timeout, username, password, ...).
@@ -1026,15 +1026,24 @@ static mp_obj_t sentinel_make_new(const mp_obj_type_t *type, size_t n_args, size
 
 // discover_master(name) -> (host, port)
 static mp_obj_t sentinel_discover_master(mp_obj_t self, mp_obj_t name) {
-    return guarded(self, picoredis_sentinel_discover_master, 1, &name);
+    mp_obj_t a[2] = { name, mp_const_false };
+    return guarded(self, picoredis_sentinel_discover, 2, a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(sentinel_discover_master_obj, sentinel_discover_master);
 
+// discover_slaves(name) -> [(host, port), ...]: the replicas not flagged down.
+static mp_obj_t sentinel_discover_slaves(mp_obj_t self, mp_obj_t name) {
+    mp_obj_t a[2] = { name, mp_const_true };
+    return guarded(self, picoredis_sentinel_discover, 2, a);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(sentinel_discover_slaves_obj, sentinel_discover_slaves);
+
 // master_for(name, **options) -> Redis: a client with Redis()'s keyword options whose
-// address comes from the sentinels, on every (re)connect. Connects now, as Redis() does.
-static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+// address comes from the sentinels, on every (re)connect; slave_for (`replica`): one of the
+// primary's replicas. Connects now, as Redis() does.
+static mp_obj_t sentinel_client(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args, bool replica) {
     if (n_args != 2) {
-        mp_raise_TypeError(MP_ERROR_TEXT("master_for(name, **options)"));
+        mp_raise_TypeError(MP_ERROR_TEXT("master_for/slave_for(name, **options)"));
     }
     // The keywords as the (key, value) array Redis()'s parser takes.
     size_t n_kw = 0;
@@ -1053,16 +1062,27 @@ static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_
     if (conn[0] != mp_const_none) {
         mp_raise_ValueError(MP_ERROR_TEXT("master_for: the sentinels give the address, not sock="));
     }
-    mp_obj_t client = with_lock(picoredis_sentinel_client_new(&picoredis_type_Redis, &o, pos_args[0], pos_args[1]));
+    mp_obj_t client = with_lock(picoredis_sentinel_client_new(&picoredis_type_Redis, &o, pos_args[0], pos_args[1], replica));
     conn[2] = mp_const_none;
     guarded(client, picoredis_client_connect, 3, conn);
     return client;
 }
+
+static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    return sentinel_client(n_args, pos_args, kw_args, false);
+}
 static MP_DEFINE_CONST_FUN_OBJ_KW(sentinel_master_for_obj, 2, sentinel_master_for);
+
+static mp_obj_t sentinel_slave_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    return sentinel_client(n_args, pos_args, kw_args, true);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(sentinel_slave_for_obj, 2, sentinel_slave_for);
 
 #define SENTINEL_LOCALS(X) \
     X(MP_QSTR_discover_master, &sentinel_discover_master_obj) \
     X(MP_QSTR_master_for, &sentinel_master_for_obj) \
+    X(MP_QSTR_discover_slaves, &sentinel_discover_slaves_obj) \
+    X(MP_QSTR_slave_for, &sentinel_slave_for_obj) \
     X(MP_QSTR_close, &redis_close_obj) \
     X(MP_QSTR___enter__, &identity_obj) \
     X(MP_QSTR___exit__, &redis_exit_obj)

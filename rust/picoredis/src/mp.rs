@@ -586,6 +586,32 @@ pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
     unsafe { core::slice::from_raw_parts(items, len) }
 }
 
+/// The (key, value) pairs of a dict (a RESP3 map's reply), read from its table.
+///
+/// # Safety
+/// VM thread (nothing is raised). `o` must be a dict, which stays alive and unchanged for
+/// as long as the pairs are read.
+#[cfg(feature = "sentinel")]
+pub unsafe fn dict_pairs<'a>(o: Obj) -> impl Iterator<Item = (Obj, Obj)> + 'a {
+    let d = o as *const sys::mp_obj_dict_t;
+    // SAFETY: the caller's contract: `d` is a dict, whose map holds `alloc` slots at
+    // `table` (or none).
+    let slots = unsafe {
+        let (table, alloc) = ((*d).map.table, (*d).map.alloc);
+        if table.is_null() {
+            &[]
+        } else {
+            core::slice::from_raw_parts(table, alloc)
+        }
+    };
+    // An empty slot's key is MP_OBJ_NULL (0), a deleted one's MP_OBJ_SENTINEL (4, or 8 in
+    // a debug build): skipped with the small ints 0-3 (1, 3, 5, 7), which no caller seeks.
+    slots
+        .iter()
+        .filter(|e| e.key as usize > 8)
+        .map(|e| (e.key, e.value))
+}
+
 /// The item slots of a list, to fill in place.
 ///
 /// # Safety

@@ -149,7 +149,7 @@ esp32-cmake-check: firmware
 		-DPICOREDIS_UNIX_BUILD=$(UNIX_BUILD) -DPICOREDIS_HOST_TARGET=$$(rustc -vV | sed -n 's/^host: //p') >/dev/null
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
-.PHONY: all deps firmware demo test test-rust test-unix check-header header check-no-panic \
+.PHONY: all deps firmware demo test test-rust test-c test-unix check-header header check-no-panic \
 	lint fuzz fuzz-smoke soak soak-cluster soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
 	natmod natmod-x64 natmod-test qemu-firmware-stock firmware-stock qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
@@ -168,7 +168,7 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust lint check-header check-no-panic test-unix soak-threads-short \
+test: deps firmware test-rust test-c lint check-header check-no-panic test-unix soak-threads-short \
 	test-valgrind qemu-test qemu-test-min natmod-test \
 	esp32-parts esp32-cmake-check fuzz-smoke
 
@@ -196,6 +196,16 @@ test-valgrind: firmware
 
 test-rust:
 	cargo test -p resp --quiet
+
+# The native module's clock counting time.ticks_ms() wraps (mpy_module/natmod_ticks.h), on
+# the host, as a board with a 32-bit and with a 64-bit machine word counts them.
+HOSTCC ?= cc
+test-c:
+	@mkdir -p $(BUILD_DIR)/test-c
+	for w in 32 64; do \
+	  $(HOSTCC) -std=c99 -Wall -Wextra -Werror -DMP_UINT=uint$${w}_t -Impy_module \
+	    tests/c/test_natmod_ticks.c -o $(BUILD_DIR)/test-c/natmod_ticks$$w && \
+	  $(BUILD_DIR)/test-c/natmod_ticks$$w || exit 1; done
 
 test-unix:
 	$(PYTHON) tests/run_unix_tests.py --micropython $(FIRMWARE)

@@ -23,13 +23,16 @@
 #include "py/smallint.h"
 #include "py/mperrno.h"
 #define MP_QSTRnull (0)
-// What the glue uses beyond mp_fun_table (natmod_runtime.c).
+// What the glue uses beyond mp_fun_table (natmod_runtime.c; also mp_obj_int_get_truncated).
 NORETURN void natmod_raise_stop_iteration(mp_obj_t value);
 qstr natmod_str_qstr(mp_obj_t name);
 #define mp_raise_StopIteration(v) natmod_raise_stop_iteration(v)
 #define mp_make_stop_iteration(v) (natmod_raise_stop_iteration(v), MP_OBJ_NULL)
 #define mp_make_raise_obj(exc) (exc)
 #define mp_obj_str_get_qstr(o) natmod_str_qstr(o)
+// int arguments read as the firmware reads them (natmod_runtime.c): dynruntime.h's
+// mp_obj_get_int truncates an int beyond a machine word to its low bits.
+#undef mp_obj_get_int
 // nlr through the table (the firmware's own nlr_push saves its registers, as for
 // native code).
 #define nlr_push(buf) (mp_fun_table.nlr_push(buf))
@@ -123,7 +126,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_cur_task, MP_QSTR_data, MP_QSTR__task_queue, MP_QSTR_push,
     #endif
     #if defined(PICOREDIS_SENTINEL)
-    MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_args,
+    MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_discover_slaves, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
     MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
@@ -341,6 +344,13 @@ static bool is_timeout_error(mp_obj_t exc) {
     return errno_obj == MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT) || errno_obj == MP_OBJ_NEW_SMALL_INT(MP_EAGAIN);
 }
 
+#if defined(PICOREDIS_TLS)
+// For the Rust core (tls.rs): a TLS handshake that timed out.
+bool picoredis_is_timeout(mp_obj_t exc) {
+    return is_timeout_error(exc);
+}
+#endif
+
 // Runs `op` on `obj` holding its lock. If anything raises part-way, the object is
 // abandoned (a client's connection closed, errors of that close dropped: the exception
 // that got us here is the one the caller must see) before the exception continues. A
@@ -460,29 +470,26 @@ static void check_trace(bool on) {
 }
 
 // A timeout argument in ms: None waits without limit (-1); a value too large for a machine
-// int is as good as no limit; 0 or less is refused.
+// int is as good as no limit; 0 or less is refused. (One way for both builds: a natmod has
+// no mp_obj_get_int_maybe, and the firmware's raises OverflowError beyond a machine int.)
 static mp_int_t timeout_arg(mp_obj_t t) {
     if (t == mp_const_none) {
         return -1;
     }
     mp_int_t ms;
-    #if MICROPY_ENABLE_DYNRUNTIME
     if (mp_obj_is_small_int(t) || t == mp_const_false || t == mp_const_true) {
         ms = mp_obj_get_int(t);
     } else if (mp_obj_get_type(t) == &mp_type_int) {
-        mp_obj_t positive = mp_binary_op(MP_BINARY_OP_LESS, MP_OBJ_NEW_SMALL_INT(0), t);
-        ms = positive == mp_const_true ? MP_SMALL_INT_MAX : 0;
+        // An int object: its value when that fits a machine int (it may even be a small
+        // value: array('q') items are such objects), else its sign tells.
+        ms = mp_obj_int_get_truncated(t);
+        if (mp_binary_op(MP_BINARY_OP_EQUAL, t, mp_obj_new_int(ms)) != mp_const_true) {
+            mp_obj_t positive = mp_binary_op(MP_BINARY_OP_LESS, MP_OBJ_NEW_SMALL_INT(0), t);
+            ms = positive == mp_const_true ? MP_SMALL_INT_MAX : 0;
+        }
     } else {
         mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }
-    #else
-    if (!mp_obj_get_int_maybe(t, &ms)) {
-        if (!mp_obj_is_int(t)) {
-            mp_raise_TypeError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
-        }
-        ms = mp_obj_int_sign(t) > 0 ? MP_SMALL_INT_MAX : 0;
-    }
-    #endif
     if (ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("timeout: int ms > 0, or None"));
     }
@@ -1004,8 +1011,8 @@ MP_DEFINE_CONST_OBJ_TYPE(
 // ---- Sentinel -----------------------------------------------------------------------------
 #if defined(PICOREDIS_SENTINEL)
 // A client object of its own (rust/picoredis/src/sentinel.rs) whose connection goes to one
-// sentinel at a time; master_for() makes Redis clients that ask it for the primary on every
-// (re)connect.
+// sentinel at a time; master_for() and slave_for() make Redis clients that ask it for the
+// primary, or a replica, on every (re)connect.
 
 // Sentinel(sentinels, **options): `sentinels` a list of (host, port); the keywords are
 // Redis()'s, for the connections to the sentinels (timeout, username, password, ...).
@@ -1019,15 +1026,24 @@ static mp_obj_t sentinel_make_new(const mp_obj_type_t *type, size_t n_args, size
 
 // discover_master(name) -> (host, port)
 static mp_obj_t sentinel_discover_master(mp_obj_t self, mp_obj_t name) {
-    return guarded(self, picoredis_sentinel_discover_master, 1, &name);
+    mp_obj_t a[2] = { name, mp_const_false };
+    return guarded(self, picoredis_sentinel_discover, 2, a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(sentinel_discover_master_obj, sentinel_discover_master);
 
+// discover_slaves(name) -> [(host, port), ...]: the replicas not flagged down.
+static mp_obj_t sentinel_discover_slaves(mp_obj_t self, mp_obj_t name) {
+    mp_obj_t a[2] = { name, mp_const_true };
+    return guarded(self, picoredis_sentinel_discover, 2, a);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(sentinel_discover_slaves_obj, sentinel_discover_slaves);
+
 // master_for(name, **options) -> Redis: a client with Redis()'s keyword options whose
-// address comes from the sentinels, on every (re)connect. Connects now, as Redis() does.
-static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+// address comes from the sentinels, on every (re)connect; slave_for (`replica`): one of the
+// primary's replicas. Connects now, as Redis() does.
+static mp_obj_t sentinel_client(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args, bool replica) {
     if (n_args != 2) {
-        mp_raise_TypeError(MP_ERROR_TEXT("master_for(name, **options)"));
+        mp_raise_TypeError(MP_ERROR_TEXT("master_for/slave_for(name, **options)"));
     }
     // The keywords as the (key, value) array Redis()'s parser takes.
     size_t n_kw = 0;
@@ -1046,16 +1062,27 @@ static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_
     if (conn[0] != mp_const_none) {
         mp_raise_ValueError(MP_ERROR_TEXT("master_for: the sentinels give the address, not sock="));
     }
-    mp_obj_t client = with_lock(picoredis_sentinel_client_new(&picoredis_type_Redis, &o, pos_args[0], pos_args[1]));
+    mp_obj_t client = with_lock(picoredis_sentinel_client_new(&picoredis_type_Redis, &o, pos_args[0], pos_args[1], replica));
     conn[2] = mp_const_none;
     guarded(client, picoredis_client_connect, 3, conn);
     return client;
 }
+
+static mp_obj_t sentinel_master_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    return sentinel_client(n_args, pos_args, kw_args, false);
+}
 static MP_DEFINE_CONST_FUN_OBJ_KW(sentinel_master_for_obj, 2, sentinel_master_for);
+
+static mp_obj_t sentinel_slave_for(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    return sentinel_client(n_args, pos_args, kw_args, true);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(sentinel_slave_for_obj, 2, sentinel_slave_for);
 
 #define SENTINEL_LOCALS(X) \
     X(MP_QSTR_discover_master, &sentinel_discover_master_obj) \
     X(MP_QSTR_master_for, &sentinel_master_for_obj) \
+    X(MP_QSTR_discover_slaves, &sentinel_discover_slaves_obj) \
+    X(MP_QSTR_slave_for, &sentinel_slave_for_obj) \
     X(MP_QSTR_close, &redis_close_obj) \
     X(MP_QSTR___enter__, &identity_obj) \
     X(MP_QSTR___exit__, &redis_exit_obj)

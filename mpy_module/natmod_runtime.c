@@ -19,6 +19,7 @@
 #include "py/stream.h"
 #include "py/parsenum.h"
 #include "py/formatfloat.h"
+#include "natmod_ticks.h"
 
 // The types the Rust core compares objects with, by number (mp.rs: types!).
 enum natmod_type {
@@ -161,6 +162,13 @@ mp_obj_t mp_obj_new_int_from_ll(long long val) {
     return mp_parse_num_integer(text + i, sizeof(text) - i, 10, NULL);
 }
 
+// An int object's value modulo the machine word (the caller checked it is an int).
+mp_int_t mp_obj_int_get_truncated(mp_const_obj_t self_in) {
+    return mp_obj_get_int_truncated((mp_obj_t)self_in);
+}
+
+// As the firmware's: an int object counts when its value fits a machine word (one may hold
+// a small value: array('q') items are such objects), else OverflowError.
 mp_int_t (mp_obj_get_int)(mp_const_obj_t arg) {
     if (mp_obj_is_small_int(arg)) {
         return MP_OBJ_SMALL_INT_VALUE(arg);
@@ -169,6 +177,10 @@ mp_int_t (mp_obj_get_int)(mp_const_obj_t arg) {
         return arg == mp_const_true;
     }
     if (mp_obj_get_type(arg) == &mp_type_int) {
+        mp_int_t v = mp_obj_int_get_truncated(arg);
+        if (mp_binary_op(MP_BINARY_OP_EQUAL, (mp_obj_t)arg, mp_obj_new_int(v)) == mp_const_true) {
+            return v;
+        }
         mp_raise_msg(MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_OverflowError)),
             MP_ERROR_TEXT("overflow converting long int to machine word"));
     }
@@ -454,21 +466,13 @@ void mp_str_print_quoted(const mp_print_t *print, const byte *str_data, size_t s
 
 // ---- time -------------------------------------------------------------------------------
 
-// time.ticks_ms() wraps where a small int ends (2**30 ms on a 32-bit board, 12 days), the
-// firmware's own mp_hal_ticks_ms at the machine word: the Rust core's deadline arithmetic
-// wants the latter, so the wraps are counted here (one is seen as long as the clock is read
-// at least once per period, which every wait does).
-mp_uint_t natmod_ticks_last;
-mp_uint_t natmod_ticks_high;
+// time.ticks_ms() with its wraps counted (natmod_ticks.h). (Not static: BSS, as above.)
+natmod_ticks_t natmod_ticks;
 
 mp_uint_t mp_hal_ticks_ms(void) {
     mp_obj_t t = mp_call_function_n_kw(natmod_ticks_ms, 0, 0, NULL);
-    mp_uint_t now = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t);
-    if (now < natmod_ticks_last) {
-        natmod_ticks_high += (mp_uint_t)MP_SMALL_INT_POSITIVE_MASK + 1;
-    }
-    natmod_ticks_last = now;
-    return natmod_ticks_high + now;
+    return natmod_ticks_unwrap(&natmod_ticks, (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(t),
+        (mp_uint_t)MP_SMALL_INT_POSITIVE_MASK + 1);
 }
 
 void mp_hal_delay_ms(mp_uint_t ms) {

@@ -274,8 +274,9 @@ picoredis_result_t picoredis_sentinel_new(const mp_obj_type_t *t,
 
 #if defined(PICOREDIS_SENTINEL)
 /**
- * A new, unconnected `master_for` client of type `t` (the Redis type): it asks
- * `sentinel` for the primary `service` on every connect.
+ * A new, unconnected `master_for` client of type `t` (the Redis type), or `slave_for`
+ * one (`replica`): it asks `sentinel` for the primary `service`, or its replicas, on
+ * every connect.
  *
  * # Safety
  * As `picoredis_client_new`; `sentinel` must be a Sentinel object, `service` a valid
@@ -284,20 +285,20 @@ picoredis_result_t picoredis_sentinel_new(const mp_obj_type_t *t,
 mp_obj_t picoredis_sentinel_client_new(const mp_obj_type_t *t,
                                        const picoredis_options_t *opts,
                                        mp_obj_t sentinel,
-                                       mp_obj_t service);
+                                       mp_obj_t service,
+                                       bool replica);
 #endif
 
 #if defined(PICOREDIS_SENTINEL)
 /**
- * `discover_master(name)`: args are (name).
+ * `discover_master(name)` and `discover_slaves(name)`: args are (name, replicas), the
+ * second True for the replicas.
  *
  * # Safety
  * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
  * `nlr_push`); `a` points to `n_args` valid objects.
  */
-picoredis_result_t picoredis_sentinel_discover_master(mp_obj_t sentinel,
-                                                      size_t n_args,
-                                                      const mp_obj_t *a);
+picoredis_result_t picoredis_sentinel_discover(mp_obj_t sentinel, size_t n_args, const mp_obj_t *a);
 #endif
 
 #if defined(PICOREDIS_READER)
@@ -532,6 +533,10 @@ extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
 
 #if defined(PICOREDIS_CLUSTER)
 extern mp_obj_t picoredis_lock(mp_obj_t obj);
+#endif
+
+#if defined(PICOREDIS_TLS)
+extern bool picoredis_is_timeout(mp_obj_t exc);
 #endif
 
 #endif  /* PICOREDIS_RS_H */

@@ -20,6 +20,9 @@ one line and read one line back (`ok ...` or `error ...`):
     point P     the fake sentinel (FakeSentinel) names 127.0.0.1:P from now on
                 (P `none`: it knows no primary; `bad`: it answers port 99999)
     asked       how many times the fake sentinel was asked -> ok <n>
+    replicas S  the fake sentinel's replicas (SENTINEL REPLICAS / SLAVES) from now on:
+                S `none`, or `P[/FLAGS],...` (FLAGS `+`-separated, default `slave`);
+                a leading `old:` makes it a sentinel before Redis 5 (REPLICAS unknown)
     revive      restart every killed node as a replica of the current primary, wait stable
     wait        wait until stable (one primary known to all sentinels, replica up)
                                                           -> ok <primary port>
@@ -95,6 +98,14 @@ def call(port, *args, timeout=2.0):
     with socket.create_connection((HOST, port), timeout=timeout) as s:
         s.sendall(encode_command(*args))
         return _Reader(s).reply()
+
+
+def encode_array(value):
+    """RESP2 for a list of (lists of) str."""
+    if isinstance(value, list):
+        return b"*%d\r\n" % len(value) + b"".join(encode_array(v) for v in value)
+    data = value.encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
 
 
 def as_dict(flat):
@@ -304,12 +315,17 @@ class FakeSentinel(threading.Thread):
     real one cannot be made to show on demand: a primary that became a replica under a
     client's connection (READONLY), a sentinel that names a replica, malformed answers.
     It answers PING and `SENTINEL get-master-addr-by-name <any name>`: `[host, port]`,
-    nil (`point none`) or a port out of range (`point bad`); anything else is an error."""
+    nil (`point none`) or a port out of range (`point bad`); `SENTINEL REPLICAS` and
+    `SLAVES <any name>`: the replicas it was given (`replicas`), as Redis' flat lists of
+    fields (REPLICAS an error when it plays a sentinel before Redis 5); anything else is
+    an error."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.target = None
         self.asked = 0
+        self.replicas = []     # (port, flags)
+        self.old = False       # no SENTINEL REPLICAS (before Redis 5): SLAVES only
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((HOST, 0))
@@ -328,7 +344,20 @@ class FakeSentinel(threading.Thread):
                 return b"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n99999\r\n"
             port = str(self.target).encode()
             return b"*2\r\n$9\r\n127.0.0.1\r\n$%d\r\n%s\r\n" % (len(port), port)
+        if (words[:2] in (["sentinel", "replicas"], ["sentinel", "slaves"]) and len(words) == 3
+                and not (self.old and words[1] == "replicas")):
+            return encode_array([["name", "%s:%d" % (HOST, port), "ip", HOST, "port", str(port),
+                                  "runid", "", "flags", flags]
+                                 for port, flags in self.replicas])
         return b"-ERR fake sentinel: unknown command\r\n"
+
+    def set_replicas(self, spec):
+        """`replicas` of the control socket (see the module docstring)."""
+        self.old = spec.startswith("old:")
+        spec = spec[4:] if self.old else spec
+        self.replicas = [] if spec == "none" else [
+            (int(p), (f or "slave").replace("+", ","))
+            for p, _, f in (e.partition("/") for e in spec.split(","))]
 
     def serve(self, conn):
         r = _Reader(conn)
@@ -390,6 +419,9 @@ class ControlServer(threading.Thread):
                 return "ok"
             if cmd == "asked" and self.fake is not None:
                 return "ok %d" % self.fake.asked
+            if cmd.startswith("replicas ") and self.fake is not None:
+                self.fake.set_replicas(cmd.split()[1])
+                return "ok"
         return "error unknown command %r" % cmd
 
     def run(self):
@@ -401,7 +433,7 @@ class ControlServer(threading.Thread):
             with conn:
                 conn.settimeout(60)
                 try:
-                    cmd = conn.recv(64).decode().strip()
+                    cmd = conn.recv(256).decode().strip()
                     try:
                         answer = self.handle(cmd)
                     except Exception as e:   # reported to the test, which fails

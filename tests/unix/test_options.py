@@ -1,13 +1,14 @@
 # Connection options against real servers: AUTH (password and ACL user), SELECT,
 # CLIENT SETNAME, RESP3 via HELLO 3, decode_responses, connect_timeout, reconnect across a
 # real server restart, reconnect=False, and the debug trace never showing a password.
+import array
 import os
 import socket
 import time
 import picoredis
 from picoredis import Redis, RedisError
 from ptest import test, run, eq, check, raises
-from testenv import HOST, PORT, client, restart_server, full_listener
+from testenv import HOST, PORT, client, restart_server, full_listener, silent_listener
 
 AUTH_PORT = int(os.getenv('PICOREDIS_AUTH_PORT'))
 PASSWORD = os.getenv('PICOREDIS_AUTH_PASSWORD')
@@ -148,6 +149,82 @@ def subscribe_on_plain_client_refused():
     e = raises(RedisError, r.subscribe, 'ch')
     check('pubsub()' in e.args[1], repr(e.args))
     eq(r.ping(), b'PONG')
+
+
+
+# -- ints that are int objects: every int-valued option takes them ------------------------
+
+def boxed(v):
+    """An int object holding `v` (not a small int, though `v` would fit one): array('q')
+    items are such objects, as integer replies used to be. picoredis must take one
+    wherever it takes an int."""
+    b = array.array('q', [v])[0]
+    check(b is not b + 0, 'array item %r is a small int here' % v)  # (b + 0 is small)
+    return b
+
+
+@test
+def int_objects_as_int_options():
+    r = Redis(HOST, boxed(PORT), timeout=boxed(2000), connect_timeout=boxed(1000),
+              db=boxed(3), protocol=boxed(2), retries=boxed(1), backoff_base=boxed(10),
+              backoff_cap=boxed(100), health_check_interval=boxed(60000))
+    check(b' db=3 ' in r.client('info'), 'db option not applied')
+    r.connect(HOST, boxed(PORT))
+    eq(r.ping(), b'PONG')
+    if hasattr(picoredis, 'Sentinel'):
+        picoredis.Sentinel([(HOST, boxed(PORT))])  # (connects only when asked)
+
+
+@test
+def port_from_an_integer_reply():
+    # The reported case: a port that came back as an integer reply.
+    r = client()
+    r('DEL', 'opt:port')
+    port = r.incrby('opt:port', PORT)
+    eq(Redis(HOST, port).ping(), b'PONG')
+    # Integer replies are small ints when they fit, as MicroPython's own ints are.
+    check(port is port + 0, 'an integer reply is a boxed int')
+
+
+@test
+def int_options_out_of_range_still_refused():
+    raises(ValueError, Redis, HOST, boxed(65536))
+    raises(ValueError, Redis, HOST, boxed(-1))
+    raises(ValueError, Redis, HOST, 2 ** 70)
+    raises(ValueError, Redis, HOST, PORT, timeout=boxed(0))
+    raises(ValueError, Redis, HOST, PORT, timeout=-(2 ** 70))
+    raises(ValueError, Redis, HOST, PORT, connect_timeout=boxed(-5))
+    raises(ValueError, Redis, HOST, PORT, protocol=boxed(4))
+    raises(OverflowError, Redis, HOST, PORT, db=2 ** 70)
+    raises(OverflowError, Redis, HOST, PORT, health_check_interval=2 ** 70)
+    r = client()
+    raises(ValueError, r.connect, HOST, boxed(70000))
+    eq(r.ping(), b'PONG')  # (a bad argument changes nothing)
+    if hasattr(picoredis, 'Sentinel'):
+        raises(ValueError, picoredis.Sentinel, [(HOST, boxed(70000))])
+        raises(ValueError, picoredis.Sentinel, [(HOST, 2 ** 70)])
+
+
+@test
+def int_object_timeout_bounds_the_wait():
+    srv, port = silent_listener()
+    try:
+        r = Redis(HOST, port, timeout=boxed(300), retries=0)
+        t0 = time.ticks_ms()
+        raises(picoredis.RedisTimeout, r.ping)
+        dt = time.ticks_diff(time.ticks_ms(), t0)
+        check(250 <= dt < 1500, 'a 300 ms timeout took %d ms' % dt)
+    finally:
+        srv.close()
+
+
+@test
+def select_with_an_int_object_survives_a_reconnect():
+    r = client()
+    r.select(boxed(4))
+    r.set('opt:sel', 'four')
+    r.close()
+    eq(r.get('opt:sel'), b'four')  # the reconnect selects db 4 again
 
 
 run()

@@ -3,7 +3,9 @@
 # servers that the tests turn into primary and replica under a client's connection (what
 # a failover does to a client that stays connected to the old primary), to see the
 # READONLY rule: a write refused by a replica is sent again once, on the new primary,
-# unless it is a script or inside a transaction; a pipeline is never sent again.
+# unless it is a script or inside a transaction; a pipeline is never sent again. Then
+# slave_for: clients of the replicas, with the fake sentinel naming the replicas the tests
+# choose (flagged down, unreachable, a primary among them, a sentinel before Redis 5).
 import time
 import picoredis
 from picoredis import Sentinel, MasterNotFoundError, RedisError
@@ -92,6 +94,10 @@ def sentinel_arguments_checked():
     raises(TypeError, s.discover_master, None)
     raises(ValueError, s.master_for, NAME, sock=object())
     raises(TypeError, s.master_for, NAME, 'extra positional')
+    raises(TypeError, s.discover_slaves, None)
+    raises(ValueError, s.slave_for, NAME, sock=object())
+    raises(TypeError, s.slave_for, NAME, 'extra positional')
+    raises(TypeError, s.slave_for)
 
 
 # ---- master_for ----------------------------------------------------------------------------
@@ -264,6 +270,167 @@ def readonly_in_a_pipeline_is_not_sent_again():
     eq(r.get('pk'), b'old')
     eq(cmdstat(B, 'set'), (0, 0))             # the refused SET was not sent again
     eq(cmdstat(A, 'set')[1], 1)
+
+
+
+# ---- slave_for: a client of the replicas ---------------------------------------------------
+
+def replica_port():
+    m = master_port()
+    return [p for p in (int(x) for x in ctl("nodes").split(",")) if p != m][0]
+
+
+def role(r):
+    return r.role()[0]
+
+
+@test
+def discover_slaves_names_the_replica():
+    rp = replica_port()
+    s = Sentinel(SENTINELS, timeout=1000)
+    eq(s.discover_slaves(NAME), [(HOST, rp)])
+    # RESP3 answers (maps) read the same.
+    eq(Sentinel(SENTINELS, timeout=1000, protocol=3).discover_slaves(NAME), [(HOST, rp)])
+    eq(s.discover_slaves('no-such-primary'), [])  # (redis-py: an empty list)
+
+
+@test
+def slave_for_reads_on_a_replica():
+    m, rp = master_port(), replica_port()
+    s = Sentinel(SENTINELS, timeout=1000)
+    r = s.slave_for(NAME, db=2, client_name='ro7', timeout=2000)
+    eq(node_port(r), rp)
+    eq(role(r), b'slave')
+    with plain(m, db=2) as w:
+        w.set('slk', 'from-primary')
+    wait_for(lambda: r.get('slk') == b'from-primary', 5000, 'replication')
+    eq(r.client('GETNAME'), b'ro7')
+    p = r.pipeline()
+    p.get('slk').exists('slk')
+    eq(p.execute(), [b'from-primary', 1])
+    r.close()
+
+
+@test
+def slave_for_write_is_a_readonly_error_on_the_same_connection():
+    rp = replica_port()
+    r = Sentinel(SENTINELS, timeout=1000).slave_for(NAME, timeout=2000)
+    cid = r.client('ID')
+    with plain(rp) as p:
+        p.config('RESETSTAT')
+    e = raises(RedisError, r.set, 'slk2', 'v')
+    eq(e.args[0], 'READONLY')
+    eq(cmdstat(rp, 'set'), (0, 1))           # refused once, never sent again
+    eq(r.client('ID'), cid)                   # no reconnect: the replica is where it belongs
+    p = r.pipeline()
+    p.set('slk2', 'v').get('slk2')
+    out = p.execute()
+    check(isinstance(out[0], RedisError) and out[0].args[0] == 'READONLY', repr(out))
+    eq(out[1], None)
+    eq(r.client('ID'), cid)
+    eq(cmdstat(rp, 'set'), (0, 2))
+
+
+@test
+def slave_for_reconnects_to_a_replica():
+    rp = replica_port()
+    r = Sentinel(SENTINELS, timeout=1000).slave_for(NAME, db=3, timeout=2000)
+    cid = r.client('ID')
+    with plain(rp) as admin:
+        eq(admin.client('KILL', 'ID', cid), 1)
+    time.sleep_ms(300)                        # past the idle poll: replaced before sending
+    check(r.client('ID') != cid, 'a new connection')
+    eq(node_port(r), rp)
+    eq(role(r), b'slave')
+    check(b' db=3 ' in r.client('INFO'), 'the session kept')
+
+
+@test
+def slave_for_pubsub_follows_the_replica():
+    m, rp = master_port(), replica_port()
+    ps = Sentinel(SENTINELS, timeout=1000).slave_for(NAME).pubsub()
+    ps.subscribe('slch')
+    eq(ps.get_message(timeout=1000)['type'], 'subscribe')
+    with plain(rp) as p:
+        eq(p('PUBSUB', 'NUMSUB', 'slch'), [b'slch', 1])  # subscribed on the replica
+    with plain(m) as p:
+        p.publish('slch', 'hi')               # (a primary's PUBLISH reaches its replicas)
+    eq(ps.get_message(timeout=2000)['data'], b'hi')
+    ps.close()
+
+
+@test
+def discover_slaves_skips_replicas_flagged_down():
+    rp = replica_port()
+    s = Sentinel([(HOST, FAKE_PORT)], timeout=1000)
+    ctl("replicas %d/slave+s_down,%d/slave+o_down,%d/slave+disconnected,%d/slave,%d/slave+s_down"
+        % (A, B, A, rp, B))
+    eq(s.discover_slaves(NAME), [(HOST, rp)])
+    ctl("replicas %d/slave+s_down" % A)
+    eq(s.discover_slaves(NAME), [])
+
+
+@test
+def discover_slaves_asks_slaves_before_redis_5():
+    rp = replica_port()
+    ctl("replicas old:%d" % rp)               # REPLICAS is an error there
+    eq(Sentinel([(HOST, FAKE_PORT)], timeout=1000).discover_slaves(NAME), [(HOST, rp)])
+
+
+def spare_slave_client(**kw):
+    return Sentinel([(HOST, FAKE_PORT)], timeout=1000).slave_for('spare', timeout=2000, **kw)
+
+
+def reconnected(r):
+    """The node `r` is on after a reconnect (close(): the next command opens anew)."""
+    r.close()
+    return node_port(r)
+
+
+@test
+def slave_for_rotates_among_replicas():
+    rp = replica_port()
+    flip(A, B)                                # B: a replica (of A), as rp is
+    ctl("replicas %d,%d" % (rp, B))
+    r = spare_slave_client()
+    first = node_port(r)
+    second = reconnected(r)
+    eq(sorted([first, second]), sorted([rp, B]))
+    eq(reconnected(r), first)
+    eq(reconnected(r), second)
+    eq(role(r), b'slave')
+
+
+@test
+def slave_for_skips_unreachable_replicas_and_primaries():
+    rp = replica_port()
+    flip(A, B)                                # A: a primary; ROLE tells it from a replica
+    ctl("replicas %d,%d,%d" % (closed_port(), A, rp))
+    r = spare_slave_client(retries=0)
+    for _ in range(3):
+        eq(node_port(r), rp)
+        eq(role(r), b'slave')
+        r.close()
+
+
+@test
+def slave_for_falls_back_to_the_primary():
+    flip(A, B)
+    ctl("point %d" % A)
+    ctl("replicas none")                      # no replica at all
+    r = spare_slave_client(retries=0)
+    eq(node_port(r), A)
+    eq(role(r), b'master')
+    eq(r.set('slk3', 'v'), b'OK')             # (it is the primary)
+    ctl("replicas %d" % closed_port())        # none reachable
+    eq(reconnected(r), A)
+    ctl("replicas %d" % B)                    # one again: the next connect goes there
+    eq(reconnected(r), B)
+    eq(role(r), b'slave')
+    ctl("replicas none")
+    ctl("point none")                         # neither replica nor primary
+    r.close()
+    raises(MasterNotFoundError, r.get, 'slk3')
 
 
 run()

@@ -95,6 +95,18 @@ class Sentinel:
         again once, on the new primary; never a script (EVAL*, FCALL*), a command inside
         MULTI/after WATCH, or a pipeline. Connects at once, as Redis() does."""
 
+    def discover_slaves(self, name: str) -> List[Tuple[str, int]]:
+        """[(host, port), ...] of the replicas of `name` not flagged down (s_down, o_down,
+        disconnected), from the first sentinel that names one (SENTINEL REPLICAS, or SLAVES
+        before Redis 5); [] if none does."""
+
+    def slave_for(self, name: str, **options: Any) -> Redis:
+        """A Redis client (Redis()'s keyword options but host, port and sock) on a replica
+        of `name`: every (re)connect asks the sentinels for the replicas and tries them in
+        turn, one further than the last connect (ROLE must say slave), then, with none
+        usable, the primary (ROLE master). A write gets RedisError('READONLY', ...) and the
+        connection stays. Connects at once, as Redis() does."""
+
     def close(self) -> None: ...
     def __enter__(self) -> "Sentinel": ...
     def __exit__(self, *exc: Any) -> None: ...

@@ -61,6 +61,12 @@ pub struct Client {
     /// The name of the primary the sentinels monitor (`master_for`'s first argument).
     #[cfg(feature = "sentinel")]
     pub service: Obj,
+    /// A client from `Sentinel.slave_for()`: a replica of `service` is wanted (sentinel.rs:
+    /// `open`), and `turn` picks which one the next connect tries first (the rotation).
+    #[cfg(feature = "sentinel")]
+    pub replica: bool,
+    #[cfg(feature = "sentinel")]
+    pub turn: u16,
     /// A Sentinel object: its list of (host, port) tuples, the one that answered last
     /// first (its connection, when open, goes to that one).
     #[cfg(feature = "sentinel")]
@@ -158,6 +164,13 @@ impl Client {
         self.conn.is_open()
     }
 
+    /// A `master_for` client (READONLY means its primary was demoted), not a `slave_for`
+    /// one (on a replica READONLY is the answer to a write).
+    #[cfg(feature = "sentinel")]
+    fn follows_primary(&self) -> bool {
+        !self.sentinel.is_null() && !self.replica
+    }
+
     /// Whether this client talks over a stream the user gave (`sock=`).
     #[cfg(feature = "pubsub")]
     pub fn user_sock(&self) -> bool {
@@ -206,7 +219,9 @@ impl Client {
         } else {
             // SAFETY: the caller's contract: `port` is a valid object.
             let is_int = || unsafe { mp::is_int(port) };
-            let Some(p) = mp::small_int_value(port).or_else(|| is_int().then_some(-1)) else {
+            // SAFETY: as above. (An int object counts too: an `array('q')` item.)
+            let value = unsafe { mp::int_small(port) };
+            let Some(p) = value.or_else(|| is_int().then_some(-1)) else {
                 return Err(Fail::Type(BAD_ADDRESS));
             };
             if !(0..=65535).contains(&p) {
@@ -367,38 +382,20 @@ impl Client {
     /// # Safety
     /// The client contract.
     unsafe fn open(&mut self, sock: Obj) -> Result<(), Fail> {
-        // SAFETY: the caller's contract. `attach` or `open_socket` leaves the connection
-        // open, as the handshake's `send_collected` and `read_reply` need; the closure
-        // runs within this call, captures only references (nothing to drop), and sends
-        // the handshake's own objects.
+        // SAFETY: the caller's contract.
         unsafe {
             // The old stream is replaced: an error from its close does not stop the new one.
             let _ = self.close();
-            if !mp::is_none(sock) {
-                self.user_sock = true;
-                self.conn.attach(sock, mp::NULL);
-            } else {
-                self.user_sock = false;
-                #[cfg(feature = "sentinel")]
-                if !self.sentinel.is_null() {
-                    self.locate_primary()?;
-                }
-                self.open_socket()?;
-            }
-            self.conn.write_ms = self.timeout_ms();
-            self.conn.set_timeout(self.timeout_ms());
-            let opts = self.opts;
-            handshake::run(&opts, &mut |args, secret| {
-                let size = request::check(args)?;
-                self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
-                self.read_reply(true).map(|_| ())
-            })?;
+            // A master_for / slave_for client's node comes from the sentinels: sentinel.rs
+            // opens it and checks its ROLE before anything else (a PubSub's subscriptions).
             #[cfg(feature = "sentinel")]
             if !self.sentinel.is_null() {
-                // Before anything else (a PubSub's subscriptions): the node must be the
-                // primary, not a replica the sentinels have not caught up with.
-                self.check_primary()?;
+                crate::sentinel::open(self)?;
+            } else {
+                self.open_node(sock)?;
             }
+            #[cfg(not(feature = "sentinel"))]
+            self.open_node(sock)?;
             #[cfg(feature = "pubsub")]
             {
                 self.opened = true;
@@ -419,59 +416,52 @@ impl Client {
         }
     }
 
-    /// A `master_for` client: asks its Sentinel for the primary's address (through the
-    /// Sentinel object's own `discover_master`, which takes that object's lock) and makes
-    /// it the address to connect to. The Sentinel raises `MasterNotFoundError` when no
-    /// sentinel names one.
+    /// Opens the stream (`sock`, or a socket to host:port) and runs the handshake.
     ///
     /// # Safety
-    /// The client contract; `self.sentinel` is a Sentinel object.
-    #[cfg(feature = "sentinel")]
-    unsafe fn locate_primary(&mut self) -> Result<(), Fail> {
-        // SAFETY: the caller's contract; the tuple is read at once.
+    /// The client contract; the client is closed.
+    pub unsafe fn open_node(&mut self, sock: Obj) -> Result<(), Fail> {
+        // SAFETY: the caller's contract. `attach` or `open_socket` leaves the connection
+        // open, as the handshake's `send_collected` and `read_reply` need; the closure
+        // runs within this call, captures only references (nothing to drop), and sends
+        // the handshake's own objects.
         unsafe {
-            let addr = mp::call_method(
-                self.sentinel,
-                mp::qstr(sys::MP_QSTR_discover_master),
-                &[self.service],
-            );
-            let a = mp::items(addr);
-            match (a.first(), a.get(1)) {
-                (Some(&host), Some(&port)) => self.set_address(host, port),
-                _ => Err(Fail::Type(BAD_ADDRESS)),
+            if !mp::is_none(sock) {
+                self.user_sock = true;
+                self.conn.attach(sock, mp::NULL);
+            } else {
+                self.user_sock = false;
+                self.open_socket()?;
             }
+            self.conn.write_ms = self.timeout_ms();
+            self.conn.set_timeout(self.timeout_ms());
+            let opts = self.opts;
+            handshake::run(&opts, &mut |args, secret| {
+                let size = request::check(args)?;
+                self.send_collected(secret, size, &|conn| request::encode(conn, args))?;
+                self.read_reply(true).map(|_| ())
+            })
         }
     }
 
-    /// A `master_for` client, right after the handshake: `ROLE` must say `master`. A
-    /// replica (the old primary after a failover the sentinels have not all seen, or a
-    /// node that was demoted) fails the connect attempt with `MasterNotFoundError`, which
-    /// the connect retries (the `heal` part) try again from the sentinels.
+    /// Whether the node says it is a `role` (`master`, `slave`): the first word of its
+    /// `ROLE` reply.
     ///
     /// # Safety
     /// The client contract; the connection must be open.
     #[cfg(feature = "sentinel")]
-    unsafe fn check_primary(&mut self) -> Result<(), Fail> {
+    pub unsafe fn has_role(&mut self, role: &[u8]) -> Result<bool, Fail> {
         // SAFETY: the caller's contract; the reply's items are read at once.
         unsafe {
-            let role = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ROLE))];
-            self.send_collected(false, 16, &|c| request::encode(c, &role))?;
+            let question = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ROLE))];
+            self.send_collected(false, 16, &|c| request::encode(c, &question))?;
             let reply = self.read_reply(true)?;
             let first = if mp::type_is(reply, mp::list_type()) {
                 mp::items(reply).first().copied()
             } else {
                 None
             };
-            if first
-                .and_then(|r| mp::buffer(r))
-                .is_some_and(|r| r == b"master")
-            {
-                return Ok(());
-            }
-            Err(crate::fail::no_primary(
-                "the node the sentinels named is not a primary (ROLE)",
-                self.service,
-            ))
+            Ok(first.and_then(|r| mp::buffer(r)) == Some(role))
         }
     }
 
@@ -512,7 +502,7 @@ impl Client {
             if !mp::is_none(self.opts.ssl_context) {
                 #[cfg(feature = "tls")]
                 {
-                    let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host);
+                    let tls = crate::tls::wrap(s, self.opts.ssl_context, self.opts.host)?;
                     self.conn.attach(tls, s);
                     self.conn.set_timeout(connect_ms);
                 }
@@ -816,7 +806,7 @@ impl Client {
         // sent again, so the retry goes to a new connection.
         unsafe {
             if let Err(Fail::Reply(exc)) = reply {
-                if !self.sentinel.is_null() && crate::fail::is_readonly(exc) {
+                if self.follows_primary() && crate::fail::is_readonly(exc) {
                     let in_transaction = self.in_multi || self.watching;
                     self.abort();
                     if !in_transaction && !is_script(args) {
@@ -1012,7 +1002,7 @@ impl Client {
             // replies are all read (the link is in step), but the next command goes to
             // the new primary. Nothing of a pipeline is sent again.
             #[cfg(feature = "sentinel")]
-            if !self.sentinel.is_null()
+            if self.follows_primary()
                 && replies
                     .iter()
                     .any(|&v| reply::is_error(v) && crate::fail::is_readonly(v))

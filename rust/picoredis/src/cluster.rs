@@ -263,7 +263,7 @@ impl Cluster {
                 if !mp::is_str(*host) {
                     return Err(Fail::Type(STARTUP));
                 }
-                let port = mp::small_int_value(*port)
+                let port = mp::int_small(*port)
                     .filter(|v| (0..=65535).contains(v))
                     .ok_or(Fail::Value("port must be 0-65535"))?;
                 c.node_index(*host, port)?;

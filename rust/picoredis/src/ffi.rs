@@ -130,13 +130,16 @@ pub unsafe extern "C" fn picoredis_pubsub_client_new(
         }
         let opts = c.opts;
         let ps = Client::alloc(mp::pubsub_type(), &opts, true);
-        // A master_for client's PubSub follows the primary too.
+        // A master_for client's PubSub follows the primary too (a slave_for one's, the
+        // replicas).
         #[cfg(feature = "sentinel")]
         {
-            let (sentinel, service) = (c.sentinel, c.service);
+            let (sentinel, service, replica, turn) = (c.sentinel, c.service, c.replica, c.turn);
             if let Some(p) = Client::from_obj(ps) {
                 p.sentinel = sentinel;
                 p.service = service;
+                p.replica = replica;
+                p.turn = turn;
             }
         }
         outcome(Ok(ps))
@@ -474,8 +477,9 @@ pub unsafe extern "C" fn picoredis_sentinel_new(
     unsafe { outcome(crate::sentinel::new(t, &*opts, addrs)) }
 }
 
-/// A new, unconnected `master_for` client of type `t` (the Redis type): it asks
-/// `sentinel` for the primary `service` on every connect.
+/// A new, unconnected `master_for` client of type `t` (the Redis type), or `slave_for`
+/// one (`replica`): it asks `sentinel` for the primary `service`, or its replicas, on
+/// every connect.
 ///
 /// # Safety
 /// As `picoredis_client_new`; `sentinel` must be a Sentinel object, `service` a valid
@@ -487,31 +491,39 @@ pub unsafe extern "C" fn picoredis_sentinel_client_new(
     opts: *const picoredis_options_t,
     sentinel: mp_obj_t,
     service: mp_obj_t,
+    replica: bool,
 ) -> mp_obj_t {
     // SAFETY: the caller's contract.
-    unsafe { crate::sentinel::client(t, &*opts, sentinel, service) }
+    unsafe { crate::sentinel::client(t, &*opts, sentinel, service, replica) }
 }
 
-/// `discover_master(name)`: args are (name).
+/// `discover_master(name)` and `discover_slaves(name)`: args are (name, replicas), the
+/// second True for the replicas.
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
 /// `nlr_push`); `a` points to `n_args` valid objects.
 #[cfg(feature = "sentinel")]
 #[no_mangle]
-pub unsafe extern "C" fn picoredis_sentinel_discover_master(
+pub unsafe extern "C" fn picoredis_sentinel_discover(
     sentinel: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
-    // closure captures only an object.
+    // closure captures only an object and a flag.
     unsafe {
-        let name = arg(args(n_args, a), 0);
+        let a = args(n_args, a);
+        let name = arg(a, 0);
+        let want = if arg(a, 1) == mp::boolean(true) {
+            crate::sentinel::Want::Replicas
+        } else {
+            crate::sentinel::Want::Primary
+        };
         if !mp::type_is(sentinel, mp::sentinel_type()) {
             return outcome(Err(Fail::Type("not a picoredis Sentinel")));
         }
-        with_client(sentinel, |c| crate::sentinel::discover_master(c, name))
+        with_client(sentinel, |c| crate::sentinel::discover(c, name, want))
     }
 }
 

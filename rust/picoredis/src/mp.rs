@@ -110,11 +110,28 @@ pub unsafe fn str_utf8(text: &[u8]) -> Obj {
     unsafe { sys::mp_obj_new_str_copy(str_type(), text.as_ptr(), text.len()) }
 }
 
+/// An int: a small int when `v` is in that range, as MicroPython's own code makes ints
+/// (`mp_obj_new_int_from_ll` alone would box every value, and a boxed 6379 is not taken
+/// where MicroPython, or picoredis, looks for a small int: a port, say).
+///
 /// # Safety
 /// VM thread; may raise (MemoryError, for a big int).
 pub unsafe fn int(v: i64) -> Obj {
-    // SAFETY: the caller's contract.
-    unsafe { sys::mp_obj_new_int_from_ll(v) }
+    match isize::try_from(v) {
+        Ok(s) if fits_small(s) => small(s),
+        // SAFETY: the caller's contract.
+        _ => unsafe { sys::mp_obj_new_int_from_ll(v) },
+    }
+}
+
+/// Whether `v` fits a small int (representation A: one bit less than a word).
+const fn fits_small(v: isize) -> bool {
+    (v << 1) >> 1 == v
+}
+
+/// The small int `v` (which `fits_small`).
+const fn small(v: isize) -> Obj {
+    ((v << 1) | 1) as Obj
 }
 
 /// # Safety
@@ -480,6 +497,31 @@ pub unsafe fn int_value(o: Obj) -> Option<isize> {
     small_int_value(o).or_else(|| unsafe { is_int(o).then(|| sys::mp_obj_get_int(o) as isize) })
 }
 
+/// The value of an int in the small-int range, whether `o` is a small int or an int
+/// object holding such a value (MicroPython makes some: `array('q')` items, results of
+/// `mp_obj_new_int_from_ll`); None for anything else: no int (a bool neither), or an int
+/// beyond that range, which every caller's own range excludes (a port, a db, ms).
+///
+/// # Safety
+/// VM thread (nothing is raised). `o` must be a valid object.
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
+pub unsafe fn int_small(o: Obj) -> Option<isize> {
+    if let Some(v) = small_int_value(o) {
+        return Some(v);
+    }
+    // SAFETY: the caller's contract; an int object's truncated value is read, then
+    // compared with it (int against small int: no allocation, nothing raised).
+    unsafe {
+        if !type_is(o, int_type()) {
+            return None;
+        }
+        let v = sys::mp_obj_int_get_truncated(o) as isize;
+        let same = fits_small(v)
+            && sys::mp_binary_op(sys::MP_BINARY_OP_EQUAL, o, small(v)) == boolean(true);
+        same.then_some(v)
+    }
+}
+
 /// Whether `o` is an int (small or big).
 ///
 /// # Safety
@@ -542,6 +584,32 @@ pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
     // SAFETY: the tuple or list holds `len` items at `items` (not null), valid while `o`
     // lives unresized (the caller's contract).
     unsafe { core::slice::from_raw_parts(items, len) }
+}
+
+/// The (key, value) pairs of a dict (a RESP3 map's reply), read from its table.
+///
+/// # Safety
+/// VM thread (nothing is raised). `o` must be a dict, which stays alive and unchanged for
+/// as long as the pairs are read.
+#[cfg(feature = "sentinel")]
+pub unsafe fn dict_pairs<'a>(o: Obj) -> impl Iterator<Item = (Obj, Obj)> + 'a {
+    let d = o as *const sys::mp_obj_dict_t;
+    // SAFETY: the caller's contract: `d` is a dict, whose map holds `alloc` slots at
+    // `table` (or none).
+    let slots = unsafe {
+        let (table, alloc) = ((*d).map.table, (*d).map.alloc);
+        if table.is_null() {
+            &[]
+        } else {
+            core::slice::from_raw_parts(table, alloc)
+        }
+    };
+    // An empty slot's key is MP_OBJ_NULL (0), a deleted one's MP_OBJ_SENTINEL (4, or 8 in
+    // a debug build): skipped with the small ints 0-3 (1, 3, 5, 7), which no caller seeks.
+    slots
+        .iter()
+        .filter(|e| e.key as usize > 8)
+        .map(|e| (e.key, e.value))
 }
 
 /// The item slots of a list, to fill in place.
@@ -831,6 +899,20 @@ extern "C" {
     // Defined by the C glue: gives a new client object its lock (the layout is the glue's).
     #[cfg(feature = "cluster")]
     fn picoredis_lock(obj: sys::mp_obj_t) -> sys::mp_obj_t;
+    // Defined by the C glue: whether `exc` is OSError(ETIMEDOUT or EAGAIN).
+    #[cfg(feature = "tls")]
+    fn picoredis_is_timeout(exc: sys::mp_obj_t) -> bool;
+}
+
+/// Whether the exception `exc` is a stream's timeout: OSError(ETIMEDOUT or EAGAIN).
+///
+/// # Safety
+/// VM thread; may raise (in a native module, where it asks Python). `exc` must be an
+/// exception.
+#[cfg(feature = "tls")]
+pub unsafe fn is_timeout(exc: Obj) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { picoredis_is_timeout(exc) }
 }
 
 /// `obj` (a new picoredis client) with its lock, as the glue gives one to every object

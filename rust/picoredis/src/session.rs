@@ -87,13 +87,15 @@ pub unsafe fn word_is(a: Option<&Obj>, w: &[u8]) -> bool {
         .is_some_and(|b| w.eq_ignore_ascii_case(b))
 }
 
-/// An integer argument: a small int, or its decimal text (as the server read it).
+/// An integer argument: an int (small, or an int object holding such a value), or its
+/// decimal text (as the server read it).
 ///
 /// # Safety
 /// VM thread (nothing is raised). `a` must be a valid object.
 pub unsafe fn int_arg(a: Option<&Obj>) -> Option<isize> {
     let o = *a?;
-    if let Some(v) = mp::small_int_value(o) {
+    // SAFETY: the caller's contract.
+    if let Some(v) = unsafe { mp::int_small(o) } {
         return Some(v);
     }
     // SAFETY: the caller's contract; the text is only read, at once. (The server's own

@@ -71,6 +71,9 @@ impl Held {
                 ffi::Py_INCREF(o);
             }
             for &o in &self.objs {
+                if !now.contains(&o) {
+                    crate::mp::forget_stream(o);
+                }
                 ffi::Py_DECREF(o);
             }
         }
@@ -83,7 +86,10 @@ impl Held {
     /// Holding the GIL.
     pub unsafe fn clear(&mut self) {
         for o in core::mem::take(&mut self.objs) {
-            unsafe { ffi::Py_DECREF(o) };
+            unsafe {
+                crate::mp::forget_stream(o);
+                ffi::Py_DECREF(o);
+            }
         }
     }
 

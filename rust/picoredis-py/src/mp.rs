@@ -93,7 +93,8 @@ pub unsafe fn fetch_exception() -> Obj {
         ffi::Py_XDECREF(t);
         ffi::Py_XDECREF(tb);
         if v.is_null() {
-            return new(ffi::PyObject_CallNoArgs(ffi::PyExc_SystemError));
+            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"no exception set".as_ptr());
+            raise()
         }
         pool::own(v)
     }
@@ -531,12 +532,18 @@ pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
         } else {
             str_utf8(data)
         };
-        let mut r = new(ffi::PyObject_Repr(o));
-        if as_bytes {
-            let n = ffi::PyUnicode_GetLength(r);
-            r = new(ffi::PyUnicode_Substring(r, 1, n));
+        let r = new(ffi::PyObject_Repr(o));
+        if !as_bytes {
+            return write_stdout(r);
         }
-        write_stdout(r);
+        // Without the b prefix (PyPy's cpyext has no PyUnicode_Substring).
+        let mut n: ffi::Py_ssize_t = 0;
+        let p = ffi::PyUnicode_AsUTF8AndSize(r, &mut n);
+        if p.is_null() {
+            raise()
+        }
+        let text = core::slice::from_raw_parts(p as *const u8, n as usize);
+        write_stdout(str_utf8(text.get(1..).unwrap_or(&[])));
     }
 }
 
@@ -564,7 +571,41 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
     unsafe {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let a = owned_tuple(args);
-        new(ffi::PyObject_Call(m, a, NULL))
+        let r = ffi::PyObject_Call(m, a, NULL);
+        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0 {
+            errno_timeout();
+        }
+        new(r)
+    }
+}
+
+/// Python's socket reports its own timeout as `TimeoutError('timed out')`, without an
+/// errno; MicroPython's (and the README's error table) as OSError(ETIMEDOUT). The same
+/// type, with the errno the table names.
+unsafe fn errno_timeout() {
+    unsafe {
+        let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        ffi::Py_XDECREF(t);
+        ffi::Py_XDECREF(v);
+        ffi::Py_XDECREF(tb);
+        let text = core::ffi::CStr::from_ptr(libc::strerror(libc::ETIMEDOUT)).to_bytes();
+        let args = ffi::PyTuple_New(2);
+        if args.is_null() {
+            return;
+        }
+        ffi::PyTuple_SetItem(args, 0, ffi::PyLong_FromLong(libc::ETIMEDOUT as _));
+        ffi::PyTuple_SetItem(
+            args,
+            1,
+            ffi::PyUnicode_FromStringAndSize(text.as_ptr() as *const c_char, text.len() as _),
+        );
+        let e = ffi::PyObject_Call(ffi::PyExc_TimeoutError, args, NULL);
+        ffi::Py_DECREF(args);
+        if !e.is_null() {
+            ffi::PyErr_SetObject(ffi::PyExc_TimeoutError, e);
+            ffi::Py_DECREF(e);
+        }
     }
 }
 
@@ -574,8 +615,24 @@ pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
 
 // ---- streams: sockets at the fd level --------------------------------------------------
 
-/// The sockets attached now and their fds (the GIL guards the table).
-static mut FDS: [(Obj, c_int); 16] = [(NULL, -1); 16];
+/// The sockets attached now and their fds (the GIL guards the table). An entry goes when
+/// its socket is closed (`stream_close`) or let go by its client (`forget_stream`, from
+/// hold.rs), before the object can die and its address be reused. Sockets beyond the
+/// table's size work, looking their fd up on every transfer.
+static mut FDS: [(Obj, c_int); 64] = [(NULL, -1); 64];
+
+/// `o` is no longer a client's stream: its fd is no longer remembered.
+///
+/// # Safety
+/// Holding the GIL.
+pub unsafe fn forget_stream(o: Obj) {
+    unsafe {
+        let fds = &mut *ptr::addr_of_mut!(FDS);
+        for slot in fds.iter_mut().filter(|(s, _)| *s == o) {
+            *slot = (NULL, -1);
+        }
+    }
+}
 static STREAM: sys::mp_stream_p_t = sys::mp_stream_p_t { _private: 0 };
 
 unsafe fn fd_of(s: Obj) -> c_int {

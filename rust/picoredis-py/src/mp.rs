@@ -923,6 +923,23 @@ pub unsafe fn is_client(_o: Obj) -> bool {
     false
 }
 
+/// The value of an int that fits a machine word (a bool is none): the core's
+/// `int_small`, which on MicroPython also accepts int objects holding small values.
+pub unsafe fn int_small(o: Obj) -> Option<isize> {
+    unsafe {
+        if ffi::PyLong_Check(o) == 0 || type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) {
+            return None;
+        }
+        let mut overflow: c_int = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
+        if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(v as isize)
+    }
+}
+
 pub unsafe fn is_int(o: Obj) -> bool {
     unsafe { ffi::PyLong_Check(o) != 0 && !type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) }
 }

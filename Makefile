@@ -149,7 +149,7 @@ esp32-cmake-check: firmware
 		-DPICOREDIS_UNIX_BUILD=$(UNIX_BUILD) -DPICOREDIS_HOST_TARGET=$$(rustc -vV | sed -n 's/^host: //p') >/dev/null
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
-.PHONY: all deps firmware demo test test-rust test-c test-unix check-header header check-no-panic \
+.PHONY: all deps firmware demo test test-rust test-c test-unix test-py wheel check-header header check-no-panic \
 	lint fuzz fuzz-smoke soak soak-cluster soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
 	natmod natmod-x64 natmod-test qemu-firmware-stock firmware-stock qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
@@ -168,7 +168,7 @@ $(MICROPY_DIR)/py/mpconfig.h:
 demo: deps firmware
 	$(PYTHON) tools/with_redis.py -- $(FIRMWARE) examples/demo.py
 
-test: deps firmware test-rust test-c lint check-header check-no-panic test-unix soak-threads-short \
+test: deps firmware test-rust test-c lint check-header check-no-panic test-unix test-py soak-threads-short \
 	test-valgrind qemu-test qemu-test-min natmod-test \
 	esp32-parts esp32-cmake-check fuzz-smoke
 
@@ -209,6 +209,22 @@ test-c:
 
 test-unix:
 	$(PYTHON) tests/run_unix_tests.py --micropython $(FIRMWARE)
+
+# picoredis on CPython and PyPy (rust/picoredis-py, docs/hosts.md): one wheel per
+# interpreter (venvs from `make deps`: tools/python_venvs.sh), installed into its venv,
+# then tests/python with pytest on each (the shared tests/unix files and the host's own).
+PY_VENV := $(BUILD_DIR)/venv-cpython
+PYPY_VENV := $(BUILD_DIR)/venv-pypy
+WHEEL_DIR := $(BUILD_DIR)/wheels
+wheel:
+	rm -rf $(WHEEL_DIR)
+	$(PY_VENV)/bin/maturin build --release --locked -q -i $(PY_VENV)/bin/python \
+		-i $(PYPY_VENV)/bin/python -o $(WHEEL_DIR)
+	$(PYTHON) tools/check_pypy_symbols.py $(WHEEL_DIR)/*pypy*.whl
+test-py: wheel
+	for v in $(PY_VENV) $(PYPY_VENV); do \
+		$$v/bin/pip install -q --no-index --no-deps --force-reinstall --find-links $(WHEEL_DIR) picoredis \
+		&& $$v/bin/python -m pytest -q -p no:cacheprovider tests/python || exit 1; done
 
 # Clippy with the no-panic lints on both crates; picoredis needs the unix build's bindings
 # environment (the same variables micropython.mk passes), with every optional part and

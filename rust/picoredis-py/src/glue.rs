@@ -1,0 +1,670 @@
+//! The Python face of picoredis on CPython and PyPy (PyO3): what mpy_module/modpicoredis.c
+//! is for MicroPython. `Redis` (its options parsed into the core's `Options`), the call
+//! styles (`do_cmd`, `execute_command`, calling the client, `r.<name>`), `Pipeline`
+//! (plain and `transaction=True`) and the exceptions. Every call into the core runs as an
+//! operation: the client's lock held, its objects pooled, a raise caught, the client's
+//! kept objects re-read (hold.rs), the connection abandoned when it raised part-way, as
+//! the MicroPython glue's `guarded()` does.
+
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::client::Client;
+use crate::fail::Fail;
+use crate::hold::Held;
+use crate::mp::{self, Obj};
+use crate::options::Options;
+use crate::session::{self, Effect};
+use crate::{pool, sys};
+
+static mut REDIS_TIMEOUT: Obj = mp::NULL;
+
+// ---- one caller at a time ---------------------------------------------------------------
+
+/// A client's lock: calls from other threads wait their turn with the GIL released; a
+/// call from the thread already inside one (a stream or a finaliser calling back) is
+/// refused, as on MicroPython.
+struct Lock {
+    busy: Mutex<bool>,
+    free: Condvar,
+    owner: AtomicU64,
+}
+
+fn this_thread() -> u64 {
+    // SAFETY: pthread_self cannot fail.
+    unsafe { libc::pthread_self() as u64 }
+}
+
+impl Lock {
+    fn new() -> Self {
+        Lock {
+            busy: Mutex::new(false),
+            free: Condvar::new(),
+            owner: AtomicU64::new(0),
+        }
+    }
+
+    fn take(&self, py: Python<'_>) -> PyResult<()> {
+        {
+            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+            if !*busy {
+                *busy = true;
+                self.owner.store(this_thread(), Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        if self.owner.load(Ordering::Relaxed) == this_thread() {
+            return Err(PyRuntimeError::new_err(
+                "client in use: re-entered from its own call",
+            ));
+        }
+        py.detach(|| {
+            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+            while *busy {
+                busy = self.free.wait(busy).unwrap_or_else(|e| e.into_inner());
+            }
+            *busy = true;
+        });
+        self.owner.store(this_thread(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn give(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.free.notify_one();
+    }
+}
+
+// ---- operations -------------------------------------------------------------------------
+
+/// `o`, a borrowed object, owned by the running operation too: the client may keep it
+/// (a password from AUTH, a `sock=`), which `Held::rescan` finds among the pool's objects.
+///
+/// # Safety
+/// Holding the GIL, inside an operation; `o` valid.
+unsafe fn given(o: Obj) {
+    unsafe {
+        ffi::Py_INCREF(o);
+        pool::own(o);
+    }
+}
+
+/// A timeout raised by the stream itself (OSError ETIMEDOUT or EAGAIN) while a command
+/// waited is a RedisTimeout, as when the stream reports it (modpicoredis.c's guarded()).
+fn as_redis_timeout(py: Python<'_>, e: PyErr) -> PyErr {
+    let timed_out = e
+        .value(py)
+        .getattr("errno")
+        .ok()
+        .and_then(|n| n.extract::<i32>().ok())
+        .is_some_and(|n| n == libc::ETIMEDOUT || n == libc::EAGAIN);
+    if e.is_instance_of::<pyo3::exceptions::PyOSError>(py) && timed_out {
+        // SAFETY: set once at module init, owned by the module.
+        let t = unsafe { Bound::from_borrowed_ptr(py, REDIS_TIMEOUT) };
+        if let Ok(exc) = t.call1(("no reply from server within timeout",)) {
+            return PyErr::from_value(exc);
+        }
+    }
+    e
+}
+
+/// The state behind a `Redis`: the core's client (a block of the host's memory, made by
+/// `Client::alloc`) and the objects it keeps.
+struct Core {
+    client: *mut Client,
+    held: Held,
+}
+
+#[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
+pub struct Redis {
+    core: UnsafeCell<Core>,
+    lock: Lock,
+}
+
+// SAFETY: `core` is only touched with the GIL held and the client's lock taken (`op`), or
+// by the object's own drop (no other reference left).
+unsafe impl Send for Redis {}
+unsafe impl Sync for Redis {}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let core = self.core.get_mut();
+        // SAFETY: the last reference, the GIL held (PyO3 drops objects holding it): the
+        // objects kept are let go (a socket still open closes when its object goes, as
+        // on MicroPython nothing runs at garbage collection), then the block is freed.
+        unsafe {
+            core.held.clear();
+            ffi::PyMem_Free(core.client as *mut core::ffi::c_void);
+        }
+    }
+}
+
+impl Redis {
+    /// Runs `f` on the client as one operation (see the module docs). `f` gets the
+    /// client (null only for the operation that makes it); its outcome becomes the
+    /// Python result. `connecting`: a timeout it raises stays an OSError.
+    fn op(
+        &self,
+        py: Python<'_>,
+        connecting: bool,
+        f: &mut dyn FnMut(&mut *mut Client) -> Result<Obj, Fail>,
+    ) -> PyResult<Py<PyAny>> {
+        self.lock.take(py)?;
+        // SAFETY: the lock is ours: this is the only reference to the core.
+        let core = unsafe { &mut *self.core.get() };
+        let m = pool::mark();
+        let mut value = mp::NULL;
+        let mut exc = mp::NULL;
+        let slot: *mut *mut Client = &mut core.client;
+        let mut body = || {
+            // SAFETY: inside the operation; the closure holds only pointers.
+            unsafe {
+                let r = f(&mut *slot);
+                let c = *slot;
+                match r {
+                    Ok(v) => value = v,
+                    Err(fail) => {
+                        if fail.breaks_connection() && !c.is_null() {
+                            (*c).abort();
+                        }
+                        exc = fail.exception();
+                    }
+                }
+            }
+        };
+        // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
+        let raised = unsafe { mp::protect_raw(&mut body) };
+        let out = if raised {
+            let e = PyErr::fetch(py);
+            // Raised part-way: the connection can no longer be trusted (an error from
+            // its close is dropped: the first one is the one to see).
+            // SAFETY: as above.
+            unsafe {
+                let c = core.client;
+                if !c.is_null() && mp::protect_raw(&mut || (*c).abort()) {
+                    ffi::PyErr_Clear();
+                }
+            }
+            Err(if connecting {
+                e
+            } else {
+                as_redis_timeout(py, e)
+            })
+        } else {
+            // SAFETY: the objects are alive (pooled) until `release`; each gets its own
+            // reference for Python.
+            unsafe {
+                if !exc.is_null() {
+                    ffi::Py_INCREF(exc);
+                    Err(PyErr::from_value(Bound::from_owned_ptr(py, exc)))
+                } else {
+                    ffi::Py_INCREF(value);
+                    Ok(Py::from_owned_ptr(py, value))
+                }
+            }
+        };
+        // SAFETY: the operation's frames are gone; the block is the client's.
+        unsafe {
+            if !core.client.is_null() {
+                core.held
+                    .rescan(core.client as *const u8, core::mem::size_of::<Client>(), m);
+            }
+            pool::release(m);
+        }
+        self.lock.give();
+        out
+    }
+
+    /// A command (name first) on the client.
+    fn command(&self, py: Python<'_>, args: &[Obj]) -> PyResult<Py<PyAny>> {
+        self.op(py, false, &mut |c| {
+            // SAFETY: inside the operation; `args` are alive for the call (the caller's).
+            unsafe {
+                if session::effect(args) != Effect::None {
+                    for &a in args {
+                        given(a);
+                    }
+                }
+                (**c).command(args)
+            }
+        })
+    }
+
+    fn connect_to(&self, py: Python<'_>, sock: Obj, host: Obj, port: Obj) -> PyResult<Py<PyAny>> {
+        self.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; the objects are the caller's, alive.
+            unsafe {
+                for o in [sock, host, port] {
+                    given(o);
+                }
+                (**c).set_address(host, port)?;
+                (**c).connect(sock).map(|_| mp::none())
+            }
+        })
+    }
+}
+
+/// A timeout argument in ms: None waits without limit (-1); 0 or less is refused; a
+/// value too large for a machine word is as good as none.
+fn timeout_arg(t: &Bound<'_, PyAny>) -> PyResult<isize> {
+    const WHAT: &str = "timeout: int ms > 0, or None";
+    if t.is_none() {
+        return Ok(-1);
+    }
+    if t.is_instance_of::<pyo3::types::PyBool>() || !t.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err(WHAT));
+    }
+    let ms = match t.extract::<isize>() {
+        Ok(ms) => ms,
+        Err(_) => {
+            if t.gt(0)? {
+                isize::MAX
+            } else {
+                0
+            }
+        }
+    };
+    if ms <= 0 {
+        return Err(PyValueError::new_err(WHAT));
+    }
+    Ok(ms)
+}
+
+/// A keyword argument whose default differs from an explicit None (`timeout`: left out
+/// is 3000 ms, None is no limit).
+enum Arg<'py> {
+    Given(Bound<'py, PyAny>),
+    Default,
+}
+
+impl<'py> FromPyObject<'py> for Arg<'py> {
+    fn extract_bound(o: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(Arg::Given(o.clone()))
+    }
+}
+
+/// Names that become commands: ASCII letters and digits only, as in the original.
+fn is_command_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[pymethods]
+impl Redis {
+    #[new]
+    #[pyo3(signature = (host = None, port = None, timeout = Arg::Default, debug = false, *,
+        server = None, sock = None, username = None, password = None, db = 0,
+        client_name = None, protocol = 2, connect_timeout = None, decode_responses = false,
+        reconnect = true, ssl = false, ssl_context = None, retries = 3, backoff_base = 50,
+        backoff_cap = 2000, health_check_interval = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        host: Option<Bound<'_, PyAny>>,
+        port: Option<Bound<'_, PyAny>>,
+        timeout: Arg<'_>,
+        debug: bool,
+        server: Option<Bound<'_, PyAny>>,
+        sock: Option<Bound<'_, PyAny>>,
+        username: Option<Bound<'_, PyAny>>,
+        password: Option<Bound<'_, PyAny>>,
+        db: isize,
+        client_name: Option<Bound<'_, PyAny>>,
+        protocol: isize,
+        connect_timeout: Option<Bound<'_, PyAny>>,
+        decode_responses: bool,
+        reconnect: bool,
+        ssl: bool,
+        ssl_context: Option<Bound<'_, PyAny>>,
+        retries: isize,
+        backoff_base: isize,
+        backoff_cap: isize,
+        health_check_interval: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let none = py.None().into_bound(py);
+        let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
+        let timeout_ms = match &timeout {
+            Arg::Given(t) => timeout_arg(t)?,
+            Arg::Default => 3000,
+        };
+        let connect_timeout_ms = match &connect_timeout {
+            Some(t) if !t.is_none() => timeout_arg(t)?,
+            _ => timeout_ms,
+        };
+        if protocol != 2 && protocol != 3 {
+            return Err(PyValueError::new_err("protocol must be 2 or 3"));
+        }
+        if ssl || ssl_context.as_ref().is_some_and(|c| !c.is_none()) {
+            return Err(PyValueError::new_err(
+                "picoredis was built without TLS (not on CPython/PyPy yet)",
+            ));
+        }
+        let default_host = PyString::new(py, "127.0.0.1").into_any();
+        let host = match (&host, &server) {
+            (Some(h), _) if !h.is_none() => h.clone(),
+            (_, Some(s)) if !s.is_none() => s.clone(),
+            _ => default_host,
+        };
+        let health_check_ms = match &health_check_interval {
+            Some(h) if !h.is_none() => h.extract::<isize>()?,
+            _ => -1,
+        };
+        let opts = Options {
+            host: host.as_ptr(),
+            port: 6379,
+            timeout_ms,
+            connect_timeout_ms,
+            db,
+            protocol,
+            username: obj(&username),
+            password: obj(&password),
+            client_name: obj(&client_name),
+            ssl_context: none.as_ptr(),
+            debug,
+            decode_responses,
+            reconnect,
+            retries,
+            backoff_base,
+            backoff_cap,
+            health_check_ms,
+        };
+        let r = Redis {
+            core: UnsafeCell::new(Core {
+                client: ptr::null_mut(),
+                held: Held::new(),
+            }),
+            lock: Lock::new(),
+        };
+        r.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; the options' objects are alive (the call's),
+            // and pooled so that the new client's block keeps them.
+            unsafe {
+                for o in [opts.host, opts.username, opts.password, opts.client_name] {
+                    given(o);
+                }
+                *c = Client::alloc(ptr::null(), &opts, false) as *mut Client;
+                Ok(mp::none())
+            }
+        })?;
+        r.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
+        Ok(r)
+    }
+
+    /// `connect(host=None, port=None)`: (re)connects; None keeps the old value; a bad
+    /// argument changes nothing.
+    #[pyo3(signature = (host = None, port = None))]
+    fn connect(
+        &self,
+        py: Python<'_>,
+        host: Option<Bound<'_, PyAny>>,
+        port: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let none = py.None().into_bound(py);
+        let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
+        self.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
+    }
+
+    /// `close()`: idempotent; an error from the stream's own close is raised (the client
+    /// is closed all the same).
+    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.op(py, true, &mut |c| unsafe { (**c).close() })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.close(py)
+    }
+
+    /// `do_cmd(cmd, *args)`: one command, its reply.
+    #[pyo3(signature = (*args))]
+    fn do_cmd(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        // SAFETY: the tuple's items stay put while it lives (the call).
+        self.command(py, unsafe { mp::items(args.as_ptr()) })
+    }
+
+    /// `execute_command(cmd, *args)`: redis-py's name for `do_cmd`.
+    #[pyo3(signature = (*args))]
+    fn execute_command(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.do_cmd(py, args)
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        if args.is_empty() {
+            return Err(PyTypeError::new_err("a command needs a name"));
+        }
+        self.do_cmd(py, args)
+    }
+
+    /// `r.<name>(*args)`: any name of ASCII letters and digits is a command.
+    fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Command> {
+        if !is_command_name(name.to_str()?) {
+            return Err(pyo3::exceptions::PyAttributeError::new_err(
+                name.clone().unbind(),
+            ));
+        }
+        Ok(Command {
+            target: Target::Redis(slf.clone().unbind()),
+            name: name.clone().unbind(),
+        })
+    }
+
+    /// `pipeline(transaction=False)`.
+    #[pyo3(signature = (transaction = false))]
+    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> Pipeline {
+        Pipeline {
+            client: slf.clone().unbind(),
+            commands: Mutex::new(Vec::new()),
+            transaction,
+        }
+    }
+
+    /// `debug`: print each request and reply line.
+    #[getter]
+    fn get_debug(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.op(py, true, &mut |c| Ok(unsafe { mp::boolean((**c).debug()) }))
+    }
+
+    #[setter]
+    fn set_debug(&self, py: Python<'_>, on: &Bound<'_, PyAny>) -> PyResult<()> {
+        let on = on.is_truthy()?;
+        self.op(py, true, &mut |c| {
+            // SAFETY: inside the operation.
+            unsafe {
+                (**c).set_debug(on);
+                Ok(mp::none())
+            }
+        })?;
+        Ok(())
+    }
+}
+
+// ---- bound commands: `r.hset(...)`, `p.get(...)` ----------------------------------------
+
+enum Target {
+    Redis(Py<Redis>),
+    Pipeline(Py<Pipeline>),
+}
+
+#[pyclass(module = "picoredis", name = "command", frozen)]
+pub struct Command {
+    target: Target,
+    name: Py<PyString>,
+}
+
+#[pymethods]
+impl Command {
+    #[pyo3(signature = (*args))]
+    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        // SAFETY: the tuple's items stay put while it lives (the call).
+        let rest = unsafe { mp::items(args.as_ptr()) };
+        match &self.target {
+            Target::Redis(r) => {
+                let mut small = [mp::NULL; 8];
+                let mut big = Vec::new();
+                let argv: &mut [Obj] = if rest.len() < small.len() {
+                    &mut small[..=rest.len()]
+                } else {
+                    big.resize(rest.len() + 1, mp::NULL);
+                    &mut big
+                };
+                if let Some((first, tail)) = argv.split_first_mut() {
+                    *first = self.name.as_ptr();
+                    tail.copy_from_slice(rest);
+                }
+                r.get().command(py, argv)
+            }
+            Target::Pipeline(p) => {
+                let mut items = Vec::with_capacity(rest.len() + 1);
+                items.push(self.name.bind(py).clone().into_any());
+                items.extend(args.iter());
+                let t = PyTuple::new(py, items)?;
+                p.get().queue(t.unbind());
+                Ok(p.clone_ref(py).into_any())
+            }
+        }
+    }
+}
+
+// ---- Pipeline ---------------------------------------------------------------------------
+
+#[pyclass(module = "picoredis", name = "Pipeline", frozen)]
+pub struct Pipeline {
+    client: Py<Redis>,
+    commands: Mutex<Vec<Py<PyTuple>>>,
+    transaction: bool,
+}
+
+impl Pipeline {
+    fn queue(&self, cmd: Py<PyTuple>) {
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cmd);
+    }
+
+    fn take(&self) -> Vec<Py<PyTuple>> {
+        core::mem::take(&mut *self.commands.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[pymethods]
+impl Pipeline {
+    #[pyo3(signature = (*args))]
+    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<Py<Self>> {
+        if args.is_empty() {
+            return Err(PyTypeError::new_err("a command needs a name"));
+        }
+        slf.get().queue(args.clone().unbind());
+        Ok(slf.clone().unbind())
+    }
+
+    fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Command> {
+        if !is_command_name(name.to_str()?) {
+            return Err(pyo3::exceptions::PyAttributeError::new_err(
+                name.clone().unbind(),
+            ));
+        }
+        Ok(Command {
+            target: Target::Pipeline(slf.clone().unbind()),
+            name: name.clone().unbind(),
+        })
+    }
+
+    /// `execute()`: the list of replies (server errors in place), or EXEC's reply. The
+    /// queue is emptied first: whatever happens, the pipeline is reusable.
+    fn execute(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let cmds = self.take();
+        if cmds.is_empty() {
+            return Ok(pyo3::types::PyList::empty(py).into_any().unbind());
+        }
+        let items: Vec<Obj> = cmds.iter().map(|c| c.as_ptr()).collect();
+        let transaction = self.transaction;
+        self.client.get().op(py, false, &mut |c| {
+            // SAFETY: inside the operation; the tuples are alive (`cmds`) and only this
+            // call reaches them.
+            unsafe {
+                for &cmd in &items {
+                    let args = mp::items(cmd);
+                    if session::effect(args) != Effect::None {
+                        for &a in args {
+                            given(a);
+                        }
+                    }
+                }
+                (**c).pipeline(&items, transaction)
+            }
+        })
+    }
+
+    fn reset(&self) {
+        self.take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) {
+        self.reset();
+    }
+
+    fn __len__(&self) -> usize {
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    fn __bool__(&self) -> bool {
+        true
+    }
+}
+
+// ---- module -----------------------------------------------------------------------------
+
+/// Fault injection for the tests: the `n`th object made from now on fails with
+/// MemoryError (-1: none).
+#[pyfunction]
+fn _fail_after(n: isize) {
+    pool::fail_after(n);
+}
+
+#[pymodule]
+fn _picoredis(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    // SAFETY: the GIL is held; the new types are owned by the module from here on.
+    unsafe {
+        let mk = |name: &core::ffi::CStr| {
+            let t = ffi::PyErr_NewException(name.as_ptr(), ffi::PyExc_Exception, ptr::null_mut());
+            Bound::from_owned_ptr_or_err(py, t)
+        };
+        let redis_error = mk(c"picoredis.RedisError")?;
+        let parse_error = mk(c"picoredis.ParseError")?;
+        let timeout = mk(c"picoredis.RedisTimeout")?;
+        mp::init(redis_error.as_ptr(), parse_error.as_ptr(), timeout.as_ptr());
+        REDIS_TIMEOUT = timeout.as_ptr();
+        m.add("RedisError", redis_error)?;
+        m.add("ParseError", parse_error)?;
+        m.add("RedisTimeout", timeout)?;
+    }
+    m.add_class::<Redis>()?;
+    m.add_class::<Pipeline>()?;
+    m.add_function(wrap_pyfunction!(_fail_after, m)?)?;
+    let _ = sys::QSTRS;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The objects a client keeps between operations, under reference counting.
+//!
+//! The core stores objects into its client struct with plain writes (the socket, the
+//! options a session command changed: `observe`, `set_address`, `attach`), as a tracing
+//! GC allows. On this host such an object would die with the operation's pool. So at the
+//! end of each operation, before the pool lets go, the glue scans the client's block as
+//! MicroPython's GC scans a heap block (every aligned word), but only for objects it can
+//! name: those the client held before and those the operation made or was given (its
+//! pool). The ones found get a reference of the client's own; the ones it held and no
+//! longer stores lose theirs. A byte pattern in a buffer that happens to equal such an
+//! object's address keeps that object one operation longer, never frees it early.
+
+use pyo3::ffi;
+
+use crate::mp::Obj;
+use crate::pool;
+
+/// What one client holds: a reference to each object its block stores.
+pub struct Held {
+    objs: Vec<Obj>,
+}
+
+impl Held {
+    pub fn new() -> Self {
+        Held { objs: Vec::new() }
+    }
+
+    /// Takes a reference to `o` (an object the glue stores in the block itself).
+    ///
+    /// # Safety
+    /// Holding the GIL; `o` a valid object.
+    pub unsafe fn add(&mut self, o: Obj) {
+        if !o.is_null() && !self.objs.contains(&o) {
+            unsafe { ffi::Py_INCREF(o) };
+            self.objs.push(o);
+        }
+    }
+
+    /// Re-reads the block `[start, start + len)` after an operation that took `m`: holds
+    /// what it stores now of what it held and of the operation's objects.
+    ///
+    /// # Safety
+    /// Holding the GIL, before `pool::release(m)`; the block is readable.
+    pub unsafe fn rescan(&mut self, start: *const u8, len: usize, m: pool::Mark) {
+        let mut made = Vec::new();
+        // SAFETY: the caller's contract.
+        unsafe { pool::since(m, &mut made) };
+        let (lo, hi) = match (made.first(), made.last()) {
+            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
+            _ => (usize::MAX, 0),
+        };
+        let mut now: Vec<Obj> = Vec::new();
+        let words = len / core::mem::size_of::<usize>();
+        let base = start as *const usize;
+        for i in 0..words {
+            // SAFETY: inside the block (the caller's contract); read unaligned-safe.
+            let w = unsafe { core::ptr::read_unaligned(base.add(i)) };
+            if w == 0 {
+                continue;
+            }
+            let o = w as Obj;
+            let known =
+                self.objs.contains(&o) || (w >= lo && w <= hi && made.binary_search(&o).is_ok());
+            if known && !now.contains(&o) {
+                now.push(o);
+            }
+        }
+        // SAFETY: every object here is alive (held, or pooled until release).
+        unsafe {
+            for &o in &now {
+                ffi::Py_INCREF(o);
+            }
+            for &o in &self.objs {
+                if !now.contains(&o) {
+                    crate::mp::forget_stream(o);
+                }
+                ffi::Py_DECREF(o);
+            }
+        }
+        self.objs = now;
+    }
+
+    /// Lets go of everything (the client's object is going away).
+    ///
+    /// # Safety
+    /// Holding the GIL.
+    pub unsafe fn clear(&mut self) {
+        for o in core::mem::take(&mut self.objs) {
+            unsafe {
+                crate::mp::forget_stream(o);
+                ffi::Py_DECREF(o);
+            }
+        }
+    }
+
+    pub fn objects(&self) -> &[Obj] {
+        &self.objs
+    }
+}

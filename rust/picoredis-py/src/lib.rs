@@ -1,0 +1,43 @@
+//! picoredis on CPython and PyPy (docs/hosts.md): one client, the MicroPython module's.
+//!
+//! The modules marked "core" below are rust/picoredis/src's own files, compiled unchanged
+//! through `#[path]`: the argument rules and request encoding, the reply builder, the
+//! connection, the session and handshake rules, pipelines and transactions. What this
+//! crate adds is the host: `sys` and `mp` (the names and the wrapper surface the core
+//! calls, on CPython's C API), `pool` (reference counting under a core written for a
+//! tracing GC), `hold` (the objects a client keeps between calls), `guard.c` (a failed
+//! C-API call jumps to its operation's guard, as nlr does) and `glue` (the Python types,
+//! the PyO3 counterpart of mpy_module/modpicoredis.c).
+#![allow(
+    dead_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    clippy::missing_safety_doc
+)]
+
+mod hold;
+mod mp;
+mod pool;
+mod sys;
+
+// core
+#[path = "../../picoredis/src/client.rs"]
+mod client;
+#[path = "../../picoredis/src/conn.rs"]
+mod conn;
+#[path = "../../picoredis/src/fail.rs"]
+mod fail;
+#[path = "../../picoredis/src/handshake.rs"]
+mod handshake;
+#[path = "../../picoredis/src/options.rs"]
+mod options;
+#[path = "../../picoredis/src/reply.rs"]
+mod reply;
+#[path = "../../picoredis/src/request.rs"]
+mod request;
+#[path = "../../picoredis/src/session.rs"]
+mod session;
+#[path = "../../picoredis/src/text.rs"]
+mod text;
+
+mod glue;

@@ -1,0 +1,993 @@
+//! The `mp` wrapper surface of rust/picoredis/src/mp.rs, implemented a second time for a
+//! Python host: CPython's C API (PyPy: cpyext), through pyo3-ffi. The part that the core
+//! modules compiled here call, with their names and signatures, so that they compile
+//! unchanged (a core change that calls something new fails this build, naming it).
+//!
+//! The three host differences, and how this file bridges them (docs/hosts.md has the why):
+//!
+//! - Raising: a failed C-API call returns NULL (or -1) with the error indicator set; the
+//!   wrapper then longjmps (`raise`) to the operation's `pr_protect` (src/guard.c), as
+//!   MicroPython's nlr does. Only the core's plain-old Rust frames are jumped over.
+//! - Ownership: every object a wrapper makes belongs to the running operation's pool
+//!   (src/pool.rs) and stays valid until the operation ends, as objects on MicroPython's
+//!   GC heap stay valid while the C stack reaches them. Stores through the C API
+//!   (`list_append`, `dict_store`, `set_store`) take references of their own; slots the
+//!   core writes raw (`new_list(n)`'s via `list_get`, `new_tuple`'s via `tuple_items_mut`)
+//!   are borrowed until the pool makes them owned when the operation ends.
+//! - I/O: a socket is used at the fd level: recv/send without blocking, then `poll` with
+//!   the GIL released for as long as the socket's own timeout says.
+
+use core::ffi::{c_char, c_int, c_void};
+use core::ptr;
+
+use pyo3::ffi;
+
+use crate::pool;
+use crate::sys;
+
+pub type Obj = *mut ffi::PyObject;
+pub type Qstr = u32;
+
+pub const NULL: Obj = ptr::null_mut();
+
+extern "C" {
+    fn pr_protect(f: unsafe extern "C" fn(*mut c_void), ctx: *mut c_void) -> c_int;
+    fn pr_raise() -> !;
+}
+
+#[cfg(PyPy)]
+extern "C" {
+    #[link_name = "PyPySequence_Fast_ITEMS"]
+    fn PySequence_Fast_ITEMS(o: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
+}
+
+/// A C-API call failed (the error indicator is set): leave the operation.
+///
+/// # Safety
+/// Inside `protect`, holding the GIL; every frame up to it holds nothing to drop.
+#[cold]
+#[inline(never)]
+pub unsafe fn raise() -> ! {
+    unsafe { pr_raise() }
+}
+
+/// Runs `f`; true when it raised (the error indicator is then set).
+///
+/// # Safety
+/// Holding the GIL; `f` and the frames it calls hold nothing to drop.
+pub unsafe fn protect_raw(f: &mut dyn FnMut()) -> bool {
+    unsafe extern "C" fn trampoline(ctx: *mut c_void) {
+        let f = unsafe { &mut **(ctx as *mut &mut dyn FnMut()) };
+        f();
+    }
+    let mut f = f;
+    unsafe { pr_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void) != 0 }
+}
+
+/// Runs `f` and returns the exception it raised instead of letting it propagate (the
+/// core's `mp::protect`), owned by the operation's pool.
+///
+/// # Safety
+/// As `protect_raw`; inside an operation.
+pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
+    unsafe {
+        if !protect_raw(f) {
+            return None;
+        }
+        Some(fetch_exception())
+    }
+}
+
+/// The exception the error indicator holds (cleared), normalised, owned by the pool.
+///
+/// # Safety
+/// Holding the GIL, inside an operation, the error indicator set.
+pub unsafe fn fetch_exception() -> Obj {
+    unsafe {
+        let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+        if !v.is_null() && !tb.is_null() {
+            ffi::PyException_SetTraceback(v, tb);
+        }
+        ffi::Py_XDECREF(t);
+        ffi::Py_XDECREF(tb);
+        if v.is_null() {
+            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"no exception set".as_ptr());
+            raise()
+        }
+        pool::own(v)
+    }
+}
+
+/// A new object from a C-API call (NULL: raise), owned by the operation's pool.
+#[inline(always)]
+unsafe fn new(o: Obj) -> Obj {
+    if o.is_null() {
+        unsafe { raise() }
+    }
+    unsafe { pool::own(o) }
+}
+
+// ---- constants and interned names ------------------------------------------------------
+
+/// `qstr(n)`'s interned str objects (sys::QSTRS), made at module init.
+static mut QSTR_OBJS: [Obj; sys::QSTRS.len()] = [NULL; sys::QSTRS.len()];
+
+static mut REDIS_ERROR: Obj = NULL;
+static mut PARSE_ERROR: Obj = NULL;
+static mut REDIS_TIMEOUT: Obj = NULL;
+
+/// Module init: the interned names and the exception types (owned by the module).
+///
+/// # Safety
+/// Holding the GIL, once, before any operation.
+pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
+    unsafe {
+        let objs = &mut *ptr::addr_of_mut!(QSTR_OBJS);
+        for (slot, q) in objs.iter_mut().zip(sys::QSTRS) {
+            *slot = ffi::PyUnicode_InternFromString(q.as_ptr() as *const c_char);
+        }
+        REDIS_ERROR = redis_error;
+        PARSE_ERROR = parse_error;
+        REDIS_TIMEOUT = timeout;
+    }
+}
+
+pub unsafe fn none() -> Obj {
+    unsafe { ffi::Py_None() }
+}
+
+pub unsafe fn boolean(v: bool) -> Obj {
+    unsafe {
+        if v {
+            ffi::Py_True()
+        } else {
+            ffi::Py_False()
+        }
+    }
+}
+
+pub fn is_none(o: Obj) -> bool {
+    // SAFETY: only the address of the None singleton is read.
+    o == unsafe { ffi::Py_None() }
+}
+
+/// An exact int that fits a machine word (MicroPython's "small int"; a bool is not one).
+pub unsafe fn small_int_value(o: Obj) -> Option<isize> {
+    unsafe {
+        if ffi::PyLong_CheckExact(o) == 0 {
+            return None;
+        }
+        let mut overflow: c_int = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
+        if overflow != 0 {
+            return None;
+        }
+        Some(v as isize)
+    }
+}
+
+#[inline(always)]
+pub fn qstr(q: u32) -> Qstr {
+    q
+}
+
+pub fn qstr_obj(q: Qstr) -> Obj {
+    // SAFETY: filled by `init` before any operation, never changed after.
+    unsafe {
+        (*ptr::addr_of!(QSTR_OBJS))
+            .get(q as usize)
+            .copied()
+            .unwrap_or(NULL)
+    }
+}
+
+// ---- new objects -----------------------------------------------------------------------
+
+pub unsafe fn bytes(data: &[u8]) -> Obj {
+    unsafe {
+        new(ffi::PyBytes_FromStringAndSize(
+            data.as_ptr() as *const c_char,
+            data.len() as ffi::Py_ssize_t,
+        ))
+    }
+}
+
+pub unsafe fn str_utf8(text: &[u8]) -> Obj {
+    unsafe {
+        new(ffi::PyUnicode_FromStringAndSize(
+            text.as_ptr() as *const c_char,
+            text.len() as ffi::Py_ssize_t,
+        ))
+    }
+}
+
+pub unsafe fn int(v: i64) -> Obj {
+    unsafe { new(ffi::PyLong_FromLongLong(v)) }
+}
+
+pub unsafe fn small_int(v: isize) -> Obj {
+    unsafe { new(ffi::PyLong_FromSsize_t(v)) }
+}
+
+/// A new list of `n` empty slots, for the core to fill raw (`list_get`).
+pub unsafe fn new_list(n: usize) -> Obj {
+    unsafe {
+        let l = new(ffi::PyList_New(n as ffi::Py_ssize_t));
+        if n > 0 {
+            pool::raw(l);
+        }
+        l
+    }
+}
+
+pub unsafe fn list_append(list: Obj, v: Obj) {
+    unsafe {
+        if ffi::PyList_Append(list, v) != 0 {
+            raise()
+        }
+        pool::stored(v);
+    }
+}
+
+pub unsafe fn new_dict(_n: usize) -> Obj {
+    unsafe { new(ffi::PyDict_New()) }
+}
+
+pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
+    unsafe {
+        if ffi::PyDict_SetItem(dict, key, v) != 0 {
+            raise()
+        }
+        pool::stored(key);
+        pool::stored(v);
+    }
+}
+
+pub unsafe fn new_set() -> Obj {
+    unsafe { new(ffi::PySet_New(NULL)) }
+}
+
+pub unsafe fn set_store(set: Obj, v: Obj) {
+    unsafe {
+        if ffi::PySet_Add(set, v) != 0 {
+            raise()
+        }
+        pool::stored(v);
+    }
+}
+
+/// A new tuple of `items`, its slots borrowed (the core may rewrite them raw) until the
+/// operation ends.
+pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
+    unsafe {
+        let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
+        let (n, slots) = slots(t);
+        for (i, &o) in items.iter().enumerate().take(n) {
+            *slots.add(i) = o;
+        }
+        if !items.is_empty() {
+            pool::raw(t);
+        }
+        t
+    }
+}
+
+/// A tuple that owns its items at once (exception arguments: not rewritten).
+unsafe fn owned_tuple(items: &[Obj]) -> Obj {
+    unsafe {
+        let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
+        for (i, &o) in items.iter().enumerate() {
+            ffi::Py_INCREF(o);
+            ffi::PyTuple_SetItem(t, i as ffi::Py_ssize_t, o);
+        }
+        t
+    }
+}
+
+/// `text` with a NUL after it, in `buf` (the parser bounds a line to 1024 bytes).
+fn c_text<'a>(text: &[u8], buf: &'a mut [u8; 1100]) -> &'a [u8] {
+    let n = copy_prefix(&mut buf[..1099], text);
+    buf[n] = 0;
+    &buf[..=n]
+}
+
+pub unsafe fn parse_int(text: &[u8]) -> Obj {
+    let mut buf = [0u8; 1100];
+    let t = c_text(text, &mut buf);
+    unsafe {
+        new(ffi::PyLong_FromString(
+            t.as_ptr() as *const c_char,
+            ptr::null_mut(),
+            10,
+        ))
+    }
+}
+
+pub unsafe fn parse_float(text: &[u8]) -> Obj {
+    let mut buf = [0u8; 1100];
+    let t = c_text(text, &mut buf);
+    unsafe {
+        let v = ffi::PyOS_string_to_double(t.as_ptr() as *const c_char, ptr::null_mut(), NULL);
+        if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+            raise()
+        }
+        new(ffi::PyFloat_FromDouble(v))
+    }
+}
+
+pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
+    unsafe { new(ffi::PyNumber_TrueDivide(a, b)) }
+}
+
+// ---- types -----------------------------------------------------------------------------
+
+pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
+    unsafe { ptr::eq(ffi::Py_TYPE(o), t) }
+}
+
+macro_rules! static_types {
+    ($($name:ident = $sym:ident;)*) => {$(
+        pub fn $name() -> *const sys::mp_obj_type_t {
+            // Only the address of the interpreter's static type is taken.
+            ptr::addr_of_mut!(ffi::$sym)
+        }
+    )*};
+}
+static_types! {
+    list_type = PyList_Type;
+    dict_type = PyDict_Type;
+    set_type = PySet_Type;
+    int_type = PyLong_Type;
+    float_type = PyFloat_Type;
+    bytes_type = PyBytes_Type;
+    str_type = PyUnicode_Type;
+}
+
+macro_rules! exc_types {
+    ($($name:ident = $e:expr;)*) => {$(
+        pub fn $name() -> *const sys::mp_obj_type_t {
+            // SAFETY: set once (module init or the interpreter), read only.
+            unsafe { $e as *const sys::mp_obj_type_t }
+        }
+    )*};
+}
+exc_types! {
+    redis_error_type = REDIS_ERROR;
+    parse_error_type = PARSE_ERROR;
+    timeout_type = REDIS_TIMEOUT;
+    type_error_type = ffi::PyExc_TypeError;
+    value_error_type = ffi::PyExc_ValueError;
+    os_error_type = ffi::PyExc_OSError;
+}
+
+pub unsafe fn is_redis_error(o: Obj) -> bool {
+    unsafe { type_is(o, redis_error_type()) }
+}
+
+// ---- reading objects -------------------------------------------------------------------
+
+/// The bytes behind str (UTF-8), bytes and other buffers, without raising.
+pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
+    unsafe {
+        let (p, n) = if ffi::PyBytes_CheckExact(o) != 0 {
+            (ffi::PyBytes_AsString(o) as *const u8, ffi::PyBytes_Size(o))
+        } else if ffi::PyUnicode_CheckExact(o) != 0 {
+            let mut n: ffi::Py_ssize_t = 0;
+            let p = ffi::PyUnicode_AsUTF8AndSize(o, &mut n);
+            if p.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            (p as *const u8, n)
+        } else if ffi::PyLong_Check(o) != 0 || ffi::PyFloat_Check(o) != 0 || is_none(o) {
+            return None;
+        } else {
+            let mut view: ffi::Py_buffer = core::mem::zeroed();
+            if ffi::PyObject_GetBuffer(o, &mut view, ffi::PyBUF_SIMPLE) != 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            // Borrowed while `o` lives unresized, as in MicroPython (the core's contract).
+            let r = (view.buf as *const u8, view.len);
+            ffi::PyBuffer_Release(&mut view);
+            r
+        };
+        if n <= 0 || p.is_null() {
+            return Some(&[]);
+        }
+        Some(core::slice::from_raw_parts(p, n as usize))
+    }
+}
+
+/// The length and item array of a list or tuple (null when it is neither).
+unsafe fn slots(o: Obj) -> (usize, *mut Obj) {
+    unsafe {
+        #[cfg(not(PyPy))]
+        {
+            if ffi::PyList_Check(o) != 0 {
+                let l = o as *mut ffi::PyListObject;
+                return (ffi::Py_SIZE(o) as usize, (*l).ob_item);
+            }
+            if ffi::PyTuple_Check(o) != 0 {
+                let t = o as *mut ffi::PyTupleObject;
+                return (
+                    ffi::Py_SIZE(o) as usize,
+                    ptr::addr_of_mut!((*t).ob_item) as *mut Obj,
+                );
+            }
+            (0, ptr::null_mut())
+        }
+        #[cfg(PyPy)]
+        {
+            let n = if ffi::PyList_Check(o) != 0 {
+                ffi::PyList_Size(o)
+            } else if ffi::PyTuple_Check(o) != 0 {
+                ffi::PyTuple_Size(o)
+            } else {
+                return (0, ptr::null_mut());
+            };
+            (n as usize, PySequence_Fast_ITEMS(o))
+        }
+    }
+}
+
+pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
+    unsafe {
+        let (n, p) = slots(o);
+        if p.is_null() {
+            if ffi::PyList_Check(o) == 0 && ffi::PyTuple_Check(o) == 0 {
+                ffi::PyErr_SetString(ffi::PyExc_TypeError, c"expected a list or tuple".as_ptr());
+                raise()
+            }
+            return &[];
+        }
+        if n == 0 {
+            return &[];
+        }
+        core::slice::from_raw_parts(p, n)
+    }
+}
+
+pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
+    unsafe {
+        let (n, p) = slots(list);
+        if p.is_null() || n == 0 {
+            return &mut [];
+        }
+        core::slice::from_raw_parts_mut(p, n)
+    }
+}
+
+pub unsafe fn list_get(list: Obj) -> (usize, *mut Obj) {
+    unsafe { slots(list) }
+}
+
+pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
+    unsafe { items_mut(tuple) }
+}
+
+pub unsafe fn float_value(o: Obj) -> Option<f64> {
+    unsafe { (ffi::PyFloat_CheckExact(o) != 0).then(|| ffi::PyFloat_AsDouble(o)) }
+}
+
+// ---- exceptions ------------------------------------------------------------------------
+
+pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
+    unsafe {
+        let a = owned_tuple(args);
+        new(ffi::PyObject_Call(t as *mut ffi::PyObject, a, NULL))
+    }
+}
+
+pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
+    unsafe { exception(t, &[str_utf8(msg.as_bytes())]) }
+}
+
+/// `OSError(errno, strerror)`: CPython makes it the errno's subclass
+/// (ConnectionResetError, ...).
+pub unsafe fn os_error(errno: c_int) -> Obj {
+    unsafe {
+        let text = core::ffi::CStr::from_ptr(libc::strerror(errno));
+        exception(
+            os_error_type(),
+            &[small_int(errno as isize), str_utf8(text.to_bytes())],
+        )
+    }
+}
+
+// ---- output and time -------------------------------------------------------------------
+
+/// Writes `text` (UTF-8; other bytes as U+FFFD) to `sys.stdout`, where Python's own
+/// output goes (the debug trace).
+pub unsafe fn print(text: &[u8]) {
+    unsafe {
+        let s = new(ffi::PyUnicode_DecodeUTF8(
+            text.as_ptr() as *const c_char,
+            text.len() as ffi::Py_ssize_t,
+            c"replace".as_ptr(),
+        ));
+        write_stdout(s);
+    }
+}
+
+unsafe fn write_stdout(s: Obj) {
+    unsafe {
+        let out = ffi::PySys_GetObject(c"stdout".as_ptr());
+        if out.is_null() || is_none(out) {
+            return;
+        }
+        let w = new(ffi::PyObject_GetAttrString(out, c"write".as_ptr()));
+        new(ffi::PyObject_Call(w, owned_tuple(&[s]), NULL));
+    }
+}
+
+/// Writes `data` to `sys.stdout` as Python's repr of a str (or, `as_bytes`, of a bytes)
+/// shows it, without the `b` prefix.
+pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
+    unsafe {
+        let o = if as_bytes {
+            bytes(data)
+        } else {
+            str_utf8(data)
+        };
+        let r = new(ffi::PyObject_Repr(o));
+        if !as_bytes {
+            return write_stdout(r);
+        }
+        // Without the b prefix (PyPy's cpyext has no PyUnicode_Substring).
+        let mut n: ffi::Py_ssize_t = 0;
+        let p = ffi::PyUnicode_AsUTF8AndSize(r, &mut n);
+        if p.is_null() {
+            raise()
+        }
+        let text = core::slice::from_raw_parts(p as *const u8, n as usize);
+        write_stdout(str_utf8(text.get(1..).unwrap_or(&[])));
+    }
+}
+
+pub fn ticks_ms() -> u32 {
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+    // SAFETY: a valid out-pointer; the monotonic clock cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000) as u32
+}
+
+pub unsafe fn delay_ms(ms: u32) {
+    unsafe {
+        let save = ffi::PyEval_SaveThread();
+        libc::usleep(ms.saturating_mul(1000));
+        ffi::PyEval_RestoreThread(save);
+        if ffi::PyErr_CheckSignals() != 0 {
+            raise()
+        }
+    }
+}
+
+// ---- calling Python --------------------------------------------------------------------
+
+pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
+    unsafe {
+        let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
+        let a = owned_tuple(args);
+        let r = ffi::PyObject_Call(m, a, NULL);
+        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0 {
+            errno_timeout();
+        }
+        new(r)
+    }
+}
+
+/// Python's socket reports its own timeout as `TimeoutError('timed out')`, without an
+/// errno; MicroPython's (and the README's error table) as OSError(ETIMEDOUT). The same
+/// type, with the errno the table names.
+unsafe fn errno_timeout() {
+    unsafe {
+        let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        ffi::Py_XDECREF(t);
+        ffi::Py_XDECREF(v);
+        ffi::Py_XDECREF(tb);
+        let text = core::ffi::CStr::from_ptr(libc::strerror(libc::ETIMEDOUT)).to_bytes();
+        let args = ffi::PyTuple_New(2);
+        if args.is_null() {
+            return;
+        }
+        ffi::PyTuple_SetItem(args, 0, ffi::PyLong_FromLong(libc::ETIMEDOUT as _));
+        ffi::PyTuple_SetItem(
+            args,
+            1,
+            ffi::PyUnicode_FromStringAndSize(text.as_ptr() as *const c_char, text.len() as _),
+        );
+        let e = ffi::PyObject_Call(ffi::PyExc_TimeoutError, args, NULL);
+        ffi::Py_DECREF(args);
+        if !e.is_null() {
+            ffi::PyErr_SetObject(ffi::PyExc_TimeoutError, e);
+            ffi::Py_DECREF(e);
+        }
+    }
+}
+
+pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
+    unsafe { ffi::PyObject_HasAttr(obj, qstr_obj(name)) != 0 }
+}
+
+// ---- streams: sockets at the fd level --------------------------------------------------
+
+/// The sockets attached now and their fds (the GIL guards the table). An entry goes when
+/// its socket is closed (`stream_close`) or let go by its client (`forget_stream`, from
+/// hold.rs), before the object can die and its address be reused. Sockets beyond the
+/// table's size work, looking their fd up on every transfer.
+static mut FDS: [(Obj, c_int); 64] = [(NULL, -1); 64];
+
+/// `o` is no longer a client's stream: its fd is no longer remembered.
+///
+/// # Safety
+/// Holding the GIL.
+pub unsafe fn forget_stream(o: Obj) {
+    unsafe {
+        let fds = &mut *ptr::addr_of_mut!(FDS);
+        for slot in fds.iter_mut().filter(|(s, _)| *s == o) {
+            *slot = (NULL, -1);
+        }
+    }
+}
+static STREAM: sys::mp_stream_p_t = sys::mp_stream_p_t { _private: 0 };
+
+unsafe fn fd_of(s: Obj) -> c_int {
+    unsafe {
+        let fds = &mut *ptr::addr_of_mut!(FDS);
+        if let Some(&(_, fd)) = fds.iter().find(|(o, _)| *o == s) {
+            return fd;
+        }
+        // s.fileno() (PyPy has no PyObject_AsFileDescriptor).
+        let r = new(ffi::PyObject_CallMethodObjArgs(
+            s,
+            qstr_obj(sys::MP_QSTR_fileno),
+            NULL,
+        ));
+        let fd = ffi::PyLong_AsLong(r);
+        if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+            raise()
+        }
+        let fd = fd as c_int;
+        if let Some(slot) = fds.iter_mut().find(|(o, _)| o.is_null()) {
+            *slot = (s, fd);
+        }
+        fd
+    }
+}
+
+/// Checks that `o` is a socket (has a file descriptor) and remembers its fd.
+pub unsafe fn stream_of(o: Obj) -> *const sys::mp_stream_p_t {
+    unsafe { fd_of(o) };
+    &STREAM
+}
+
+pub const POLL_RD: usize = libc::POLLIN as usize;
+pub const POLL_WR: usize = libc::POLLOUT as usize;
+
+fn errno() -> c_int {
+    // SAFETY: reading this thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+unsafe fn once(fd: c_int, buf: *mut u8, len: usize, write: bool) -> isize {
+    unsafe {
+        if write {
+            libc::send(
+                fd,
+                buf as *const c_void,
+                len,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        } else {
+            libc::recv(fd, buf as *mut c_void, len, libc::MSG_DONTWAIT)
+        }
+    }
+}
+
+/// The socket's own timeout (settimeout) in ms, -1 for none.
+unsafe fn socket_timeout_ms(s: Obj) -> c_int {
+    unsafe {
+        let t = new(ffi::PyObject_GetAttr(s, qstr_obj(sys::MP_QSTR_timeout)));
+        if is_none(t) {
+            return -1;
+        }
+        let secs = ffi::PyFloat_AsDouble(t);
+        if secs == -1.0 && !ffi::PyErr_Occurred().is_null() {
+            raise()
+        }
+        (secs * 1000.0).ceil().min(c_int::MAX as f64) as c_int
+    }
+}
+
+/// One read or write: the count and errno, as mp_stream_rw with MP_STREAM_RW_ONCE
+/// reports them. A socket not ready waits (GIL released) as long as its timeout says;
+/// still not ready: ETIMEDOUT (the core's deadline logic decides what next).
+pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
+    unsafe {
+        let fd = fd_of(s);
+        let r = once(fd, buf, len, write);
+        if r >= 0 {
+            return (r as usize, 0);
+        }
+        let e = errno();
+        if e != libc::EAGAIN && e != libc::EWOULDBLOCK && e != libc::EINTR {
+            return (0, e);
+        }
+        let timeout = socket_timeout_ms(s);
+        let mut pfd = libc::pollfd {
+            fd,
+            events: if write { libc::POLLOUT } else { libc::POLLIN },
+            revents: 0,
+        };
+        loop {
+            let save = ffi::PyEval_SaveThread();
+            let pr = libc::poll(&mut pfd, 1, timeout);
+            let e = errno();
+            ffi::PyEval_RestoreThread(save);
+            if pr > 0 {
+                let r = once(fd, buf, len, write);
+                return if r >= 0 {
+                    (r as usize, 0)
+                } else {
+                    (0, errno())
+                };
+            }
+            if pr == 0 {
+                return (0, libc::ETIMEDOUT);
+            }
+            if e != libc::EINTR {
+                return (0, e);
+            }
+            if ffi::PyErr_CheckSignals() != 0 {
+                raise()
+            }
+        }
+    }
+}
+
+pub unsafe fn stream_ready(s: Obj, _p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
+    unsafe {
+        let mut pfd = libc::pollfd {
+            fd: fd_of(s),
+            events: flags as i16,
+            revents: 0,
+        };
+        match libc::poll(&mut pfd, 1, 0) {
+            r if r < 0 => None,
+            0 => Some(false),
+            _ => Some(true),
+        }
+    }
+}
+
+/// Closes the socket; the exception its close raised, if any.
+pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
+    unsafe {
+        let fds = &mut *ptr::addr_of_mut!(FDS);
+        for slot in fds.iter_mut().filter(|(o, _)| *o == s) {
+            *slot = (NULL, -1);
+        }
+        let r = ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_close), NULL);
+        if !r.is_null() {
+            ffi::Py_DECREF(r);
+            return None;
+        }
+        let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+        ffi::Py_XDECREF(t);
+        ffi::Py_XDECREF(tb);
+        if v.is_null() {
+            None
+        } else {
+            Some(pool::own(v))
+        }
+    }
+}
+
+// ---- vstr: a growable buffer, here the storage of a bytes object -----------------------
+
+pub fn vstr_empty() -> sys::vstr_t {
+    // SAFETY: all zeroes is an empty vstr (null buffer and object).
+    unsafe { core::mem::zeroed() }
+}
+
+/// Storage for `alloc` bytes: a new bytes object of `alloc - 1` bytes (it keeps a NUL
+/// after them), owned by the pool; nothing reads it until it is handed over.
+pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
+    unsafe {
+        let alloc = alloc.max(1);
+        let o = new(ffi::PyBytes_FromStringAndSize(
+            ptr::null(),
+            (alloc - 1) as ffi::Py_ssize_t,
+        ));
+        v.obj = o;
+        v.buf = ffi::PyBytes_AsString(o);
+        v.alloc = alloc;
+        v.len = 0;
+    }
+}
+
+pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
+    unsafe {
+        if v.alloc - v.len >= extra {
+            return;
+        }
+        let (old, len) = (v.buf, v.len);
+        vstr_init(v, len + extra);
+        if len > 0 {
+            ptr::copy_nonoverlapping(old, v.buf, len);
+        }
+        v.len = len;
+    }
+}
+
+pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
+    unsafe {
+        vstr_hint_size(v, data.len());
+        ptr::copy_nonoverlapping(data.as_ptr(), v.buf.add(v.len) as *mut u8, data.len());
+        v.len += data.len();
+    }
+}
+
+/// Forgets the buffer (the pool frees its object when the operation ends).
+pub unsafe fn vstr_clear(v: &mut sys::vstr_t) {
+    *v = vstr_empty();
+}
+
+pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
+    if v.buf.is_null() || v.len == 0 {
+        return &mut [];
+    }
+    unsafe { core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len) }
+}
+
+#[cfg(not(PyPy))]
+unsafe fn bytes_len(o: Obj) -> usize {
+    unsafe { ffi::Py_SIZE(o) as usize }
+}
+
+#[cfg(PyPy)]
+unsafe fn bytes_len(o: Obj) -> usize {
+    unsafe { ffi::PyBytes_Size(o) as usize }
+}
+
+/// The bytes object of what `v` holds: its own storage when filled exactly (a bulk
+/// reply read in place, the usual case), else a copy of the part filled.
+pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
+    unsafe {
+        let o = v.obj;
+        let r = if !o.is_null() && bytes_len(o) == v.len {
+            o
+        } else {
+            bytes(vstr_slice(v))
+        };
+        *v = vstr_empty();
+        r
+    }
+}
+
+pub unsafe fn bytes_from_vstr_fit(v: &mut sys::vstr_t) -> Obj {
+    unsafe { bytes_from_vstr(v) }
+}
+
+pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
+    unsafe {
+        let s = str_utf8(vstr_slice(v));
+        *v = vstr_empty();
+        s
+    }
+}
+
+/// `str(o)`'s UTF-8 text, into `v` (set up here).
+pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
+    unsafe {
+        let s = new(ffi::PyObject_Str(o));
+        let mut n: ffi::Py_ssize_t = 0;
+        let p = ffi::PyUnicode_AsUTF8AndSize(s, &mut n);
+        if p.is_null() {
+            raise()
+        }
+        vstr_init(v, n as usize + 1);
+        vstr_add(v, core::slice::from_raw_parts(p as *const u8, n as usize));
+    }
+}
+
+pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+    n
+}
+
+// ---- what client.rs and handshake.rs call beyond the prototype's surface --------------
+
+/// Zeroed memory for one `T` (a client's state), owned by the Python object that asked
+/// for it (glue.rs frees it): not a Python object itself on this host.
+pub unsafe fn malloc0<T>() -> *mut T {
+    unsafe {
+        let p = ffi::PyMem_Calloc(1, core::mem::size_of::<T>()) as *mut T;
+        if p.is_null() {
+            ffi::PyErr_NoMemory();
+            raise()
+        }
+        p
+    }
+}
+
+/// Client objects are held by the glue directly (never looked up from an object).
+pub unsafe fn is_client(_o: Obj) -> bool {
+    false
+}
+
+/// The value of an int that fits a machine word (a bool is none): the core's
+/// `int_small`, which on MicroPython also accepts int objects holding small values.
+pub unsafe fn int_small(o: Obj) -> Option<isize> {
+    unsafe {
+        if ffi::PyLong_Check(o) == 0 || type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) {
+            return None;
+        }
+        let mut overflow: c_int = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
+        if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(v as isize)
+    }
+}
+
+pub unsafe fn is_int(o: Obj) -> bool {
+    unsafe { ffi::PyLong_Check(o) != 0 && !type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) }
+}
+
+pub unsafe fn is_str(o: Obj) -> bool {
+    unsafe { ffi::PyUnicode_Check(o) != 0 }
+}
+
+/// An immutable copy of a buffer argument (a bytearray the user may change later); str and
+/// bytes as they are.
+pub unsafe fn frozen(o: Obj) -> Obj {
+    unsafe {
+        if ffi::PyUnicode_CheckExact(o) != 0 || ffi::PyBytes_CheckExact(o) != 0 {
+            return o;
+        }
+        match buffer(o) {
+            Some(b) => bytes(b),
+            None => o,
+        }
+    }
+}
+
+pub unsafe fn import(name: Qstr) -> Obj {
+    unsafe { new(ffi::PyImport_Import(qstr_obj(name))) }
+}
+
+pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
+    unsafe { new(ffi::PyObject_GetAttr(obj, qstr_obj(name))) }
+}
+
+/// `obj.name`, or None when it has no such attribute (AttributeError only).
+pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
+    unsafe {
+        let r = ffi::PyObject_GetAttr(obj, qstr_obj(name));
+        if r.is_null() {
+            if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            raise()
+        }
+        Some(pool::own(r))
+    }
+}
+
+pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
+    unsafe {
+        let a = owned_tuple(args);
+        new(ffi::PyObject_Call(f, a, NULL))
+    }
+}

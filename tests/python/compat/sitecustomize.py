@@ -1,0 +1,28 @@
+# Loaded at start-up (PYTHONPATH) when tests/unix/*.py run on CPython or PyPy
+# (tests/python/test_shared.py): the few MicroPython names those scripts use that a
+# CPython-family interpreter lacks, so the same files test both hosts.
+import time as _time
+
+if not hasattr(_time, "ticks_ms"):
+    def ticks_ms():
+        return int(_time.monotonic() * 1000) & 0x3FFFFFFF
+
+    def ticks_us():
+        return int(_time.monotonic() * 1000000) & 0x3FFFFFFF
+
+    def ticks_diff(a, b):
+        d = (a - b) & 0x3FFFFFFF
+        return d - 0x40000000 if d & 0x20000000 else d
+
+    def ticks_add(a, n):
+        return (a + n) & 0x3FFFFFFF
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)
+
+    def sleep_us(us):
+        _time.sleep(us / 1000000)
+
+    for _name, _fn in list(locals().items()):
+        if _name.startswith(("ticks_", "sleep_")) and callable(_fn):
+            setattr(_time, _name, _fn)

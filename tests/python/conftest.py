@@ -1,0 +1,39 @@
+# pytest for picoredis on CPython and PyPy (`make test-py`): the servers the unix firmware
+# tests use (tests/run_unix_tests.py's: a real redis-server, the fake server for replies
+# a real one never sends, the fault-injecting proxy), started once per session.
+import contextlib
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+sys.path.insert(0, TESTS)
+
+import run_unix_tests as runner  # noqa: E402  (its servers, its judges)
+
+
+@pytest.fixture(scope="session")
+def servers():
+    fake = runner.fake_server.start()
+    try:
+        with runner.RedisServer() as redis, \
+                runner.FaultProxy(redis.port, lifetime=3600) as proxy, \
+                runner.ExtraServers() as extra:
+            env = dict(os.environ, **extra.env())
+            env.update(PICOREDIS_PROXY_PORT=str(proxy.port),
+                       PICOREDIS_HOST=redis.host,
+                       PICOREDIS_PORT=str(redis.port),
+                       PICOREDIS_FAKE_PORT=str(fake.server_address[1]))
+            yield redis, env
+    finally:
+        fake.shutdown()
+        fake.server_close()
+
+
+@pytest.fixture
+def redis_port(servers):
+    redis, _ = servers
+    redis.flushall()
+    return redis.port

@@ -1,0 +1,137 @@
+# What only the CPython/PyPy host has to get right (the shared files test the client):
+# references under the operation pool, the objects a client keeps between calls
+# (hold.rs), the GIL released while a command waits, threads taking turns, an object
+# creation failing part-way (MemoryError), redis-py's execute_command name.
+import gc
+import platform
+import sys
+import threading
+import time
+
+import pytest
+
+import picoredis
+from picoredis import Redis, RedisError
+
+CPYTHON = platform.python_implementation() == "CPython"
+
+
+def test_call_styles_and_errors(redis_port):
+    r = Redis(port=redis_port)
+    assert r.execute_command("SET", "k", "v") == b"OK"
+    assert r("GET", "k") == r.do_cmd("GET", "k") == r.get("k") == b"v"
+    with pytest.raises(RedisError) as e:
+        r.bogus()
+    assert e.value.args[0] == "ERR"
+    with pytest.raises(AttributeError):
+        r.not_a_command
+    with pytest.raises(TypeError):
+        r.set("k", None)
+    assert r.ping() == b"PONG"
+
+
+def test_transaction(redis_port):
+    r = Redis(port=redis_port)
+    with r.pipeline(transaction=True) as p:
+        assert p.set("t", 1).incr("t").get("t") is p
+        assert p.execute() == [b"OK", 2, b"2"]
+    p = r.pipeline(transaction=True)
+    p.set("t", 1).lpush("t", "x")
+    assert isinstance(p.execute()[1], RedisError)
+
+
+@pytest.mark.skipif(not CPYTHON, reason="reference counts are CPython's")
+def test_no_reference_leaks(redis_port):
+    r = Redis(port=redis_port)
+    r.rpush("l", *range(100))
+    key = "password-like"
+
+    def round_():
+        r.lrange("l", 0, -1)
+        r.pipeline().get("l").lrange("l", 0, 9).execute()
+        r.client("SETNAME", key)
+        try:
+            r.bogus()
+        except RedisError:
+            pass
+
+    for _ in range(20):
+        round_()
+    gc.collect()
+    before = sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else None
+    n0 = len(gc.get_objects())
+    c0 = sys.getrefcount(key)
+    for _ in range(200):
+        round_()
+    gc.collect()
+    assert len(gc.get_objects()) - n0 < 20
+    assert sys.getrefcount(key) - c0 <= 1  # the client keeps its name: one reference
+    del before
+
+
+def test_client_keeps_what_it_stores(redis_port):
+    # The name CLIENT SETNAME set is re-applied on reconnect: the client must keep the
+    # object alive although the caller dropped it (hold.rs).
+    r = Redis(port=redis_port)
+    r.client("SETNAME", "".join(["kept-", "name"]))
+    gc.collect()
+    r.close()
+    assert r.client("GETNAME") == b"kept-name"
+
+
+def test_gil_released_while_waiting(redis_port):
+    r = Redis(port=redis_port)
+    counted = []
+    stop = threading.Event()
+
+    def count():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            time.sleep(0.001)
+        counted.append(n)
+
+    t = threading.Thread(target=count)
+    t.start()
+    assert r.blpop("nothing", 1) is None
+    stop.set()
+    t.join()
+    assert counted[0] > 100
+
+
+def test_threads_share_a_client(redis_port):
+    r = Redis(port=redis_port)
+    errors = []
+
+    def work(i):
+        try:
+            for j in range(200):
+                key = "t%d:%d" % (i, j)
+                r.set(key, key)
+                assert r.get(key) == key.encode()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+
+
+def test_memory_error_part_way_closes_cleanly(redis_port):
+    r = Redis(port=redis_port)
+    r.rpush("m", *range(13))
+    for n in range(14):
+        picoredis._picoredis._fail_after(n)
+        try:
+            v = r.lrange("m", 0, -1)
+        except MemoryError:
+            v = None
+        finally:
+            picoredis._picoredis._fail_after(-1)
+        # The link is never reused after an aborted reply: the next command is answered
+        # on a fresh connection, with its own reply.
+        assert r.lrange("m", 0, -1) == [str(i).encode() for i in range(13)]
+        assert v is None or len(v) == 13

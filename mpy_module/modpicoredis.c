@@ -126,7 +126,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
-    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
+    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get, MP_QSTR_READONLY,
     #endif
 };
 #endif
@@ -290,14 +290,6 @@ static void lock_give(lock_t *lock) {
     mp_thread_mutex_unlock(&lock->mutex);
     #endif
 }
-
-#if defined(PICOREDIS_CLUSTER)
-// A RedisCluster's node clients are made by the Rust core: each gets its lock here, as
-// every object the glue makes does (declared in mp.rs' extern block).
-mp_obj_t picoredis_lock(mp_obj_t obj) {
-    return with_lock(obj);
-}
-#endif
 
 // ---- calling into Rust ------------------------------------------------------------------
 
@@ -509,7 +501,7 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
            ARG_retries, ARG_backoff_base, ARG_backoff_cap, ARG_health_check_interval,
            #endif
            #if defined(PICOREDIS_CLUSTER)
-           ARG_startup_nodes, ARG_max_connections,
+           ARG_startup_nodes, ARG_max_connections, ARG_read_from_replicas,
            #endif
     };
     ARG_TABLE mp_arg_t allowed_args[] = {
@@ -538,22 +530,27 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
         #if defined(PICOREDIS_CLUSTER)
         { MP_QSTR_startup_nodes, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_max_connections, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_read_from_replicas, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         #endif
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    picoredis_options_t *o = out;
     #if defined(PICOREDIS_CLUSTER)
     if (cluster != NULL) {
         cluster[0] = a[ARG_startup_nodes].u_obj;
         cluster[1] = a[ARG_max_connections].u_obj;
-    } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none) {
-        mp_raise_TypeError(MP_ERROR_TEXT("startup_nodes, max_connections: RedisCluster's"));
+    } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none
+               || a[ARG_read_from_replicas].u_bool) {
+        mp_raise_TypeError(MP_ERROR_TEXT("startup_nodes, max_connections, read_from_replicas: RedisCluster's"));
     }
+    // (Its node connections send READONLY: rust/picoredis/src/handshake.rs.)
+    o->readonly = a[ARG_read_from_replicas].u_bool;
     #else
     (void)cluster;
+    o->readonly = false;
     #endif
 
-    picoredis_options_t *o = out;
     conn[0] = a[ARG_sock].u_obj;
     conn[1] = mp_const_none;
     conn[2] = a[ARG_port].u_obj;

@@ -50,6 +50,11 @@ typedef struct {
    */
   bool reconnect;
   /**
+   * `READONLY` after the handshake (a RedisCluster's `read_from_replicas=True`: its
+   * node connections may serve reads on replicas); always false for other clients.
+   */
+  bool readonly;
+  /**
    * Failed connect attempts retried (host:port only), each after a backoff.
    */
   mp_int_t retries;
@@ -529,9 +534,5 @@ picoredis_result_t picoredis_waiter_done(mp_obj_t w, size_t _n_args, const mp_ob
 #endif
 
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
-
-#if defined(PICOREDIS_CLUSTER)
-extern mp_obj_t picoredis_lock(mp_obj_t obj);
-#endif
 
 #endif  /* PICOREDIS_RS_H */

@@ -447,9 +447,8 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
         let key = arg(args(n_args, a), 0);
         let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
         outcome(match crate::cluster::command_slot(&cmd) {
-            Ok(Some(s)) => Ok(mp::small_int(s as isize)),
-            Ok(None) => Err(Fail::Type("keys: str, bytes or int")),
-            Err(f) => Err(f),
+            Ok((Some(s), _)) => Ok(mp::small_int(s as isize)),
+            _ => Err(Fail::Type("keys: str, bytes or int")),
         })
     }
 }

@@ -828,20 +828,6 @@ extern "C" {
     // Defined by the C glue (mpy_module/modpicoredis.c): runs `f(ctx)` under nlr_push and
     // returns the exception it raised, or NULL.
     fn picoredis_protect(f: unsafe extern "C" fn(*mut c_void), ctx: *mut c_void) -> sys::mp_obj_t;
-    // Defined by the C glue: gives a new client object its lock (the layout is the glue's).
-    #[cfg(feature = "cluster")]
-    fn picoredis_lock(obj: sys::mp_obj_t) -> sys::mp_obj_t;
-}
-
-/// `obj` (a new picoredis client) with its lock, as the glue gives one to every object
-/// it makes: a regular object that Python code could use safely.
-///
-/// # Safety
-/// VM thread; may raise (MemoryError). `obj` must be a new Redis object without a lock.
-#[cfg(feature = "cluster")]
-pub unsafe fn with_lock(obj: Obj) -> Obj {
-    // SAFETY: the caller's contract.
-    unsafe { picoredis_lock(obj) }
 }
 
 /// Runs `f` and returns the exception it raised instead of letting it propagate (the C

@@ -38,9 +38,8 @@ const TTL: u32 = 16;
 /// A full reload of the map after this many MOVEDs (redis-py's reinitialize_steps).
 const RELOAD_EVERY: u8 = 5;
 
-const CROSSSLOT: &[u8] = b"CROSSSLOT Keys in request don't hash to the same slot";
+const CROSSSLOT: &[u8] = b"CROSSSLOT keys in different slots";
 const BUDGET: &[u8] = b"CLUSTERDOWN retry budget spent";
-const BAD_SLOTS: Fail = Fail::Protocol("bad CLUSTER SLOTS reply");
 
 /// One range of the slot map: `start..=end` is served by node `node`.
 #[derive(Clone, Copy)]
@@ -167,6 +166,8 @@ const COMMANDS: &[u8] = b"\x08get\x09mget\x09exists\x08strlen\x08getrange\x08ttl
 const MOVED: u8 = 1;
 const ASK: u8 = 2;
 const CLUSTERDOWN: u8 = 4;
+/// (Not a reply: the node could not be reached.)
+const UNREACHABLE: u8 = 5;
 const REDIRECTS: &[u8] = b"\x01moved\x02ask\x03tryagain\x04clusterdown";
 
 /// The class `table` gives `name` (0 if it is not there).
@@ -246,25 +247,10 @@ unsafe fn route(args: &[Obj]) -> Result<(Option<u16>, bool), Fail> {
             Effect::None | Effect::Subscribe | Effect::Monitor
         ) {
             return Err(Fail::Refused(
-                b"ERR cluster: MULTI/WATCH need pipeline(transaction=True), the session the options",
+                b"ERR cluster: use pipeline(transaction=True), or options",
             ));
         }
         command_slot(args)
-    }
-}
-
-/// The items of `o`, if it is a list (a CLUSTER SLOTS reply's parts).
-///
-/// # Safety
-/// VM thread (nothing is raised). `o` must be a valid object that no Python code reaches.
-unsafe fn list<'a>(o: Obj) -> Result<&'a [Obj], Fail> {
-    // SAFETY: the caller's contract; only a list's items are read.
-    unsafe {
-        if mp::type_is(o, mp::list_type()) {
-            Ok(mp::items(o))
-        } else {
-            Err(BAD_SLOTS)
-        }
     }
 }
 
@@ -506,7 +492,8 @@ impl Cluster {
                 self.load(None)?;
             }
         }
-        let range = slot.and_then(|s| self.ranges().iter().find(|r| r.start <= s && s <= r.end));
+        let range =
+            slot.and_then(|s| self.ranges().iter().rev().find(|r| r.start <= s && s <= r.end));
         if let Some(&Range { node: m, .. }) = range {
             let m = m as usize;
             if !(read && self.opts.readonly) {
@@ -523,56 +510,25 @@ impl Cluster {
         Ok(open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize)))
     }
 
-    /// Points `slot` at `node` (a MOVED), splitting its range; every `RELOAD_EVERY`th
-    /// MOVED (or when the map is full) the whole map is reloaded instead.
+    /// Points `slot` at `node` (a MOVED): a one-slot range after the others, which
+    /// `node_for` searches from the last (the newest wins). Every `RELOAD_EVERY`th MOVED
+    /// (or when the map is full) the whole map is reloaded first.
     ///
     /// # Safety
     /// The client contract.
     unsafe fn moved(&mut self, slot: u16, node: usize) {
-        self.moved = self.moved.saturating_add(1);
-        if self.moved >= RELOAD_EVERY || !self.patch(slot, node as u8) {
-            // SAFETY: the caller's contract. A failed reload keeps the map it had: the
-            // redirection is followed all the same.
-            let _ = unsafe { self.load(None) };
-            self.patch(slot, node as u8);
-        }
-    }
-
-    /// `slot` is served by `node`; false when the map has no room for the split.
-    fn patch(&mut self, slot: u16, node: u8) -> bool {
-        let at = self
-            .ranges()
-            .iter()
-            .position(|r| r.start <= slot && slot <= r.end);
+        self.moved += 1;
         let one = Range {
             start: slot,
             end: slot,
-            node,
+            node: node as u8,
         };
-        let Some(r) = at.and_then(|i| self.map.get_mut(i)) else {
-            return self.push(one);
-        };
-        let old = *r;
-        if old.node == node {
-            return true;
+        if self.moved >= RELOAD_EVERY || !self.push(one) {
+            // SAFETY: the caller's contract. A failed reload keeps the map it had: the
+            // redirection is followed all the same.
+            let _ = unsafe { self.load(None) };
+            self.push(one);
         }
-        if self.ranges as usize + 2 > MAX_RANGES {
-            return false;
-        }
-        *r = one;
-        if old.start < slot {
-            self.push(Range {
-                end: slot - 1,
-                ..old
-            });
-        }
-        if slot < old.end {
-            self.push(Range {
-                start: slot + 1,
-                ..old
-            });
-        }
-        true
     }
 
     fn push(&mut self, r: Range) -> bool {
@@ -600,8 +556,11 @@ impl Cluster {
         for i in (0..self.nodes as usize).filter(|&i| Some(i) != avoid) {
             // SAFETY: the caller's contract.
             match unsafe { self.attempt(i, false, &|c| c.command(&args)) } {
-                // SAFETY: the caller's contract.
-                Ok(Ok(v)) => return unsafe { self.read_slots(v, i) },
+                Ok(Ok(v)) => {
+                    // SAFETY: the caller's contract.
+                    unsafe { self.read_slots(v, i) };
+                    return Ok(());
+                }
                 Ok(Err(f)) | Err(f) => last = f,
             }
         }
@@ -610,32 +569,28 @@ impl Cluster {
 
     /// Replaces the map with a `CLUSTER SLOTS` reply from node `from`: a list of
     /// `[start, end, [host, port, ...], replicas...]` (an empty host is `from`'s). The
-    /// replicas are kept only with `read_from_replicas`. (A malformed reply leaves the
-    /// ranges read before it: the redirections correct the rest.)
+    /// replicas are kept only with `read_from_replicas`.
     ///
     /// # Safety
-    /// The client contract; `v` a reply object only this call reaches.
-    unsafe fn read_slots(&mut self, v: Obj, from: usize) -> Result<(), Fail> {
+    /// The client contract; `v` a reply object only this call reaches. A reply that is
+    /// not lists of ints and texts raises TypeError (the map keeps the ranges read
+    /// before). Slot numbers are kept to 14 bits and ports to 16: a wrong number sends a
+    /// command to a wrong node, which redirects it.
+    unsafe fn read_slots(&mut self, v: Obj, from: usize) {
         self.ranges = 0;
         self.moved = 0;
         self.replica_of = [0; MAX_NODES];
-        // SAFETY: the caller's contract; every object is checked to be a list (or an
-        // int) before it is read. Slot numbers are kept to 14 bits and ports to 16: a
-        // wrong number sends a command to a wrong node, which redirects it.
+        // SAFETY: the caller's contract.
         unsafe {
-            for &e in list(v)? {
-                let [start, end, nodes @ ..] = list(e)? else {
-                    return Err(BAD_SLOTS);
+            for &e in mp::items(v) {
+                let [start, end, nodes @ ..] = mp::items(e) else {
+                    continue;
                 };
-                let (Some(start), Some(end)) = (mp::int_value(*start), mp::int_value(*end)) else {
-                    return Err(BAD_SLOTS);
-                };
-                let mut master = None;
+                let mut master = 0;
                 for &n in nodes {
-                    let [host, port, ..] = list(n)? else {
-                        return Err(BAD_SLOTS);
+                    let [host, port, ..] = mp::items(n) else {
+                        continue;
                     };
-                    let port = mp::int_value(*port).ok_or(BAD_SLOTS)? as u16;
                     let name = mp::buffer(*host).unwrap_or(&[]);
                     let host = if name.is_empty() || name == b"?" {
                         self.hosts.get(from).copied().unwrap_or(mp::none())
@@ -643,23 +598,18 @@ impl Cluster {
                         *host
                     };
                     // (No room for another node: the slots go where MOVED says.)
-                    let Ok(i) = self.node_index(host, port) else {
+                    let Ok(i) = self.node_index(host, mp::int_arg(*port) as u16) else {
                         break;
                     };
-                    match master {
-                        None => {
-                            self.push(Range {
-                                start: start as u16 & (SLOTS - 1),
-                                end: end as u16 & (SLOTS - 1),
-                                node: i as u8,
-                            });
-                            master = Some(i as u8 + 1);
-                        }
-                        Some(m) => {
-                            if let Some(r) = self.replica_of.get_mut(i) {
-                                *r = m;
-                            }
-                        }
+                    if master == 0 {
+                        self.push(Range {
+                            start: mp::int_arg(*start) as u16 & (SLOTS - 1),
+                            end: mp::int_arg(*end) as u16 & (SLOTS - 1),
+                            node: i as u8,
+                        });
+                        master = i as u8 + 1;
+                    } else if let Some(r) = self.replica_of.get_mut(i) {
+                        *r = master;
                     }
                     if !self.opts.readonly {
                         break;
@@ -667,7 +617,6 @@ impl Cluster {
                 }
             }
         }
-        Ok(())
     }
 
     // ---- commands ---------------------------------------------------------------------
@@ -753,56 +702,50 @@ impl Cluster {
             };
             for attempt in 0..TTL {
                 let reply = match first.take() {
-                    Some((exc, _)) => Err(Fail::Reply(exc)),
-                    None => match self.attempt(node, ask, op) {
-                        Ok(r) => r,
-                        // An exception other than OSError (KeyboardInterrupt, MemoryError)
-                        // is the caller's.
-                        Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
-                            return Err(Fail::Exception(e));
-                        }
-                        Err(f) => {
-                            // Unreachable (nothing was sent): after a pause, a new map,
-                            // maybe a new master.
-                            last = f;
-                            Self::backoff(&mut waits);
-                            let _ = self.load(Some(node));
-                            read = false;
-                            node = self.node_for(slot, false)?;
-                            ask = false;
-                            continue;
+                    Some((exc, _)) => Ok(Err(Fail::Reply(exc))),
+                    None => self.attempt(node, ask, op),
+                };
+                let (kind, s, to) = match reply {
+                    Ok(Err(Fail::Reply(exc))) => match self.redirect(exc, node)? {
+                        (0, ..) => return Err(Fail::Reply(exc)),
+                        r => {
+                            last = Fail::Refused(BUDGET);
+                            r
                         }
                     },
-                };
-                let Err(Fail::Reply(exc)) = reply else {
-                    return reply;
-                };
-                let (kind, s, to) = self.redirect(exc, node)?;
-                ask = kind == ASK;
-                match kind {
-                    0 => return reply,
-                    MOVED => {
-                        // Nodes that send the slot back and forth (a move being
-                        // committed node by node): a pause in the second half.
-                        if attempt >= TTL / 2 {
-                            Self::backoff(&mut waits);
-                        }
-                        self.moved(s, to);
+                    Ok(r) => return r,
+                    // An exception other than OSError (KeyboardInterrupt, MemoryError) is
+                    // the caller's.
+                    Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
+                        return Err(Fail::Exception(e));
                     }
-                    ASK => {}
-                    _ => {
-                        // TRYAGAIN, CLUSTERDOWN (a new map too).
-                        Self::backoff(&mut waits);
-                        if kind == CLUSTERDOWN {
-                            let _ = self.load(None);
-                        }
+                    // Unreachable (nothing was sent): the master (after a pause and a new
+                    // map, maybe a new master).
+                    Err(f) => {
+                        last = f;
+                        read = false;
+                        (UNREACHABLE, 0, node)
                     }
+                };
+                // A pause before TRYAGAIN's, CLUSTERDOWN's and an unreachable node's next
+                // attempt, and between redirections in the second half of the budget
+                // (nodes that send a slot back and forth while a move is committed
+                // node by node).
+                if kind > ASK || attempt >= TTL / 2 {
+                    Self::backoff(&mut waits);
                 }
-                node = match kind {
-                    MOVED | ASK => to,
-                    _ => self.node_for(slot, read)?,
+                if kind == MOVED {
+                    self.moved(s, to);
+                }
+                if kind >= CLUSTERDOWN {
+                    let _ = self.load((kind == UNREACHABLE).then_some(node));
+                }
+                ask = kind == ASK;
+                node = if kind <= ASK {
+                    to
+                } else {
+                    self.node_for(slot, read)?
                 };
-                last = Fail::Refused(BUDGET);
             }
         }
         Err(last)

@@ -461,23 +461,11 @@ pub unsafe fn is_exception(o: Obj) -> bool {
 /// # Safety
 /// VM thread; may raise (TypeError for a non-int, OverflowError beyond a machine word).
 /// `o` must be a valid object.
-#[cfg(feature = "reader")]
+#[cfg(any(feature = "reader", feature = "cluster"))]
 #[inline]
 pub unsafe fn int_arg(o: Obj) -> isize {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_obj_get_int(o) as isize }
-}
-
-/// The value of an int (small, or an int object as replies make them), None for
-/// anything else.
-///
-/// # Safety
-/// VM thread; may raise (OverflowError for an int beyond a machine word). `o` must be a
-/// valid object.
-#[cfg(feature = "cluster")]
-pub unsafe fn int_value(o: Obj) -> Option<isize> {
-    // SAFETY: the caller's contract; only an int is converted.
-    small_int_value(o).or_else(|| unsafe { is_int(o).then(|| sys::mp_obj_get_int(o) as isize) })
 }
 
 /// Whether `o` is an int (small or big).

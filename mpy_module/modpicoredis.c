@@ -542,7 +542,7 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
         cluster[1] = a[ARG_max_connections].u_obj;
     } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none
                || a[ARG_read_from_replicas].u_bool) {
-        mp_raise_TypeError(MP_ERROR_TEXT("startup_nodes, max_connections, read_from_replicas: RedisCluster's"));
+        mp_raise_TypeError(MP_ERROR_TEXT("RedisCluster's option"));
     }
     // (Its node connections send READONLY: rust/picoredis/src/handshake.rs.)
     o->readonly = a[ARG_read_from_replicas].u_bool;
@@ -877,7 +877,7 @@ static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_
         own[0] = mp_obj_new_tuple(1, own);
     }
     mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, own[0], max_open)));
-    guarded(self, picoredis_cluster_load, 0, NULL);
+    guarded(self, picoredis_client_connect, 0, NULL); // (a cluster's: its slot map)
     return self;
 }
 

@@ -148,7 +148,8 @@ picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, 
 /**
  * Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
  * None for host:port; a host or port that is not None replaces the one used so far,
- * after both are checked (a bad one changes nothing).
+ * after both are checked (a bad one changes nothing). A RedisCluster (its constructor)
+ * loads its slot map from the first node that answers `CLUSTER SLOTS`.
  *
  * # Safety
  * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
@@ -235,17 +236,6 @@ picoredis_result_t picoredis_cluster_new(const mp_obj_type_t *t,
                                          const picoredis_options_t *opts,
                                          mp_obj_t nodes,
                                          size_t max_open);
-#endif
-
-#if defined(PICOREDIS_CLUSTER)
-/**
- * Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
- *
- * # Safety
- * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
- * `nlr_push`).
- */
-picoredis_result_t picoredis_cluster_load(mp_obj_t obj, size_t _n_args, const mp_obj_t *_a);
 #endif
 
 #if defined(PICOREDIS_CLUSTER)

@@ -55,8 +55,8 @@ type Op<'a> = &'a dyn Fn(&mut Client) -> Result<Obj, Fail>;
 #[repr(C)]
 pub struct Cluster {
     head: picoredis_head_t,
-    /// The options every node client is made with (its host and port replaced);
-    /// `readonly` is `read_from_replicas`.
+    /// The options every node client is made with (`reconnect` on, no connect
+    /// `retries`; its host and port set for each); `readonly` is `read_from_replicas`.
     opts: Options,
     /// Node `i`: its host (a str), its client (NULL until a command needs it, and again
     /// once closed), its port, when it was last used (ms, to close the idlest first), and
@@ -120,7 +120,7 @@ pub fn key_slot(key: &[u8]) -> u16 {
 ///
 /// # Safety
 /// VM thread (nothing is raised). `o` must be a valid object.
-unsafe fn slot_of(o: Obj) -> Option<u16> {
+pub unsafe fn slot_of(o: Obj) -> Option<u16> {
     // SAFETY: the caller's contract; the bytes are hashed at once.
     if let Some(b) = unsafe { mp::buffer(o) } {
         return Some(key_slot(b));
@@ -284,6 +284,11 @@ impl Cluster {
             let p = mp::malloc0::<Cluster>();
             core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
             core::ptr::addr_of_mut!((*p).opts).write(*opts);
+            // A node's link is the cluster's to renew: a dropped one always reconnects,
+            // once per attempt (the cluster's own retries, with their backoff and map
+            // reloads, follow a node that went away).
+            (*p).opts.reconnect = true;
+            (*p).opts.retries = 0;
             (*p).max_open = max_open.min(MAX_NODES) as u8;
             let c = &mut *p;
             for &n in nodes {
@@ -390,16 +395,11 @@ impl Cluster {
                 if open >= self.max_open {
                     self.drop_client(idlest.1);
                 }
-                let mut o = self.opts;
-                o.host = host;
-                o.port = port as sys::mp_int_t;
-                // A node's link is the cluster's to renew: a dropped one always
-                // reconnects, once per attempt (the cluster's own retries, with their
-                // backoff and map reloads, follow a node that went away).
-                o.reconnect = true;
-                o.retries = 0;
+                // (The options' address is scratch: the node's, for its client.)
+                self.opts.host = host;
+                self.opts.port = port as sys::mp_int_t;
                 if let Some(c) = self.clients.get_mut(i) {
-                    *c = Client::alloc(mp::redis_type(), &o, false);
+                    *c = Client::alloc(mp::redis_type(), &self.opts, false);
                 }
             }
             self.current = self.clients.get(i).copied().unwrap_or(mp::NULL);
@@ -767,43 +767,46 @@ impl Cluster {
         // command not sent yet, the `group` list marks those of the node being served,
         // and every slot holds its reply before `out` is returned.
         unsafe {
+            let out = mp::new_list(cmds.len());
             let mut tslot = None;
-            for &cmd in cmds {
-                let (s, _) = route(mp::items(cmd))?;
-                if transaction && tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
-                    return Err(Fail::Refused(CROSSSLOT));
-                }
-                tslot = tslot.or(s);
-            }
-            if transaction {
-                return self.run(tslot, false, None, &|c| c.pipeline(cmds, true));
-            }
             // (One turn for the whole pipeline: its reads of a slot go to one node.)
             self.turn = self.turn.wrapping_add(1);
-            let out = mp::new_list(cmds.len());
             loop {
-                // The commands still to send of the node of the first one, in order.
+                // The commands still to send of the node of the first one, in order. (The
+                // first round checks them all before anything is sent.)
                 let group = mp::new_list(0);
                 let mut to = None;
                 for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
-                    if o.is_null() {
-                        let (s, read) = command_slot(mp::items(cmd))?;
-                        let n = self.node_for(s, read)?;
-                        if *to.get_or_insert(n) == n {
-                            *o = group;
-                            mp::list_append(group, cmd);
-                        }
+                    if !o.is_null() {
+                        continue;
                     }
+                    let (s, read) = route(mp::items(cmd))?;
+                    if transaction {
+                        if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
+                            return Err(Fail::Refused(CROSSSLOT));
+                        }
+                        tslot = tslot.or(s);
+                        continue;
+                    }
+                    let n = self.node_for(s, read)?;
+                    if *to.get_or_insert(n) == n {
+                        *o = group;
+                        mp::list_append(group, cmd);
+                    }
+                }
+                if transaction {
+                    return self.run(tslot, false, None, &|c| c.pipeline(cmds, true));
                 }
                 let Some(to) = to else {
                     return Ok(out);
                 };
-                let replies =
-                    match self.attempt(to, false, &|c| c.pipeline(mp::items(group), false)) {
-                        Ok(Ok(v)) => mp::items(v),
-                        Ok(Err(f)) => return Err(f),
-                        Err(_) => &[],
-                    };
+                let replies = match self.attempt(to, false, &|c| {
+                    c.pipeline(mp::items(group), false)
+                }) {
+                    Ok(Ok(v)) => mp::items(v),
+                    Ok(Err(f)) => return Err(f),
+                    Err(_) => &[],
+                };
                 let mut got = replies.iter();
                 for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
                     if *o != group {

@@ -207,7 +207,8 @@ pub unsafe extern "C" fn picoredis_client_get_message(
 
 /// Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
 /// None for host:port; a host or port that is not None replaces the one used so far,
-/// after both are checked (a bad one changes nothing).
+/// after both are checked (a bad one changes nothing). A RedisCluster (its constructor)
+/// loads its slot map from the first node that answers `CLUSTER SLOTS`.
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
@@ -221,6 +222,10 @@ pub unsafe extern "C" fn picoredis_client_connect(
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
     // closures capture only references.
     unsafe {
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(client) {
+            return outcome(k.load(None).map(|_| mp::none()));
+        }
         let a = args(n_args, a);
         let arg = |i: usize| arg(a, i);
         with_client(client, |c| {
@@ -408,27 +413,6 @@ pub unsafe extern "C" fn picoredis_cluster_new(
     unsafe { outcome(Cluster::alloc(t, &*opts, mp::items(nodes), max_open)) }
 }
 
-/// Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
-///
-/// # Safety
-/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
-/// `nlr_push`).
-#[cfg(feature = "cluster")]
-#[no_mangle]
-pub unsafe extern "C" fn picoredis_cluster_load(
-    obj: mp_obj_t,
-    _n_args: usize,
-    _a: *const mp_obj_t,
-) -> picoredis_result_t {
-    // SAFETY: the caller's contract.
-    unsafe {
-        outcome(match Cluster::from_obj(obj) {
-            Some(k) => k.load(None).map(|_| mp::none()),
-            None => Err(Fail::Type("not a picoredis RedisCluster")),
-        })
-    }
-}
-
 /// `keyslot(key)`: the hash slot of args[0] (str, bytes, a buffer or an int), as the
 /// cluster computes it.
 ///
@@ -444,11 +428,9 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
-        let key = arg(args(n_args, a), 0);
-        let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
-        outcome(match crate::cluster::command_slot(&cmd) {
-            Ok((Some(s), _)) => Ok(mp::small_int(s as isize)),
-            _ => Err(Fail::Type("keys: str, bytes or int")),
+        outcome(match crate::cluster::slot_of(arg(args(n_args, a), 0)) {
+            Some(s) => Ok(mp::small_int(s as isize)),
+            None => Err(Fail::Type("keys: str, bytes or int")),
         })
     }
 }

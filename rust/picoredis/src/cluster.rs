@@ -299,7 +299,8 @@ impl Cluster {
                     _ => None,
                 };
                 let (host, port) = addr.ok_or(Fail::Type("startup_nodes: [(str, 0-65535)]"))?;
-                c.node_index(host, port)?;
+                // (Beyond MAX_NODES startup nodes, the rest are not needed.)
+                c.node_index(host, port);
             }
             Ok(p as Obj)
         }
@@ -332,11 +333,12 @@ impl Cluster {
 
     // ---- nodes ------------------------------------------------------------------------
 
-    /// The index of node `host:port`, added if new (host: str or bytes, made a str).
+    /// The index of node `host:port`, added if new (host: str or bytes, made a str);
+    /// None when the table is full.
     ///
     /// # Safety
     /// The client contract (may raise MemoryError).
-    unsafe fn node_index(&mut self, host: Obj, port: u16) -> Result<usize, Fail> {
+    unsafe fn node_index(&mut self, host: Obj, port: u16) -> Option<usize> {
         // SAFETY: the caller's contract; the hosts are str objects this object holds.
         unsafe {
             let want = mp::buffer(host).unwrap_or(&[]);
@@ -346,20 +348,18 @@ impl Cluster {
                 .into_iter()
                 .position(|(&h, &p)| p == port && mp::buffer(h) == Some(want))
             {
-                return Ok(i);
+                return Some(i);
             }
             let host = if mp::is_str(host) {
                 host
             } else {
                 mp::str_utf8(want)
             };
-            let (Some(h), Some(p)) = (self.hosts.get_mut(n), self.ports.get_mut(n)) else {
-                return Err(Fail::Value("too many nodes"));
-            };
+            let (h, p) = (self.hosts.get_mut(n)?, self.ports.get_mut(n)?);
             *h = host;
             *p = port;
             self.nodes += 1;
-            Ok(n)
+            Some(n)
         }
     }
 
@@ -482,32 +482,32 @@ impl Cluster {
 
     /// The node for `slot` (None: any node, preferably a master already connected); for
     /// a `read` with `read_from_replicas`, the master or one of its replicas, in turn.
+    /// (Without a map, and none to load: the first node; the attempt then fails, and
+    /// the caller's retries load a map.)
     ///
     /// # Safety
     /// The client contract.
-    unsafe fn node_for(&mut self, slot: Option<u16>, read: bool) -> Result<usize, Fail> {
-        // SAFETY: the caller's contract.
-        unsafe {
-            if self.ranges == 0 {
-                self.load(None)?;
-            }
+    unsafe fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
+        if self.ranges == 0 {
+            // SAFETY: the caller's contract.
+            let _ = unsafe { self.load(None) };
         }
         let range =
             slot.and_then(|s| self.ranges().iter().rev().find(|r| r.start <= s && s <= r.end));
         if let Some(&Range { node: m, .. }) = range {
             let m = m as usize;
             if !(read && self.opts.readonly) {
-                return Ok(m);
+                return m;
             }
             let mine = |&i: &usize| i == m || self.replica_of.get(i) == Some(&(m as u8 + 1));
             let count = (0..MAX_NODES).filter(mine).count();
             let k = (self.turn as usize).checked_rem(count).unwrap_or(0);
-            return Ok((0..MAX_NODES).filter(mine).nth(k).unwrap_or(m));
+            return (0..MAX_NODES).filter(mine).nth(k).unwrap_or(m);
         }
         let open = (0..self.nodes as usize).find(|&i| {
             self.clients.get(i).is_some_and(|c| !c.is_null()) && self.replica_of.get(i) == Some(&0)
         });
-        Ok(open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize)))
+        open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize))
     }
 
     /// Points `slot` at `node` (a MOVED): a one-slot range after the others, which
@@ -598,7 +598,7 @@ impl Cluster {
                         *host
                     };
                     // (No room for another node: the slots go where MOVED says.)
-                    let Ok(i) = self.node_index(host, mp::int_arg(*port) as u16) else {
+                    let Some(i) = self.node_index(host, mp::int_arg(*port) as u16) else {
                         break;
                     };
                     if master == 0 {
@@ -626,29 +626,32 @@ impl Cluster {
     ///
     /// # Safety
     /// The client contract; `exc` a RedisError.
-    unsafe fn redirect(&mut self, exc: Obj, from: usize) -> Result<(u8, u16, usize), Fail> {
+    unsafe fn redirect(&mut self, exc: Obj, from: usize) -> (u8, u16, usize) {
         // SAFETY: the caller's contract; the texts are only read, at once.
         unsafe {
             let args = mp::items(mp::load_attr(exc, mp::qstr(sys::MP_QSTR_args)));
             let word = |k: usize| args.get(k).and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
             let kind = class_of(word(0), REDIRECTS);
             if kind != MOVED && kind != ASK {
-                return Ok((kind, 0, from));
+                return (kind, 0, from);
             }
             // "3999 127.0.0.1:6381" (an empty host: the node that answered).
             let text = word(1);
             let sp = text.iter().position(|&b| b == b' ').unwrap_or(0);
             let colon = text.iter().rposition(|&b| b == b':').unwrap_or(0);
             if colon <= sp {
-                return Ok((0, 0, from));
+                return (0, 0, from);
             }
             let num = |t: Option<&[u8]>| t.and_then(resp::parse::parse_integer).unwrap_or(0) as u16;
             let host = match text.get(sp + 1..colon).unwrap_or(&[]) {
                 [] => self.hosts.get(from).copied().unwrap_or(mp::none()),
                 h => mp::str_utf8(h),
             };
-            let node = self.node_index(host, num(text.get(colon + 1..)))?;
-            Ok((kind, num(text.get(..sp)) & (SLOTS - 1), node))
+            // (No room for the node: the caller gets the redirection as an error.)
+            match self.node_index(host, num(text.get(colon + 1..))) {
+                Some(node) => (kind, num(text.get(..sp)) & (SLOTS - 1), node),
+                None => (0, 0, from),
+            }
         }
     }
 
@@ -698,7 +701,7 @@ impl Cluster {
         unsafe {
             let mut node = match first {
                 Some((_, n)) => n,
-                None => self.node_for(slot, read)?,
+                None => self.node_for(slot, read),
             };
             for attempt in 0..TTL {
                 let reply = match first.take() {
@@ -706,7 +709,7 @@ impl Cluster {
                     None => self.attempt(node, ask, op),
                 };
                 let (kind, s, to) = match reply {
-                    Ok(Err(Fail::Reply(exc))) => match self.redirect(exc, node)? {
+                    Ok(Err(Fail::Reply(exc))) => match self.redirect(exc, node) {
                         (0, ..) => return Err(Fail::Reply(exc)),
                         r => {
                             last = Fail::Refused(BUDGET);
@@ -744,7 +747,7 @@ impl Cluster {
                 node = if kind <= ASK {
                     to
                 } else {
-                    self.node_for(slot, read)?
+                    self.node_for(slot, read)
                 };
             }
         }
@@ -788,7 +791,7 @@ impl Cluster {
                         tslot = tslot.or(s);
                         continue;
                     }
-                    let n = self.node_for(s, read)?;
+                    let n = self.node_for(s, read);
                     if *to.get_or_insert(n) == n {
                         *o = group;
                         mp::list_append(group, cmd);

@@ -749,7 +749,13 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no other attribute can be stored or deleted
     }
-    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
+    #if defined(PICOREDIS_CLUSTER)
+    // (RedisCluster's hook too, with its own methods; its `debug` is a TypeError.)
+    const mp_obj_dict_t *locals = MP_OBJ_TYPE_GET_SLOT(mp_obj_get_type(self), locals_dict);
+    #else
+    const mp_obj_dict_t *locals = &redis_locals;
+    #endif
+    if (!is_command_name(attr) || in_locals(locals, attr)) {
         dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
         return;
     }
@@ -896,14 +902,6 @@ static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
     X(MP_QSTR___exit__, &redis_exit_obj)
 LOCALS_TABLE(cluster_locals, CLUSTER_LOCALS)
 
-static void cluster_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
-    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&cluster_locals, attr)) {
-        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
-        return;
-    }
-    dest[0] = cached_command(self, attr);
-}
-
 #if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_RedisCluster,
@@ -911,7 +909,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     MP_TYPE_FLAG_NONE,
     make_new, cluster_make_new,
     call, redis_call,
-    attr, cluster_attr,
+    attr, redis_attr,
     locals_dict, &cluster_locals
     );
 #endif
@@ -1497,7 +1495,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &cluster_locals);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, make_new, cluster_make_new, 1);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, call, redis_call, 2);
-    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, cluster_attr, 3);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, redis_attr, 3);
     #endif
 
     picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,

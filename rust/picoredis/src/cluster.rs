@@ -26,9 +26,9 @@ use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::options::{picoredis_head_t, Options};
 use crate::session::{self, Effect};
+use crate::slots::{command_slot, CROSSSLOT, SLOTS};
 use crate::{request, sys};
 
-pub const SLOTS: u16 = 16384;
 /// Nodes the cluster object remembers (masters, replicas, startup nodes).
 const MAX_NODES: usize = 32;
 /// Slot ranges the map holds (a resharded cluster has more than one per master).
@@ -38,7 +38,6 @@ const TTL: u32 = 16;
 /// A full reload of the map after this many MOVEDs (redis-py's reinitialize_steps).
 const RELOAD_EVERY: u8 = 5;
 
-const CROSSSLOT: &[u8] = b"CROSSSLOT keys in different slots";
 const BUDGET: &[u8] = b"CLUSTERDOWN retry budget spent";
 
 /// One range of the slot map: `start..=end` is served by node `node`.
@@ -84,84 +83,6 @@ pub struct Cluster {
 // Nothing alive across a MicroPython call (which may longjmp) may need dropping.
 const _: () = assert!(!core::mem::needs_drop::<Cluster>());
 
-// ---- key slots --------------------------------------------------------------------------
-
-/// CRC16/XMODEM (polynomial 0x1021, initial 0), as the Redis Cluster spec defines it.
-/// Bit by bit: no 512-byte table in flash.
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
-/// The hash slot of `key`: only the part between the first `{` and the first `}` after
-/// it counts, if that part is not empty (a hash tag).
-pub fn key_slot(key: &[u8]) -> u16 {
-    let tag = key.iter().position(|&b| b == b'{').and_then(|open| {
-        let rest = key.get(open + 1..)?;
-        let len = rest.iter().position(|&b| b == b'}')?;
-        (len > 0).then(|| rest.get(..len)).flatten()
-    });
-    crc16(tag.unwrap_or(key)) & (SLOTS - 1)
-}
-
-/// The slot of one key argument: its bytes (str, bytes, a buffer) or an int's decimal
-/// text, as it goes on the wire; None for anything else (a float key: the command goes
-/// to any node, and the cluster's MOVED then routes it).
-///
-/// # Safety
-/// VM thread (nothing is raised). `o` must be a valid object.
-pub unsafe fn slot_of(o: Obj) -> Option<u16> {
-    // SAFETY: the caller's contract; the bytes are hashed at once.
-    if let Some(b) = unsafe { mp::buffer(o) } {
-        return Some(key_slot(b));
-    }
-    let mut d = [0u8; 20];
-    mp::small_int_value(o).map(|i| key_slot(resp::encode::fmt_isize(i, &mut d)))
-}
-
-// Where a command's keys are (its class), when not "the first argument is the only key"
-// (class 0); READ is added for the commands a replica may serve.
-/// Every argument.
-const ALL: u8 = 1;
-/// key value key value ...
-const PAIRS: u8 = 2;
-/// Keys, then a timeout.
-const BLOCKING: u8 = 3;
-/// Two keys first.
-const TWO: u8 = 4;
-/// `numkeys key ...` at the second argument.
-const NUMKEYS: u8 = 5;
-/// The first half of what follows the word STREAMS.
-const STREAMS: u8 = 6;
-/// No key: any node (commands with no argument at all need no entry).
-const KEYLESS: u8 = 7;
-/// A read: with `read_from_replicas`, the master or one of its replicas serves it.
-const READ: u8 = 8;
-
-/// The table: each name (lower case; any case matches) after its class byte (below
-/// b'A', so the bytes mark where names end). Searched in order: one packed string costs
-/// its bytes and one loop, not a slice and a match arm per name.
-const COMMANDS: &[u8] = b"\x08get\x09mget\x09exists\x08strlen\x08getrange\x08ttl\x08pttl\
-\x08type\x08hget\x08hmget\x08hgetall\x08hexists\x08hlen\x08lrange\x08llen\x08lindex\
-\x08smembers\x08sismember\x08scard\x08zrange\x08zscore\x08zcard\x08zrank\x08xrange\x08xlen\
-\x09sinter\x09sunion\x09sdiff\x09pfcount\x01del\x01unlink\x01touch\x01watch\
-\x01sinterstore\x01sunionstore\x01sdiffstore\x01pfmerge\x02mset\x02msetnx\
-\x03blpop\x03brpop\x03bzpopmin\x03bzpopmax\x04rename\x04renamenx\x04rpoplpush\x04lmove\
-\x04smove\x04blmove\x04brpoplpush\x04copy\x04zrangestore\x04lcs\x04geosearchstore\
-\x05eval\x05evalsha\x05eval_ro\x05evalsha_ro\x05fcall\x05fcall_ro\x0exread\x06xreadgroup\
-\x07ping\x07echo\x07info\x07cluster\x07command\x07config\x07client\x07script\x07function\
-\x07keys\x07scan\x07publish\x07wait\x07memory\x07slowlog\x07flushall\x07flushdb";
-
 /// The error codes a cluster answers with when a command did not run here.
 const MOVED: u8 = 1;
 const ASK: u8 = 2;
@@ -170,8 +91,9 @@ const CLUSTERDOWN: u8 = 4;
 const UNREACHABLE: u8 = 5;
 const REDIRECTS: &[u8] = b"\x01moved\x02ask\x03tryagain\x04clusterdown";
 
-/// The class `table` gives `name` (0 if it is not there).
-fn class_of(name: &[u8], table: &[u8]) -> u8 {
+/// The code `table` gives `name` (0 if it is not there): each name (lower case; any
+/// case matches) after its code byte (below b'A', so the bytes mark where names end).
+fn code_of(name: &[u8], table: &[u8]) -> u8 {
     let mut rest = table;
     while let [class, tail @ ..] = rest {
         let len = tail.iter().position(|&b| b < b'A').unwrap_or(tail.len());
@@ -184,51 +106,6 @@ fn class_of(name: &[u8], table: &[u8]) -> u8 {
         rest = tail.get(len..).unwrap_or(&[]);
     }
     0
-}
-
-/// Where the command `args` (its name first) goes: the slot of its keys (None: no key,
-/// any node serves it) and whether it is a read a replica may serve. Keys in different
-/// slots: a CROSSSLOT error, nothing sent.
-///
-/// # Safety
-/// VM thread (nothing is raised). `args` must be valid objects.
-pub unsafe fn command_slot(args: &[Obj]) -> Result<(Option<u16>, bool), Fail> {
-    // SAFETY: the caller's contract; the name's bytes are only compared, at once.
-    let name = args.first().and_then(|&a| unsafe { mp::buffer(a) });
-    let class = class_of(name.unwrap_or(&[]), COMMANDS);
-    let n = args.len();
-    // SAFETY: the caller's contract.
-    let (first, end, step) = unsafe {
-        match class & !READ {
-            ALL => (1, n, 1),
-            PAIRS => (1, n, 2),
-            BLOCKING => (1, n.saturating_sub(1), 1),
-            TWO => (1, 3, 1),
-            NUMKEYS => {
-                let k = session::int_arg(args.get(2)).unwrap_or(0);
-                (3, usize::try_from(k).unwrap_or(0).saturating_add(3), 1)
-            }
-            STREAMS => match (1..n).find(|&i| session::word_is(args.get(i), b"streams")) {
-                Some(i) => (i + 1, i + 1 + (n - i - 1) / 2, 1),
-                None => (0, 0, 1),
-            },
-            KEYLESS => (0, 0, 1),
-            _ => (1, 2, 1),
-        }
-    };
-    let mut slot = None;
-    let mut i = first;
-    while let Some(&key) = args.get(i).filter(|_| i < end) {
-        // SAFETY: the caller's contract.
-        if let Some(s) = unsafe { slot_of(key) } {
-            if slot.is_some_and(|t| t != s) {
-                return Err(Fail::Refused(CROSSSLOT));
-            }
-            slot = Some(s);
-        }
-        i += step;
-    }
-    Ok((slot, class & READ != 0))
 }
 
 /// `command_slot` after the checks every command passes before anything is sent: its
@@ -631,7 +508,7 @@ impl Cluster {
         unsafe {
             let args = mp::items(mp::load_attr(exc, mp::qstr(sys::MP_QSTR_args)));
             let word = |k: usize| args.get(k).and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
-            let kind = class_of(word(0), REDIRECTS);
+            let kind = code_of(word(0), REDIRECTS);
             if kind != MOVED && kind != ASK {
                 return (kind, 0, from);
             }

@@ -428,7 +428,7 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
-        outcome(match crate::cluster::slot_of(arg(args(n_args, a), 0)) {
+        outcome(match crate::slots::slot_of(arg(args(n_args, a), 0)) {
             Some(s) => Ok(mp::small_int(s as isize)),
             None => Err(Fail::Type("keys: str, bytes or int")),
         })

@@ -552,40 +552,26 @@ impl Cluster {
         unsafe {
             let (slot, read) = route(args)?;
             self.turn = self.turn.wrapping_add(read as u8);
-            self.run(slot, read, None, &|c| c.command(args))
+            self.run(slot, read, &|c| c.command(args))
         }
     }
 
     /// Runs `op` (a command, or a transaction) on the node of `slot` until it gets a
-    /// reply that is not a redirection, or the budget is spent. `first`: an error reply
-    /// the command already got from a node (in a pipeline), followed before anything is
-    /// sent. A `read` may go to a replica; a node that cannot be reached sends the
-    /// command to the master, after a pause and a new map.
+    /// reply that is not a redirection, or the budget is spent. A `read` may go to a
+    /// replica; a node that cannot be reached sends the command to the master, after a
+    /// pause and a new map.
     ///
     /// # Safety
     /// The client contract; `op` as for `attempt`.
-    unsafe fn run(
-        &mut self,
-        slot: Option<u16>,
-        mut read: bool,
-        mut first: Option<(Obj, usize)>,
-        op: Op,
-    ) -> Result<Obj, Fail> {
+    unsafe fn run(&mut self, slot: Option<u16>, mut read: bool, op: Op) -> Result<Obj, Fail> {
         let mut ask = false;
         let mut waits = 0;
         let mut last = Fail::Refused(BUDGET);
         // SAFETY: the caller's contract.
         unsafe {
-            let mut node = match first {
-                Some((_, n)) => n,
-                None => self.node_for(slot, read),
-            };
+            let mut node = self.node_for(slot, read);
             for attempt in 0..TTL {
-                let reply = match first.take() {
-                    Some((exc, _)) => Ok(Err(Fail::Reply(exc))),
-                    None => self.attempt(node, ask, op),
-                };
-                let (kind, s, to) = match reply {
+                let (kind, s, to) = match self.attempt(node, ask, op) {
                     Ok(Err(Fail::Reply(exc))) => match self.redirect(exc, node) {
                         (0, ..) => return Err(Fail::Reply(exc)),
                         r => {
@@ -633,8 +619,9 @@ impl Cluster {
 
     /// `pipeline().execute()`: each command goes to the node of its slot; the commands
     /// of one node are sent with one write, then their replies read. A command answered
-    /// with an error is given to `run`, which follows a redirection alone (it did not
-    /// run), as are the commands of a node that could not be reached. Replies come back
+    /// with a redirection (it did not run), and the commands of a node that could not be
+    /// reached, are then sent alone by `run`, from their slot's node (which follows the
+    /// redirection again, with its budget). Replies come back
     /// in the caller's order, server errors in place. With `transaction`, every key must
     /// be in one slot, and MULTI/EXEC runs on its master (a MOVED at queue time: the
     /// transaction did not run, and goes to the new owner).
@@ -675,7 +662,7 @@ impl Cluster {
                     }
                 }
                 if transaction {
-                    return self.run(tslot, false, None, &|c| c.pipeline(cmds, true));
+                    return self.run(tslot, false, &|c| c.pipeline(cmds, true));
                 }
                 let Some(to) = to else {
                     return Ok(out);
@@ -693,11 +680,11 @@ impl Cluster {
                         continue;
                     }
                     *o = match got.next() {
-                        Some(&v) if !mp::is_redis_error(v) => v,
-                        v => {
+                        Some(&v) if !mp::is_redis_error(v) || self.redirect(v, to).0 == 0 => v,
+                        _ => {
                             let args = mp::items(cmd);
                             let (s, read) = command_slot(args)?;
-                            match self.run(s, read, v.map(|&v| (v, to)), &|c| c.command(args)) {
+                            match self.run(s, read, &|c| c.command(args)) {
                                 Ok(v) | Err(Fail::Reply(v)) => v,
                                 Err(f) => return Err(f),
                             }

@@ -16,7 +16,9 @@
 //! Each node is a regular `Redis` client object (made when a command first needs it, at
 //! most `max_connections` kept; the least recently used is closed first), referenced from
 //! this object, so the GC sees them. They are never handed to Python code: this object's
-//! lock covers them (so they get no lock of their own).
+//! lock covers them (so they get no lock of their own). An exception that cuts an
+//! operation short closes them all (the glue's abandon): whichever was in the middle of
+//! a reply is never reused.
 //!
 //! The unsafe methods here share the client contract (`client`'s module docs), for this
 //! object.
@@ -67,8 +69,6 @@ pub struct Cluster {
     used: [u32; MAX_NODES],
     replica_of: [u8; MAX_NODES],
     nodes: u8,
-    /// The node client in the middle of a command: closed if an exception cuts it short.
-    current: Obj,
     map: [Range; MAX_RANGES],
     ranges: u8,
     /// MOVEDs since the last full reload.
@@ -279,8 +279,7 @@ impl Cluster {
                     *c = Client::alloc(mp::redis_type(), &self.opts, false);
                 }
             }
-            self.current = self.clients.get(i).copied().unwrap_or(mp::NULL);
-            node(self.current).ok_or(Fail::NotConnected)
+            node(self.clients.get(i).copied().unwrap_or(mp::NULL)).ok_or(Fail::NotConnected)
         }
     }
 
@@ -330,8 +329,8 @@ impl Cluster {
     /// # Safety
     /// The client contract; `op` may raise: it must hold nothing that needs dropping.
     unsafe fn attempt(&mut self, i: usize, ask: bool, op: Op) -> Result<Result<Obj, Fail>, Fail> {
-        // SAFETY: the caller's contract; `current` names the node client while it works
-        // (the glue's abandon closes it if an exception cuts the call short).
+        // SAFETY: the caller's contract (if an exception cuts the call short, the glue's
+        // abandon closes every node client).
         unsafe {
             let c = self.reach(i)?;
             let mut r = Ok(mp::none());
@@ -341,7 +340,6 @@ impl Cluster {
             if r.is_ok() {
                 r = op(c);
             }
-            self.current = mp::NULL;
             if let Err(f) = r {
                 if f.breaks_connection() {
                     c.abort();
@@ -369,8 +367,12 @@ impl Cluster {
             // SAFETY: the caller's contract.
             let _ = unsafe { self.load(None) };
         }
-        let range =
-            slot.and_then(|s| self.ranges().iter().rev().find(|r| r.start <= s && s <= r.end));
+        let range = slot.and_then(|s| {
+            self.ranges()
+                .iter()
+                .rev()
+                .find(|r| r.start <= s && s <= r.end)
+        });
         if let Some(&Range { node: m, .. }) = range {
             let m = m as usize;
             if !(read && self.opts.readonly) {
@@ -667,13 +669,12 @@ impl Cluster {
                 let Some(to) = to else {
                     return Ok(out);
                 };
-                let replies = match self.attempt(to, false, &|c| {
-                    c.pipeline(mp::items(group), false)
-                }) {
-                    Ok(Ok(v)) => mp::items(v),
-                    Ok(Err(f)) => return Err(f),
-                    Err(_) => &[],
-                };
+                let replies =
+                    match self.attempt(to, false, &|c| c.pipeline(mp::items(group), false)) {
+                        Ok(Ok(v)) => mp::items(v),
+                        Ok(Err(f)) => return Err(f),
+                        Err(_) => &[],
+                    };
                 let mut got = replies.iter();
                 for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
                     if *o != group {
@@ -693,20 +694,6 @@ impl Cluster {
                 }
             }
         }
-    }
-
-    /// An operation raised part-way: the node client it was using is closed.
-    ///
-    /// # Safety
-    /// The client contract (nothing is raised).
-    pub unsafe fn abandon(&mut self) {
-        // SAFETY: the caller's contract; `current` is a node client or NULL.
-        unsafe {
-            if let Some(c) = node(self.current) {
-                c.abort();
-            }
-        }
-        self.current = mp::NULL;
     }
 
     /// `close()`: closes every node connection (errors of those closes are dropped).

@@ -301,9 +301,11 @@ pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
         if let Some(c) = Client::from_obj(obj) {
             c.abort();
         }
+        // A cluster does not know which node client an exception cut short: it closes
+        // them all (each reconnects when next needed).
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(obj) {
-            k.abandon();
+            let _ = k.close();
         }
         #[cfg(feature = "reader")]
         if let Some(m) = Mux::from_obj(obj) {

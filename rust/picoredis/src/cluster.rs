@@ -378,10 +378,18 @@ impl Cluster {
             if !(read && self.opts.readonly) {
                 return m;
             }
-            let mine = |&i: &usize| i == m || self.replica_of.get(i) == Some(&(m as u8 + 1));
-            let count = (0..MAX_NODES).filter(mine).count();
-            let k = (self.turn as usize).checked_rem(count).unwrap_or(0);
-            return (0..MAX_NODES).filter(mine).nth(k).unwrap_or(m);
+            // The master, then its replicas: the `turn`th of them, in a cycle.
+            let tag = m as u8 + 1;
+            let replicas = self
+                .replica_of
+                .iter()
+                .enumerate()
+                .filter(|&(_, &r)| r == tag);
+            let k = (self.turn as usize).checked_rem(replicas.clone().count() + 1);
+            return match k.unwrap_or(0).checked_sub(1) {
+                Some(k) => replicas.map(|(i, _)| i).nth(k).unwrap_or(m),
+                None => m,
+            };
         }
         let open = (0..self.nodes as usize).find(|&i| {
             self.clients.get(i).is_some_and(|c| !c.is_null()) && self.replica_of.get(i) == Some(&0)

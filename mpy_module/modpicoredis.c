@@ -126,7 +126,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
-    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get, MP_QSTR_READONLY,
+    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_READONLY,
     #endif
 };
 #endif

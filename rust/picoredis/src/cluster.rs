@@ -50,8 +50,13 @@ struct Range {
     node: u8,
 }
 
-/// What runs on a node: a command, a pipeline or a transaction.
-type Op<'a> = &'a dyn Fn(&mut Client) -> Result<Obj, Fail>;
+/// What runs on a node: a command (its arguments), or a pipeline (its commands, and
+/// whether it is a transaction). (A value, not a closure: no vtable and body per use.)
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Command(&'a [Obj]),
+    Pipeline(&'a [Obj], bool),
+}
 
 #[repr(C)]
 pub struct Cluster {
@@ -327,7 +332,8 @@ impl Cluster {
     /// sends it again).
     ///
     /// # Safety
-    /// The client contract; `op` may raise: it must hold nothing that needs dropping.
+    /// The client contract; `op`'s objects must be valid, alive for the call (a
+    /// pipeline's: tuples or lists that no Python code can change during it).
     unsafe fn attempt(&mut self, i: usize, ask: bool, op: Op) -> Result<Result<Obj, Fail>, Fail> {
         // SAFETY: the caller's contract (if an exception cuts the call short, the glue's
         // abandon closes every node client).
@@ -338,7 +344,10 @@ impl Cluster {
                 r = c.command(&[mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))]);
             }
             if r.is_ok() {
-                r = op(c);
+                r = match op {
+                    Op::Command(args) => c.command(args),
+                    Op::Pipeline(cmds, transaction) => c.pipeline(cmds, transaction),
+                };
             }
             if let Err(f) = r {
                 if f.breaks_connection() {
@@ -442,7 +451,7 @@ impl Cluster {
         let mut last = Fail::NotConnected;
         for i in (0..self.nodes as usize).filter(|&i| Some(i) != avoid) {
             // SAFETY: the caller's contract.
-            match unsafe { self.attempt(i, false, &|c| c.command(&args)) } {
+            match unsafe { self.attempt(i, false, Op::Command(&args)) } {
                 Ok(Ok(v)) => {
                     // SAFETY: the caller's contract.
                     unsafe { self.read_slots(v, i) };
@@ -562,7 +571,7 @@ impl Cluster {
         unsafe {
             let (slot, read) = route(args)?;
             self.turn = self.turn.wrapping_add(read as u8);
-            self.run(slot, read, &|c| c.command(args))
+            self.run(slot, read, Op::Command(args))
         }
     }
 
@@ -672,17 +681,16 @@ impl Cluster {
                     }
                 }
                 if transaction {
-                    return self.run(tslot, false, &|c| c.pipeline(cmds, true));
+                    return self.run(tslot, false, Op::Pipeline(cmds, true));
                 }
                 let Some(to) = to else {
                     return Ok(out);
                 };
-                let replies =
-                    match self.attempt(to, false, &|c| c.pipeline(mp::items(group), false)) {
-                        Ok(Ok(v)) => mp::items(v),
-                        Ok(Err(f)) => return Err(f),
-                        Err(_) => &[],
-                    };
+                let replies = match self.attempt(to, false, Op::Pipeline(mp::items(group), false)) {
+                    Ok(Ok(v)) => mp::items(v),
+                    Ok(Err(f)) => return Err(f),
+                    Err(_) => &[],
+                };
                 let mut got = replies.iter();
                 for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
                     if *o != group {
@@ -693,7 +701,7 @@ impl Cluster {
                         _ => {
                             let args = mp::items(cmd);
                             let (s, read) = command_slot(args)?;
-                            match self.run(s, read, &|c| c.command(args)) {
+                            match self.run(s, read, Op::Command(args)) {
                                 Ok(v) | Err(Fail::Reply(v)) => v,
                                 Err(f) => return Err(f),
                             }

@@ -74,6 +74,8 @@ pub struct Cluster {
     used: [u32; MAX_NODES],
     replica_of: [u8; MAX_NODES],
     nodes: u8,
+    /// The last `attempt` could not reach its node.
+    unreached: bool,
     map: [Range; MAX_RANGES],
     ranges: u8,
     /// MOVEDs since the last full reload.
@@ -304,43 +306,29 @@ impl Cluster {
         }
     }
 
-    /// Node `i`'s client on a link made sure of (connected, or reconnected). An error:
-    /// the node could not be reached, nothing was sent, the client is closed.
-    ///
-    /// # Safety
-    /// The client contract.
-    unsafe fn reach<'a>(&mut self, i: usize) -> Result<&'a mut Client, Fail> {
-        // SAFETY: the caller's contract. An exception on the way (the socket's connect,
-        // DNS) is this node's failure too: the caller decides whether another attempt
-        // may follow (the closure captures only references: nothing to drop).
-        unsafe {
-            let c = self.client(i)?;
-            let mut up = Err(Fail::NotConnected);
-            if let Some(exc) = mp::protect(&mut || up = c.ensure_connected()) {
-                up = Err(Fail::Exception(exc));
-            }
-            if up.is_err() {
-                c.abort();
-            }
-            up.map(|_| c)
-        }
-    }
-
-    /// Node `i` runs `op` (after `ASKING` when `ask`). The outer error: the node could
-    /// not be reached, nothing was sent. The inner result: `op`'s; a failure that leaves
-    /// the link out of step closes it (what was sent may have run: the caller never
-    /// sends it again).
+    /// Node `i` runs `op` (after `ASKING` when `ask`) on a link made sure of first
+    /// (connected, or reconnected): `op`'s result; a failure that leaves the link out of
+    /// step closes it (what was sent may have run: the caller never sends it again).
+    /// `unreached` tells when the node could not be reached (the error is that
+    /// failure): nothing was sent, and the client is closed.
     ///
     /// # Safety
     /// The client contract; `op`'s objects must be valid, alive for the call (a
     /// pipeline's: tuples or lists that no Python code can change during it).
-    unsafe fn attempt(&mut self, i: usize, ask: bool, op: Op) -> Result<Result<Obj, Fail>, Fail> {
+    unsafe fn attempt(&mut self, i: usize, ask: bool, op: Op) -> Result<Obj, Fail> {
         // SAFETY: the caller's contract (if an exception cuts the call short, the glue's
-        // abandon closes every node client).
+        // abandon closes every node client). An exception on the way to the node (the
+        // socket's connect, DNS) is this node's failure too: the caller decides whether
+        // another attempt may follow (the closure captures only references: nothing to
+        // drop).
         unsafe {
-            let c = self.reach(i)?;
-            let mut r = Ok(mp::none());
-            if ask {
+            let c = self.client(i)?;
+            let mut r = Err(Fail::NotConnected);
+            if let Some(exc) = mp::protect(&mut || r = c.ensure_connected().map(|_| mp::none())) {
+                r = Err(Fail::Exception(exc));
+            }
+            self.unreached = r.is_err();
+            if r.is_ok() && ask {
                 r = c.command(&[mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))]);
             }
             if r.is_ok() {
@@ -350,11 +338,11 @@ impl Cluster {
                 };
             }
             if let Err(f) = r {
-                if f.breaks_connection() {
+                if self.unreached || f.breaks_connection() {
                     c.abort();
                 }
             }
-            Ok(r)
+            r
         }
     }
 
@@ -452,12 +440,12 @@ impl Cluster {
         for i in (0..self.nodes as usize).filter(|&i| Some(i) != avoid) {
             // SAFETY: the caller's contract.
             match unsafe { self.attempt(i, false, Op::Command(&args)) } {
-                Ok(Ok(v)) => {
+                Ok(v) => {
                     // SAFETY: the caller's contract.
                     unsafe { self.read_slots(v, i) };
                     return Ok(());
                 }
-                Ok(Err(f)) | Err(f) => last = f,
+                Err(f) => last = f,
             }
         }
         Err(last)
@@ -590,27 +578,28 @@ impl Cluster {
         unsafe {
             let mut node = self.node_for(slot, read);
             for attempt in 0..TTL {
-                let (kind, s, to) = match self.attempt(node, ask, op) {
-                    Ok(Err(Fail::Reply(exc))) => match self.redirect(exc, node) {
-                        (0, ..) => return Err(Fail::Reply(exc)),
+                let reply = self.attempt(node, ask, op);
+                let (kind, s, to) = match reply {
+                    // An exception other than OSError (KeyboardInterrupt, MemoryError) is
+                    // the caller's.
+                    Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
+                        return reply;
+                    }
+                    // Unreachable (nothing was sent): the master (after a pause and a new
+                    // map, maybe a new master).
+                    Err(f) if self.unreached => {
+                        last = f;
+                        read = false;
+                        (UNREACHABLE, 0, node)
+                    }
+                    Err(Fail::Reply(exc)) => match self.redirect(exc, node) {
+                        (0, ..) => return reply,
                         r => {
                             last = Fail::Refused(BUDGET);
                             r
                         }
                     },
-                    Ok(r) => return r,
-                    // An exception other than OSError (KeyboardInterrupt, MemoryError) is
-                    // the caller's.
-                    Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
-                        return Err(Fail::Exception(e));
-                    }
-                    // Unreachable (nothing was sent): the master (after a pause and a new
-                    // map, maybe a new master).
-                    Err(f) => {
-                        last = f;
-                        read = false;
-                        (UNREACHABLE, 0, node)
-                    }
+                    _ => return reply,
                 };
                 // A pause before TRYAGAIN's, CLUSTERDOWN's and an unreachable node's next
                 // attempt, and between redirections in the second half of the budget
@@ -687,9 +676,9 @@ impl Cluster {
                     return Ok(out);
                 };
                 let replies = match self.attempt(to, false, Op::Pipeline(mp::items(group), false)) {
-                    Ok(Ok(v)) => mp::items(v),
-                    Ok(Err(f)) => return Err(f),
-                    Err(_) => &[],
+                    Ok(v) => mp::items(v),
+                    Err(_) if self.unreached => &[],
+                    Err(f) => return Err(f),
                 };
                 let mut got = replies.iter();
                 for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {

@@ -204,7 +204,8 @@ def test_replica_down_reads_from_master():
     # CLUSTER SLOTS, its turn of the reads cannot reach it and goes to the master (after
     # a short pause and a new map): every read still answered, none wrong.
     wait_replicas_synced()
-    r0 = Redis(HOST, PORTS[0])
+    live = sorted(nodes())                   # (test_primary_killed left one down)
+    r0 = Redis(HOST, live[0])
     # (The widest range of a master with a replica: test_cluster.py left narrow ones.)
     slots = sorted((s for s in r0.cluster('slots') if len(s) > 3),
                    key=lambda s: int(str(s[1])) - int(str(s[0])))
@@ -212,7 +213,8 @@ def test_replica_down_reads_from_master():
     check(slots, 'a master with a replica')
     slots = slots[-1:]
     master, rep = int(str(slots[0][2][1])), int(str(slots[0][3][1]))
-    rc = RedisCluster(HOST, PORTS[0], read_from_replicas=True, max_connections=6)
+    rc = RedisCluster(startup_nodes=[(HOST, p) for p in live], read_from_replicas=True,
+                      max_connections=6)
     keys = [k for k in ('down:%d' % i for i in range(200))
             if slots[0][0] <= rc.keyslot(k) <= slots[0][1]][:5]
     check(len(keys) == 5, 'keys of the slots of %d' % master)

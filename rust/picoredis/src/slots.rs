@@ -432,12 +432,15 @@ const fn hash(mut name: &[u8]) -> u16 {
     (h ^ (h >> 16)) as u16
 }
 
+// (The tables below are built when this compiles; slice patterns walk the names, as
+// indexing is denied even there.)
+
 const COUNT: usize = {
     let mut n = 0;
-    let mut g = 0;
-    while g < GROUPS.len() {
-        n += GROUPS[g].1.len();
-        g += 1;
+    let mut groups: &[(u8, Names)] = &GROUPS;
+    while let [(_, names), more @ ..] = groups {
+        n += names.len();
+        groups = more;
     }
     n
 };
@@ -445,58 +448,62 @@ const COUNT: usize = {
 /// The hashes of the table's names, group after group.
 const HASHES: [u16; COUNT] = {
     let mut out = [0; COUNT];
-    let (mut g, mut n) = (0, 0);
-    while g < GROUPS.len() {
-        let mut k = 0;
-        while k < GROUPS[g].1.len() {
-            out[n] = hash(GROUPS[g].1[k]);
-            n += 1;
-            k += 1;
+    let mut slots: &mut [u16] = &mut out;
+    let mut groups: &[(u8, Names)] = &GROUPS;
+    while let [(_, names), more @ ..] = groups {
+        let mut names: &[&[u8]] = names;
+        while let [name, rest @ ..] = names {
+            if let [slot, tail @ ..] = slots {
+                *slot = hash(name);
+                slots = tail;
+            }
+            names = rest;
         }
-        g += 1;
+        groups = more;
     }
     out
 };
 
 /// For each group: where it ends in `HASHES`, and its class.
-const ENDS: [(u8, u8); 10] = {
-    let mut out = [(0, 0); 10];
-    let (mut g, mut n) = (0, 0);
-    while g < GROUPS.len() {
-        n += GROUPS[g].1.len();
-        out[g] = (n as u8, GROUPS[g].0);
-        g += 1;
+const ENDS: [(u8, u8); GROUPS.len()] = {
+    let mut out = [(0, 0); GROUPS.len()];
+    let mut slots: &mut [(u8, u8)] = &mut out;
+    let mut groups: &[(u8, Names)] = &GROUPS;
+    let mut n = 0;
+    while let [(class, names), more @ ..] = groups {
+        n += names.len();
+        if let [slot, tail @ ..] = slots {
+            *slot = (n as u8, *class);
+            slots = tail;
+        }
+        groups = more;
     }
     out
 };
 
-const fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
+const fn same(mut a: &[u8], mut b: &[u8]) -> bool {
+    while let ([x, ra @ ..], [y, rb @ ..]) = (a, b) {
+        if *x != *y {
             return false;
         }
-        i += 1;
+        (a, b) = (ra, rb);
     }
-    true
+    a.is_empty() && b.is_empty()
 }
 
 /// Whether `name` hashes like a name of the table other than itself.
 const fn collides(name: &[u8]) -> bool {
     let h = hash(name);
-    let mut g = 0;
-    while g < GROUPS.len() {
-        let mut k = 0;
-        while k < GROUPS[g].1.len() {
-            if hash(GROUPS[g].1[k]) == h && !same(GROUPS[g].1[k], name) {
+    let mut groups: &[(u8, Names)] = &GROUPS;
+    while let [(_, names), more @ ..] = groups {
+        let mut names: &[&[u8]] = names;
+        while let [other, rest @ ..] = names {
+            if hash(other) == h && !same(other, name) {
                 return true;
             }
-            k += 1;
+            names = rest;
         }
-        g += 1;
+        groups = more;
     }
     false
 }
@@ -504,22 +511,19 @@ const fn collides(name: &[u8]) -> bool {
 // The proof (at compile time): every name in the table, and every other known command,
 // is told apart by its hash.
 const _: () = {
-    let mut g = 0;
-    while g < GROUPS.len() {
-        let mut k = 0;
-        while k < GROUPS[g].1.len() {
-            assert!(!collides(GROUPS[g].1[k]), "two table names share a hash");
-            k += 1;
+    let mut groups: &[(u8, Names)] = &GROUPS;
+    while let [(_, names), more @ ..] = groups {
+        let mut names: &[&[u8]] = names;
+        while let [name, rest @ ..] = names {
+            assert!(!collides(name), "two table names share a hash");
+            names = rest;
         }
-        g += 1;
+        groups = more;
     }
-    let mut i = 0;
-    while i < OTHERS.len() {
-        assert!(
-            !collides(OTHERS[i]),
-            "a command shares a hash with a table name"
-        );
-        i += 1;
+    let mut others = OTHERS;
+    while let [name, rest @ ..] = others {
+        assert!(!collides(name), "a command shares a hash with a table name");
+        others = rest;
     }
     assert!(COUNT < 256);
 };

@@ -322,6 +322,7 @@ impl Cluster {
         // another attempt may follow (the closure captures only references: nothing to
         // drop).
         unsafe {
+            // (Node indexes come from the node table: `client` finds each.)
             let c = self.client(i)?;
             let mut r = Err(Fail::NotConnected);
             if let Some(exc) = mp::protect(&mut || r = c.ensure_connected().map(|_| mp::none())) {
@@ -401,7 +402,8 @@ impl Cluster {
     /// # Safety
     /// The client contract.
     unsafe fn moved(&mut self, slot: u16, node: usize) {
-        self.moved += 1;
+        // (Past 255 failed reloads it wraps: only the next full reload comes later.)
+        self.moved = self.moved.wrapping_add(1);
         let one = Range {
             start: slot,
             end: slot,

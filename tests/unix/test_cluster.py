@@ -399,6 +399,9 @@ def test_startup_nodes_and_errors():
         s.close()
     rc = cluster()
     raises(TypeError, rc.get, None)
+    raises(TypeError, rc.keyslot, 1.5)
+    eq(rc.set(1.5, 'f'), b'OK')                # a float key: MOVED finds its node
+    eq(rc.get(1.5), b'f')
     e = raises(RedisError, rc.hset, 'x')        # a server error passes through
     eq(e.args[0], 'ERR')
     check('RedisCluster' in repr(type(rc)))

@@ -224,7 +224,7 @@ mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 /**
  * A new `RedisCluster` (`t`) with the options `opts` for its node clients, knowing the
  * startup nodes `nodes` (a list or tuple of `(host, port)`), keeping at most `max_open`
- * node clients; not connected yet (`picoredis_cluster_load`).
+ * node clients; not connected yet (`picoredis_client_connect` loads its slot map).
  *
  * # Safety
  * Called by the glue's `make_new` on the VM thread, before the object exists for anyone

@@ -148,7 +148,8 @@ unsafe fn node<'a>(o: Obj) -> Option<&'a mut Client> {
 }
 
 impl Cluster {
-    /// A new cluster object of type `t`, not connected (the glue then calls `load`).
+    /// A new cluster object of type `t`, not connected (the glue then loads its map:
+    /// `picoredis_client_connect`).
     /// `nodes` are the startup nodes, each a `(host, port)`.
     ///
     /// # Safety
@@ -247,9 +248,9 @@ impl Cluster {
         }
     }
 
-    /// The client of node `i` (marked used now, and the one an exception would close),
-    /// made (not connected) if it has none; when `max_open` clients exist, the least
-    /// recently used one is closed and dropped first.
+    /// The client of node `i` (marked used now), made (not connected) if it has none;
+    /// when `max_open` clients exist, the least recently used one is closed and dropped
+    /// first.
     ///
     /// # Safety
     /// The client contract.

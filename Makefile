@@ -76,7 +76,7 @@ qemu-firmware-plain:
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
 # (Not the cluster part: a board loads a native module's code into its heap, and
-# RedisCluster would add about 7 KB there for every user; NATMOD_FEATURES="... cluster"
+# RedisCluster would add about 5.5 KB there for every user; NATMOD_FEATURES="... cluster"
 # builds it in.)
 NATMOD_FEATURES ?= reader pubsub tls trace heal sentinel
 # Where build/natmod/mip/ will be published (mip wants full URLs in package.json), e.g.

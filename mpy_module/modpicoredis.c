@@ -129,7 +129,7 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_discover_slaves, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
-    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_get,
+    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_READONLY,
     #endif
 };
 #endif
@@ -293,14 +293,6 @@ static void lock_give(lock_t *lock) {
     mp_thread_mutex_unlock(&lock->mutex);
     #endif
 }
-
-#if defined(PICOREDIS_CLUSTER)
-// A RedisCluster's node clients are made by the Rust core: each gets its lock here, as
-// every object the glue makes does (declared in mp.rs' extern block).
-mp_obj_t picoredis_lock(mp_obj_t obj) {
-    return with_lock(obj);
-}
-#endif
 
 // ---- calling into Rust ------------------------------------------------------------------
 
@@ -516,7 +508,7 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
            ARG_retries, ARG_backoff_base, ARG_backoff_cap, ARG_health_check_interval,
            #endif
            #if defined(PICOREDIS_CLUSTER)
-           ARG_startup_nodes, ARG_max_connections,
+           ARG_startup_nodes, ARG_max_connections, ARG_read_from_replicas,
            #endif
     };
     ARG_TABLE mp_arg_t allowed_args[] = {
@@ -545,22 +537,27 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
         #if defined(PICOREDIS_CLUSTER)
         { MP_QSTR_startup_nodes, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_max_connections, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_read_from_replicas, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         #endif
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
+    picoredis_options_t *o = out;
     #if defined(PICOREDIS_CLUSTER)
     if (cluster != NULL) {
         cluster[0] = a[ARG_startup_nodes].u_obj;
         cluster[1] = a[ARG_max_connections].u_obj;
-    } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none) {
-        mp_raise_TypeError(MP_ERROR_TEXT("startup_nodes, max_connections: RedisCluster's"));
+    } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none
+               || a[ARG_read_from_replicas].u_bool) {
+        mp_raise_TypeError(MP_ERROR_TEXT("RedisCluster's option"));
     }
+    // (Its node connections send READONLY: rust/picoredis/src/handshake.rs.)
+    o->readonly = a[ARG_read_from_replicas].u_bool;
     #else
     (void)cluster;
+    o->readonly = false;
     #endif
 
-    picoredis_options_t *o = out;
     conn[0] = a[ARG_sock].u_obj;
     conn[1] = mp_const_none;
     conn[2] = a[ARG_port].u_obj;
@@ -759,7 +756,13 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no other attribute can be stored or deleted
     }
-    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
+    #if defined(PICOREDIS_CLUSTER)
+    // (RedisCluster's hook too, with its own methods; its `debug` is a TypeError.)
+    const mp_obj_dict_t *locals = MP_OBJ_TYPE_GET_SLOT(mp_obj_get_type(self), locals_dict);
+    #else
+    const mp_obj_dict_t *locals = &redis_locals;
+    #endif
+    if (!is_command_name(attr) || in_locals(locals, attr)) {
         dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
         return;
     }
@@ -887,7 +890,7 @@ static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_
         own[0] = mp_obj_new_tuple(1, own);
     }
     mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, own[0], max_open)));
-    guarded(self, picoredis_cluster_load, 0, NULL);
+    guarded(self, picoredis_client_connect, 0, NULL); // (a cluster's: its slot map)
     return self;
 }
 
@@ -906,14 +909,6 @@ static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
     X(MP_QSTR___exit__, &redis_exit_obj)
 LOCALS_TABLE(cluster_locals, CLUSTER_LOCALS)
 
-static void cluster_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
-    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&cluster_locals, attr)) {
-        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
-        return;
-    }
-    dest[0] = cached_command(self, attr);
-}
-
 #if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_RedisCluster,
@@ -921,7 +916,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     MP_TYPE_FLAG_NONE,
     make_new, cluster_make_new,
     call, redis_call,
-    attr, cluster_attr,
+    attr, redis_attr,
     locals_dict, &cluster_locals
     );
 #endif
@@ -1527,7 +1522,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &cluster_locals);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, make_new, cluster_make_new, 1);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, call, redis_call, 2);
-    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, cluster_attr, 3);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, redis_attr, 3);
     #endif
 
     picoredis_natmod_runtime_init(&mp_type_RedisError, &mp_type_ParseError, &mp_type_RedisTimeout,

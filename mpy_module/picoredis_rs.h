@@ -50,6 +50,11 @@ typedef struct {
    */
   bool reconnect;
   /**
+   * `READONLY` after the handshake (a RedisCluster's `read_from_replicas=True`: its
+   * node connections may serve reads on replicas); always false for other clients.
+   */
+  bool readonly;
+  /**
    * Failed connect attempts retried (host:port only), each after a backoff.
    */
   mp_int_t retries;
@@ -143,7 +148,8 @@ picoredis_result_t picoredis_client_get_message(mp_obj_t client, size_t n_args, 
 /**
  * Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
  * None for host:port; a host or port that is not None replaces the one used so far,
- * after both are checked (a bad one changes nothing).
+ * after both are checked (a bad one changes nothing). A RedisCluster (its constructor)
+ * loads its slot map from the first node that answers `CLUSTER SLOTS`.
  *
  * # Safety
  * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
@@ -218,7 +224,7 @@ mp_obj_t *picoredis_client_command_cache(mp_obj_t client, size_t *n);
 /**
  * A new `RedisCluster` (`t`) with the options `opts` for its node clients, knowing the
  * startup nodes `nodes` (a list or tuple of `(host, port)`), keeping at most `max_open`
- * node clients; not connected yet (`picoredis_cluster_load`).
+ * node clients; not connected yet (`picoredis_client_connect` loads its slot map).
  *
  * # Safety
  * Called by the glue's `make_new` on the VM thread, before the object exists for anyone
@@ -230,17 +236,6 @@ picoredis_result_t picoredis_cluster_new(const mp_obj_type_t *t,
                                          const picoredis_options_t *opts,
                                          mp_obj_t nodes,
                                          size_t max_open);
-#endif
-
-#if defined(PICOREDIS_CLUSTER)
-/**
- * Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
- *
- * # Safety
- * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
- * `nlr_push`).
- */
-picoredis_result_t picoredis_cluster_load(mp_obj_t obj, size_t _n_args, const mp_obj_t *_a);
 #endif
 
 #if defined(PICOREDIS_CLUSTER)
@@ -530,10 +525,6 @@ picoredis_result_t picoredis_waiter_done(mp_obj_t w, size_t _n_args, const mp_ob
 #endif
 
 extern mp_obj_t picoredis_protect(void (*f)(void*), void *ctx);
-
-#if defined(PICOREDIS_CLUSTER)
-extern mp_obj_t picoredis_lock(mp_obj_t obj);
-#endif
 
 #if defined(PICOREDIS_TLS)
 extern bool picoredis_is_timeout(mp_obj_t exc);

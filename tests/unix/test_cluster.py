@@ -71,6 +71,35 @@ def errors(port, code):
     return 0
 
 
+def replicas_of(port):
+    """Ports of the replicas CLUSTER SLOTS names for the master at `port`, once it
+    names one and it is in sync (a new cluster's replicas take a moment)."""
+    import time
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < 10000:
+        r = node(PORTS[0])
+        slots = r.cluster('slots')
+        r.close()
+        for s in slots:
+            if int(str(s[2][1])) == port and len(s) > 3:
+                reps = sorted(int(str(x[1])) for x in s[3:])
+                r = node(reps[0])
+                synced = b'master_link_status:up' in r.info('replication')
+                r.close()
+                if synced:
+                    return reps
+        time.sleep_ms(100)
+    raise AssertionError('no replica of %d' % port)
+
+
+def client_lines(port, name):
+    """The CLIENT LIST lines of the connections named `name` on the node at `port`."""
+    r = node(port)
+    lines = [l for l in r.client('list').decode().split('\n') if ' name=%s ' % name in l]
+    r.close()
+    return lines
+
+
 def cluster(**kw):
     return RedisCluster(HOST, PORTS[0], **kw)
 
@@ -360,6 +389,7 @@ def test_startup_nodes_and_errors():
     raises(ValueError, RedisCluster, HOST, PORTS[0], max_connections=0)
     raises(TypeError, Redis, HOST, PORTS[0], startup_nodes=[(HOST, PORTS[0])])  # the cluster's own
     raises(TypeError, Redis, HOST, PORTS[0], max_connections=2)
+    raises(TypeError, Redis, HOST, PORTS[0], read_from_replicas=True)
     # Sentinel and master_for share Redis()'s option parser, and refuse them as Redis does.
     Sentinel = getattr(picoredis, 'Sentinel', None)
     if Sentinel:
@@ -369,9 +399,123 @@ def test_startup_nodes_and_errors():
         s.close()
     rc = cluster()
     raises(TypeError, rc.get, None)
+    raises(TypeError, rc.keyslot, 1.5)
+    eq(rc.set(1.5, 'f'), b'OK')                # a float key: MOVED finds its node
+    eq(rc.get(1.5), b'f')
     e = raises(RedisError, rc.hset, 'x')        # a server error passes through
     eq(e.args[0], 'ERR')
     check('RedisCluster' in repr(type(rc)))
+    rc.close()
+
+
+
+@test
+def test_read_from_replicas():
+    # read_from_replicas=True: the reads of the table go to the master and its replica
+    # in turn, on connections that sent READONLY in their handshake; writes,
+    # transactions and other commands go to the master (a write on a replica's READONLY
+    # connection would be answered MOVED: the replicas' MOVED counts stay put).
+    k = 'rr:{rr}'
+    rc = cluster()
+    m = owner(rc.keyslot(k))[0]
+    rc.close()
+    reps = replicas_of(m)
+    eq(len(reps), 1, 'replicas of %d' % m)
+    rep = reps[0]
+    # (Made once the replicas are in the map: it knows those CLUSTER SLOTS named.)
+    rc = cluster(read_from_replicas=True, max_connections=6, client_name='pr-rr')
+    moved = {p: errors(p, 'MOVED') for p in PORTS}
+    eq(rc.set(k, 'v1'), b'OK')
+    eq(rc.incr(k + 'n'), 1)
+    p = rc.pipeline(transaction=True)
+    p.set(k, 'v2').get(k)
+    eq(p.execute(), [b'OK', b'v2'])
+    p = rc.pipeline()
+    p.set(k, 'v3').set(k + 'x', 1)
+    eq(p.execute(), [b'OK', b'OK'])
+    # A read on the replica after a write sees it once the replica has it: WAIT 1 0
+    # first, on the connection that wrote (with one node connection, the keyless WAIT
+    # goes to the connected master, the one that took the SET).
+    rc1 = cluster(read_from_replicas=True, max_connections=1)
+    gets = calls(rep, 'get')
+    for i in range(8):
+        v = b'w%d' % i
+        eq(rc1.set(k, v), b'OK')
+        eq(rc1.wait(1, 0), 1, 'replicas that acknowledged')
+        eq(rc1.get(k), v)                     # the master or the replica, in turn
+    eq(calls(rep, 'get') - gets, 4, 'GETs the replica served')
+    rc1.close()
+    # Reads alternate: as many on the replica as on the master.
+    gets = calls(m, 'get'), calls(rep, 'get')
+    for i in range(10):
+        eq(rc.get(k), b'w7')
+    eq(rc.mget(k, k + 'x'), [b'w7', b'1'])     # (a multi-key read too)
+    eq((calls(m, 'get') - gets[0], calls(rep, 'get') - gets[1]), (5, 5))
+    check(any(' flags=r ' in l for l in client_lines(rep, 'pr-rr')),
+          'a READONLY connection on the replica: %r' % client_lines(rep, 'pr-rr'))
+    # The session rule: a new connection to the replica sends READONLY again.
+    readonly = calls(rep, 'readonly')
+    r = node(rep)
+    for line in client_lines(rep, 'pr-rr'):
+        r.client('kill', 'id', int(line.split(' ')[0][3:]))
+    r.close()
+    import time
+    time.sleep_ms(300)                       # (idle: the next command finds it closed)
+    for i in range(4):
+        eq(rc.get(k), b'w7')
+    eq(calls(rep, 'readonly') - readonly, 1, 'READONLY on the new connection')
+    eq({p: errors(p, 'MOVED') - moved[p] for p in PORTS}, {p: 0 for p in PORTS},
+       'MOVED replies (a write or a read on the wrong node)')
+    # A pipeline's reads go to one node per slot, in turn too.
+    for i in range(2):
+        p = rc.pipeline()
+        p.get(k).get(k + 'x').set(k + 'y', i)
+        eq(p.execute(), [b'w7', b'1', b'OK'])
+    rc.close()
+
+
+@test
+def test_replica_read_follows_moved():
+    # The slot moves to another master: the old replica answers MOVED (once it knows
+    # the new owner), which is followed as a master's is.
+    k = 'rr:{rm}'
+    rc = cluster()
+    slot = rc.keyslot(k)
+    rc.close()
+    src, src_id = owner(slot)
+    rep = replicas_of(src)[0]
+    rc = cluster(read_from_replicas=True, max_connections=6)
+    eq(rc.set(k, 'here'), b'OK')
+    eq(rc.get(k), b'here')
+    eq(rc.get(k), b'here')                   # (the map now knows the replica's link)
+    dst, dst_id = [(p, i) for s, e, p, i in masters() if p != src][0]
+    r = node(src)
+    r.wait(1, 0)
+    r.close()
+    move_slot(slot, [k], src, src_id, dst, dst_id)
+    import time
+    t0 = time.ticks_ms()
+    while True:                              # the replica learns the new owner
+        r = node(rep)
+        r.readonly()
+        try:
+            r.get(k)
+            known = False
+        except RedisError as e:
+            known = e.args[0] == 'MOVED'
+        r.close()
+        if known:
+            break
+        check(time.ticks_diff(time.ticks_ms(), t0) < 5000, 'the replica learns the move')
+        time.sleep_ms(50)
+    moved = errors(rep, 'MOVED') + errors(src, 'MOVED')
+    for i in range(4):
+        eq(rc.get(k), b'here')
+    check(errors(rep, 'MOVED') + errors(src, 'MOVED') - moved >= 1, 'a MOVED followed')
+    eq(rc.set(k, 'there'), b'OK')
+    r = node(dst)
+    eq(r.get(k), b'there')
+    r.close()
     rc.close()
 
 

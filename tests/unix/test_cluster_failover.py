@@ -1,8 +1,9 @@
 # picoredis.RedisCluster while the cluster fails over, under a continuous load of checked
 # SET/GET (every reply checked against its command): a replica promoted by CLUSTER
 # FAILOVER (graceful: no error allowed), then a primary shut down (SHUTDOWN NOSAVE: errors
-# only while no primary serves its slots, then recovery). Runs after test_cluster.py on the
-# same cluster (the runner shares one); this file leaves a primary down.
+# only while no primary serves its slots, then recovery), then a replica shut down under
+# read_from_replicas. Runs after test_cluster.py on the same cluster (the runner shares
+# one); this file leaves a primary and a replica down.
 import os
 import time
 
@@ -193,6 +194,54 @@ def test_primary_killed():
     # Recovered: good pairs after the last error, and the replica serves as primary.
     check(load.good_since_error > 100, 'good pairs after recovery: %d' % load.good_since_error)
     eq(nodes()[rep][1], 'master')
+    rc.close()
+
+
+
+@test
+def test_replica_down_reads_from_master():
+    # read_from_replicas=True and a replica shut down: until the cluster drops it from
+    # CLUSTER SLOTS, its turn of the reads cannot reach it and goes to the master (after
+    # a short pause and a new map): every read still answered, none wrong.
+    wait_replicas_synced()
+    live = sorted(nodes())                   # (test_primary_killed left one down)
+    r0 = Redis(HOST, live[0])
+    # (The widest range of a master with a replica: test_cluster.py left narrow ones.)
+    slots = sorted((s for s in r0.cluster('slots') if len(s) > 3),
+                   key=lambda s: int(str(s[1])) - int(str(s[0])))
+    r0.close()
+    check(slots, 'a master with a replica')
+    slots = slots[-1:]
+    master, rep = int(str(slots[0][2][1])), int(str(slots[0][3][1]))
+    rc = RedisCluster(startup_nodes=[(HOST, p) for p in live], read_from_replicas=True,
+                      max_connections=6)
+    keys = [k for k in ('down:%d' % i for i in range(200))
+            if slots[0][0] <= rc.keyslot(k) <= slots[0][1]][:5]
+    check(len(keys) == 5, 'keys of the slots of %d' % master)
+    r = Redis(HOST, master)
+    for k in keys:
+        r.set(k, k)
+    eq(r.wait(1, 0), 1)
+    r.close()
+    for k in keys * 2:
+        eq(rc.get(k), k.encode())             # master and replica in turn
+    r = Redis(HOST, rep)
+    try:
+        r.shutdown('nosave')
+    except (OSError, RedisError):
+        pass
+    r.close()
+    # (Idle links are checked before a command goes out: a read sent on the replica's
+    # link as it closed would have been sent, and would raise, never sent again.)
+    time.sleep_ms(300)
+    t0 = time.ticks_ms()
+    n = 0
+    while ms_since(t0) < 3000:
+        for k in keys:
+            eq(rc.get(k), k.encode(), 'read %d after the replica went down' % n)
+            n += 1
+    print('NOTE replica down: %d reads in 3 s, all answered by the master' % n)
+    check(n > 100, 'reads: %d' % n)
     rc.close()
 
 

@@ -114,7 +114,8 @@ class Sentinel:
 
 class RedisCluster:
     """A Redis Cluster client (the `cluster` part): each command goes to the master of its
-    keys' slot; MOVED, ASK, TRYAGAIN and CLUSTERDOWN are followed within 16 attempts."""
+    keys' slot (with read_from_replicas, a read of the table to the master or a replica,
+    in turn); MOVED, ASK, TRYAGAIN and CLUSTERDOWN are followed within 16 attempts."""
 
     def __init__(
         self,
@@ -125,6 +126,7 @@ class RedisCluster:
         *,
         startup_nodes: Optional[List[Tuple[str, int]]] = None,
         max_connections: int = 4,
+        read_from_replicas: bool = False,
         server: Optional[str] = None,
         username: Optional[Union[str, bytes]] = None,
         password: Optional[Union[str, bytes]] = None,
@@ -138,7 +140,10 @@ class RedisCluster:
     ) -> None:
         """Loads the slot map from the first startup node that answers (`startup_nodes`,
         else host:port). The options apply to every node connection (at most
-        `max_connections` open; the idlest closed first). No `sock=`."""
+        `max_connections` open; the idlest closed first). No `sock=`.
+        read_from_replicas=True: GET, MGET, EXISTS, STRLEN, TTL, TYPE, HGET, HGETALL,
+        LRANGE, SMEMBERS, ZRANGE and the other reads of the README's table go to the
+        master and its replicas in turn, on connections that send READONLY."""
 
     def close(self) -> None: ...
     def do_cmd(self, cmd: Arg, *args: Arg) -> Reply: ...

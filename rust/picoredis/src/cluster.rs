@@ -8,10 +8,17 @@
 //! did not run; a command whose fate is unknown (the link failed after it was sent) is
 //! never sent again: its error is the caller's.
 //!
-//! Each node is a regular `Redis` client object (opened lazily, at most `max_connections`
-//! kept; the least recently used is closed first), held in a Python list the cluster
-//! object references, so the GC sees them. They are never handed to Python code: this
-//! object's lock covers them.
+//! With `read_from_replicas=True` (the options' `readonly`), the map also keeps each
+//! master's replicas (one byte per node), every node connection sends `READONLY` in its
+//! handshake, and the read commands of a small table go to the master and its replicas in
+//! turn.
+//!
+//! Each node is a regular `Redis` client object (made when a command first needs it, at
+//! most `max_connections` kept; the least recently used is closed first), referenced from
+//! this object, so the GC sees them. They are never handed to Python code: this object's
+//! lock covers them (so they get no lock of their own). An exception that cuts an
+//! operation short closes them all (the glue's abandon): whichever was in the middle of
+//! a reply is never reused.
 //!
 //! The unsafe methods here share the client contract (`client`'s module docs), for this
 //! object.
@@ -21,10 +28,10 @@ use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::options::{picoredis_head_t, Options};
 use crate::session::{self, Effect};
+use crate::slots::{command_slot, CROSSSLOT, SLOTS};
 use crate::{request, sys};
 
-pub const SLOTS: u16 = 16384;
-/// Nodes the cluster object remembers (masters and startup nodes).
+/// Nodes the cluster object remembers (masters, replicas, startup nodes).
 const MAX_NODES: usize = 32;
 /// Slot ranges the map holds (a resharded cluster has more than one per master).
 const MAX_RANGES: usize = 64;
@@ -33,7 +40,6 @@ const TTL: u32 = 16;
 /// A full reload of the map after this many MOVEDs (redis-py's reinitialize_steps).
 const RELOAD_EVERY: u8 = 5;
 
-const CROSSSLOT: &[u8] = b"CROSSSLOT Keys in request don't hash to the same slot";
 const BUDGET: &[u8] = b"CLUSTERDOWN retry budget spent";
 
 /// One range of the slot map: `start..=end` is served by node `node`.
@@ -44,229 +50,142 @@ struct Range {
     node: u8,
 }
 
+/// What runs on a node: a command (its arguments), or a pipeline (its commands, and
+/// whether it is a transaction). (A value, not a closure: no vtable and body per use.)
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Command(&'a [Obj]),
+    Pipeline(&'a [Obj], bool),
+}
+
 #[repr(C)]
 pub struct Cluster {
     head: picoredis_head_t,
-    /// The options every node client is made with (its host and port replaced).
+    /// The options every node client is made with (`reconnect` on, no connect
+    /// `retries`; its host and port set for each); `readonly` is `read_from_replicas`.
     opts: Options,
-    /// The nodes: a list of `[host, port, client or None]`, appended to (never reordered:
-    /// the map holds indexes into it).
-    nodes: Obj,
-    /// The node client in the middle of a command: closed if an exception cuts it short.
-    current: Obj,
-    /// When each node was last used (ms), to close the idlest first.
+    /// Node `i`: its host (a str), its client (NULL until a command needs it, and again
+    /// once closed), its port, when it was last used (ms, to close the idlest first), and
+    /// `replica_of[i]`: 1 + the node it is a replica of, 0 for a master (or a replica
+    /// that is not read from). Appended to, never reordered: the map holds indexes.
+    hosts: [Obj; MAX_NODES],
+    clients: [Obj; MAX_NODES],
+    ports: [u16; MAX_NODES],
     used: [u32; MAX_NODES],
+    replica_of: [u8; MAX_NODES],
+    nodes: u8,
+    /// The last `attempt` could not reach its node.
+    unreached: bool,
     map: [Range; MAX_RANGES],
     ranges: u8,
     /// MOVEDs since the last full reload.
     moved: u8,
     /// Node clients kept at most.
     max_open: u8,
+    /// Turns of the reads among a master and its replicas.
+    turn: u8,
     cmd_cache: [Obj; CMD_CACHE],
 }
 
 // Nothing alive across a MicroPython call (which may longjmp) may need dropping.
 const _: () = assert!(!core::mem::needs_drop::<Cluster>());
-const _: () = assert!(!core::mem::needs_drop::<Redirect>());
 
-/// What an error reply asks of the client.
-#[derive(Clone, Copy)]
-enum Redirect {
-    /// Not a redirection: the caller's error.
-    None,
-    /// The slot moved to this node.
-    Moved(u16, usize),
-    /// Ask this node, once.
-    Ask(usize),
-    /// TRYAGAIN (false) or CLUSTERDOWN (true): wait, then retry.
-    Again(bool),
-}
+/// The error codes a cluster answers with when a command did not run here.
+const MOVED: u8 = 1;
+const ASK: u8 = 2;
+const CLUSTERDOWN: u8 = 4;
+/// (Not a reply: the node could not be reached.)
+const UNREACHABLE: u8 = 5;
+const REDIRECTS: &[u8] = b"\x01moved\x02ask\x03tryagain\x04clusterdown";
 
-// ---- key slots --------------------------------------------------------------------------
-
-/// CRC16/XMODEM (polynomial 0x1021, initial 0), as the Redis Cluster spec defines it.
-/// Bit by bit: no 512-byte table in flash.
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
+/// The code `table` gives `name` (0 if it is not there): each name (lower case; any
+/// case matches) after its code byte (below b'A', so the bytes mark where names end).
+fn code_of(name: &[u8], table: &[u8]) -> u8 {
+    let mut rest = table;
+    while let [class, tail @ ..] = rest {
+        let len = tail.iter().position(|&b| b < b'A').unwrap_or(tail.len());
+        if tail
+            .get(..len)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        {
+            return *class;
         }
+        rest = tail.get(len..).unwrap_or(&[]);
     }
-    crc
+    0
 }
 
-/// The hash slot of `key`: only the part between the first `{` and the first `}` after
-/// it counts, if that part is not empty (a hash tag).
-pub fn key_slot(key: &[u8]) -> u16 {
-    let tag = key.iter().position(|&b| b == b'{').and_then(|open| {
-        let rest = key.get(open + 1..)?;
-        let len = rest.iter().position(|&b| b == b'}')?;
-        (len > 0).then(|| rest.get(..len)).flatten()
-    });
-    crc16(tag.unwrap_or(key)) & (SLOTS - 1)
-}
-
-/// The slot of one key argument: its bytes (str, bytes, a buffer) or an int's decimal
-/// text, as it goes on the wire.
+/// `command_slot` after the checks every command passes before anything is sent: its
+/// arguments can be sent, and it is not one a cluster client refuses (a transaction
+/// must stay on one node: `pipeline(transaction=True)`; a session command would apply
+/// to one node of many: the options set the session of them all).
 ///
 /// # Safety
-/// VM thread (nothing is raised). `o` must be a valid object.
-unsafe fn slot_of(o: Obj) -> Result<u16, Fail> {
-    // SAFETY: the caller's contract; the bytes are hashed at once.
-    if let Some(b) = unsafe { mp::buffer(o) } {
-        return Ok(key_slot(b));
-    }
-    if let Some(i) = mp::small_int_value(o) {
-        let mut d = [0u8; 20];
-        return Ok(key_slot(resp::encode::fmt_isize(i, &mut d)));
-    }
-    Err(Fail::Type("keys: str, bytes or int"))
-}
-
-// Where the keys are, for the commands that are not "the first argument is the only key".
-// Space-separated names (the table costs its text only).
-/// No key: any node.
-/// (Commands with no argument at all need no entry.)
-const KEYLESS: &[u8] = b"ping echo info cluster command config client script function keys scan publish wait memory slowlog flushall flushdb";
-/// Every argument is a key.
-const ALL: &[u8] = b"mget del unlink exists touch watch sinter sunion sdiff sinterstore sunionstore sdiffstore pfcount pfmerge sintercard";
-/// key value key value ...
-const PAIRS: &[u8] = b"mset msetnx";
-/// Keys, then a timeout.
-const BLOCKING: &[u8] = b"blpop brpop bzpopmin bzpopmax";
-/// Two keys first.
-const TWO: &[u8] =
-    b"rename renamenx rpoplpush lmove smove blmove brpoplpush copy zrangestore lcs geosearchstore";
-/// `numkeys key ...` at the second argument.
-const NUMKEYS: &[u8] = b"eval evalsha eval_ro evalsha_ro fcall fcall_ro";
-/// Keys after the word STREAMS: the first half of what follows.
-const STREAMS: &[u8] = b"xread xreadgroup";
-
-fn listed(name: &[u8], list: &[u8]) -> bool {
-    list.split(|&b| b == b' ')
-        .any(|n| n.eq_ignore_ascii_case(name))
-}
-
-/// The slot of the command `args` (its name first): None for a command without keys,
-/// which any node serves. Keys in different slots: a CROSSSLOT error, nothing sent.
-///
-/// # Safety
-/// VM thread (nothing is raised). `args` must be valid objects.
-pub unsafe fn command_slot(args: &[Obj]) -> Result<Option<u16>, Fail> {
-    // SAFETY: the caller's contract; the name's bytes are only compared, at once.
-    let Some(name) = args.first().and_then(|&a| unsafe { mp::buffer(a) }) else {
-        return Ok(None);
-    };
-    let n = args.len();
-    let (first, end, step) = if n < 2 || listed(name, KEYLESS) {
-        return Ok(None);
-    } else if listed(name, ALL) {
-        (1, n, 1)
-    } else if listed(name, PAIRS) {
-        (1, n, 2)
-    } else if listed(name, BLOCKING) {
-        (1, n - 1, 1)
-    } else if listed(name, TWO) {
-        (1, n.min(3), 1)
-    } else if listed(name, NUMKEYS) {
-        // SAFETY: the caller's contract.
-        let k = unsafe { session::int_arg(args.get(2)) }.unwrap_or(0);
-        let k = usize::try_from(k).unwrap_or(0).min(n);
-        (3, n.min(3 + k), 1)
-    } else if listed(name, STREAMS) {
-        // SAFETY: the caller's contract.
-        let at = (1..n).find(|&i| unsafe { session::word_is(args.get(i), b"streams") });
-        match at {
-            Some(i) => (i + 1, i + 1 + (n - i - 1) / 2, 1),
-            None => return Ok(None),
-        }
-    } else {
-        (1, 2, 1)
-    };
-    let mut slot = None;
-    let mut i = first;
-    while let Some(&key) = args.get(i).filter(|_| i < end) {
-        // SAFETY: the caller's contract.
-        let s = unsafe { slot_of(key)? };
-        if slot.is_some_and(|t| t != s) {
-            return Err(Fail::Refused(CROSSSLOT));
-        }
-        slot = Some(s);
-        i += step;
-    }
-    Ok(slot)
-}
-
-/// Commands a cluster client does not run one by one: a transaction must stay on one
-/// node (`pipeline(transaction=True)`), and the session commands would apply to one node
-/// of many.
-fn refused(e: Effect) -> Result<(), Fail> {
-    match e {
-        Effect::Multi | Effect::Exec | Effect::Discard | Effect::Watch | Effect::Unwatch => Err(
-            Fail::Refused(b"ERR cluster: use pipeline(transaction=True)"),
-        ),
-        Effect::Select | Effect::Hello | Effect::Auth | Effect::SetName | Effect::Reset => {
-            Err(Fail::Refused(b"ERR cluster: session commands are options"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// An int of a reply within `0..=max`, else a protocol failure (trust no number from a
-/// server).
-///
-/// # Safety
-/// VM thread; may raise (OverflowError). `o` must be a valid object.
-unsafe fn bounded(o: Obj, max: isize) -> Result<isize, Fail> {
+/// As `command_slot`.
+unsafe fn route(args: &[Obj]) -> Result<(Option<u16>, bool), Fail> {
     // SAFETY: the caller's contract.
-    unsafe { mp::int_value(o) }
-        .filter(|v| (0..=max).contains(v))
-        .ok_or(Fail::Protocol("bad CLUSTER SLOTS reply"))
+    unsafe {
+        request::check(args)?;
+        if !matches!(
+            session::effect(args),
+            Effect::None | Effect::Subscribe | Effect::Monitor
+        ) {
+            return Err(Fail::Refused(
+                b"ERR cluster: use pipeline(transaction=True), or options",
+            ));
+        }
+        command_slot(args)
+    }
+}
+
+/// A node client (None for an empty slot).
+///
+/// # Safety
+/// The client contract; `o` NULL or a Redis object only this cluster reaches.
+unsafe fn node<'a>(o: Obj) -> Option<&'a mut Client> {
+    // SAFETY: the caller's contract.
+    unsafe { (!o.is_null()).then(|| Client::from_obj(o)).flatten() }
 }
 
 impl Cluster {
-    /// A new cluster object of type `t`, not connected (the glue then calls `load`).
+    /// A new cluster object of type `t`, not connected (the glue then loads its map:
+    /// `picoredis_client_connect`).
     /// `nodes` are the startup nodes, each a `(host, port)`.
     ///
     /// # Safety
     /// VM thread, before the object exists for anyone else; may raise (MemoryError,
-    /// TypeError for a startup node that is not a pair). `t` must be the RedisCluster
-    /// type; the objects in `opts` and `nodes` must be valid.
+    /// TypeError for startup nodes that are not a list of pairs). `t` must be the
+    /// RedisCluster type; the objects in `opts` and `nodes` must be valid.
     pub unsafe fn alloc(
         t: *const sys::mp_obj_type_t,
         opts: &Options,
         nodes: &[Obj],
         max_open: usize,
     ) -> Result<Obj, Fail> {
-        const STARTUP: &str = "startup_nodes: [(host, port)]";
         // SAFETY: the caller's contract. `p` is fresh zeroed memory for one Cluster (zero
         // is a valid value of every field but the ones written here, in place, before
-        // anything can read them: an empty map, no MOVED, an empty command cache).
+        // anything can read them: no node, an empty map, no MOVED, an empty cache).
         unsafe {
             let p = mp::malloc0::<Cluster>();
             core::ptr::addr_of_mut!((*p).head.base).write(sys::mp_obj_base_t { type_: t });
             core::ptr::addr_of_mut!((*p).opts).write(*opts);
-            (*p).nodes = mp::new_list(0);
-            (*p).current = mp::none();
-            (*p).max_open = max_open.clamp(1, MAX_NODES) as u8;
+            // A node's link is the cluster's to renew: a dropped one always reconnects,
+            // once per attempt (the cluster's own retries, with their backoff and map
+            // reloads, follow a node that went away).
+            (*p).opts.reconnect = true;
+            (*p).opts.retries = 0;
+            (*p).max_open = max_open.min(MAX_NODES) as u8;
             let c = &mut *p;
             for &n in nodes {
-                let [host, port] = mp::items(n) else {
-                    return Err(Fail::Type(STARTUP));
+                let addr = match mp::items(n) {
+                    [host, port] if mp::is_str(*host) => mp::int_small(*port)
+                        .and_then(|p| u16::try_from(p).ok())
+                        .map(|p| (*host, p)),
+                    _ => None,
                 };
-                if !mp::is_str(*host) {
-                    return Err(Fail::Type(STARTUP));
-                }
-                let port = mp::int_small(*port)
-                    .filter(|v| (0..=65535).contains(v))
-                    .ok_or(Fail::Value("port must be 0-65535"))?;
-                c.node_index(*host, port)?;
+                let (host, port) = addr.ok_or(Fail::Type("startup_nodes: [(str, 0-65535)]"))?;
+                // (Beyond MAX_NODES startup nodes, the rest are not needed.)
+                c.node_index(host, port);
             }
             Ok(p as Obj)
         }
@@ -299,137 +218,133 @@ impl Cluster {
 
     // ---- nodes ------------------------------------------------------------------------
 
-    /// The node entries (`[host, port, client]` lists).
+    /// The index of node `host:port`, added if new (host: str or bytes, made a str);
+    /// None when the table is full.
     ///
     /// # Safety
-    /// The client contract; the slice must not be kept across an append to the list.
-    unsafe fn entries<'a>(&self) -> &'a [Obj] {
-        // SAFETY: the caller's contract; `nodes` is this object's own list.
-        unsafe { mp::items(self.nodes) }
-    }
-
-    /// The index of node `host:port`, added if new (host: str or bytes, made a str).
-    ///
-    /// # Safety
-    /// The client contract (may raise MemoryError; the list gets the whole entry or none).
-    unsafe fn node_index(&mut self, host: Obj, port: isize) -> Result<usize, Fail> {
-        // SAFETY: the caller's contract; each entry is a list of three this object made.
+    /// The client contract (may raise MemoryError).
+    unsafe fn node_index(&mut self, host: Obj, port: u16) -> Option<usize> {
+        // SAFETY: the caller's contract; the hosts are str objects this object holds.
         unsafe {
             let want = mp::buffer(host).unwrap_or(&[]);
-            let entries = self.entries();
-            let found = entries.iter().position(|&e| match mp::items(e) {
-                [h, p, _] => mp::buffer(*h) == Some(want) && mp::small_int_value(*p) == Some(port),
-                _ => false,
-            });
-            if let Some(i) = found {
-                return Ok(i);
-            }
-            if entries.len() >= MAX_NODES {
-                return Err(Fail::Value("too many nodes"));
+            let n = self.nodes as usize;
+            let known = self.hosts.iter().zip(&self.ports).take(n);
+            if let Some(i) = known
+                .into_iter()
+                .position(|(&h, &p)| p == port && mp::buffer(h) == Some(want))
+            {
+                return Some(i);
             }
             let host = if mp::is_str(host) {
                 host
             } else {
                 mp::str_utf8(want)
             };
-            let entry = mp::new_list(3);
-            if let [h, p, c] = mp::items_mut(entry) {
-                *h = host;
-                *p = mp::small_int(port);
-                *c = mp::none();
-            }
-            mp::list_append(self.nodes, entry);
-            Ok(entries.len())
+            let (h, p) = (self.hosts.get_mut(n)?, self.ports.get_mut(n)?);
+            *h = host;
+            *p = port;
+            self.nodes += 1;
+            Some(n)
         }
     }
 
-    /// The client of node `i`, made (not connected) if it has none; when `max_open`
-    /// clients exist, the least recently used one is closed and dropped first.
+    /// The client of node `i` (marked used now), made (not connected) if it has none;
+    /// when `max_open` clients exist, the least recently used one is closed and dropped
+    /// first.
     ///
     /// # Safety
     /// The client contract.
-    unsafe fn client<'a>(&mut self, i: usize) -> Result<(Obj, &'a mut Client), Fail> {
-        // SAFETY: the caller's contract; entries are lists of three this object made,
-        // and their clients are Redis objects it made (only it reaches them).
+    unsafe fn client<'a>(&mut self, i: usize) -> Result<&'a mut Client, Fail> {
+        let now = mp::ticks_ms();
+        let (Some(&host), Some(&port), Some(used)) =
+            (self.hosts.get(i), self.ports.get(i), self.used.get_mut(i))
+        else {
+            return Err(Fail::NotConnected);
+        };
+        *used = now;
+        // SAFETY: the caller's contract; the clients are Redis objects this object made
+        // (only it reaches them).
         unsafe {
-            let entry = *self.entries().get(i).ok_or(Fail::NotConnected)?;
-            let (host, port, current) = match mp::items(entry) {
-                [h, p, c] => (*h, *p, *c),
-                _ => return Err(Fail::NotConnected),
-            };
-            let now = mp::ticks_ms();
-            if let Some(u) = self.used.get_mut(i) {
-                *u = now;
-            }
-            if let Some(c) = Client::from_obj(current) {
-                return Ok((current, c));
-            }
-            self.make_room(now);
-            let mut o = self.opts;
-            o.host = host;
-            o.port = mp::small_int_value(port).unwrap_or(0) as sys::mp_int_t;
-            // A node's link is the cluster's to renew: a dropped one always reconnects,
-            // once per attempt (the cluster's own retries, with their backoff and map
-            // reloads, follow a node that went away).
-            o.reconnect = true;
-            o.retries = 0;
-            let obj = mp::with_lock(Client::alloc(mp::redis_type(), &o, false));
-            if let Some(slot) = mp::items_mut(entry).get_mut(2) {
-                *slot = obj;
-            }
-            Client::from_obj(obj)
-                .map(|c| (obj, c))
-                .ok_or(Fail::NotConnected)
-        }
-    }
-
-    /// Closes and drops the least recently used clients until fewer than `max_open`
-    /// remain (errors of those closes are dropped: nothing waits for them).
-    ///
-    /// # Safety
-    /// The client contract (nothing is raised).
-    unsafe fn make_room(&mut self, now: u32) {
-        // SAFETY: the caller's contract, as in `client`.
-        unsafe {
-            loop {
+            if self.clients.get(i).is_some_and(|c| c.is_null()) {
+                // Room for one more: the idlest client goes.
                 let mut open = 0;
-                let mut idlest: Option<(u32, Obj)> = None;
-                for (k, &e) in self.entries().iter().enumerate() {
-                    if let [_, _, c] = mp::items(e) {
-                        if mp::is_none(*c) {
-                            continue;
-                        }
+                let mut idlest = (0, MAX_NODES);
+                for (k, (c, &u)) in self.clients.iter().zip(&self.used).enumerate() {
+                    if !c.is_null() {
                         open += 1;
-                        let idle = now.wrapping_sub(self.used.get(k).copied().unwrap_or(0));
-                        if idlest.is_none_or(|(m, _)| idle >= m) {
-                            idlest = Some((idle, e));
+                        if now.wrapping_sub(u) >= idlest.0 {
+                            idlest = (now.wrapping_sub(u), k);
                         }
                     }
                 }
-                let Some((_, e)) = idlest.filter(|_| open >= self.max_open as usize) else {
-                    return;
-                };
-                if let Some(slot) = mp::items_mut(e).get_mut(2) {
-                    if let Some(c) = Client::from_obj(*slot) {
-                        let _ = c.close();
-                    }
-                    *slot = mp::none();
+                if open >= self.max_open {
+                    self.drop_client(idlest.1);
+                }
+                // (The options' address is scratch: the node's, for its client.)
+                self.opts.host = host;
+                self.opts.port = port as sys::mp_int_t;
+                if let Some(c) = self.clients.get_mut(i) {
+                    *c = Client::alloc(mp::redis_type(), &self.opts, false);
                 }
             }
+            node(self.clients.get(i).copied().unwrap_or(mp::NULL)).ok_or(Fail::NotConnected)
         }
     }
 
-    /// The host of node `i` (None if there is no such node).
+    /// Closes and forgets node `i`'s client (an error of that close is dropped: nothing
+    /// waits for it).
     ///
     /// # Safety
     /// The client contract (nothing is raised).
-    unsafe fn host(&self, i: usize) -> Obj {
-        // SAFETY: the caller's contract.
-        unsafe {
-            match self.entries().get(i).map(|&e| mp::items(e)) {
-                Some([h, _, _]) => *h,
-                _ => mp::none(),
+    unsafe fn drop_client(&mut self, i: usize) {
+        if let Some(slot) = self.clients.get_mut(i) {
+            // SAFETY: the caller's contract.
+            if let Some(c) = unsafe { node(*slot) } {
+                // SAFETY: the caller's contract.
+                let _ = unsafe { c.close() };
             }
+            *slot = mp::NULL;
+        }
+    }
+
+    /// Node `i` runs `op` (after `ASKING` when `ask`) on a link made sure of first
+    /// (connected, or reconnected): `op`'s result; a failure that leaves the link out of
+    /// step closes it (what was sent may have run: the caller never sends it again).
+    /// `unreached` tells when the node could not be reached (the error is that
+    /// failure): nothing was sent, and the client is closed.
+    ///
+    /// # Safety
+    /// The client contract; `op`'s objects must be valid, alive for the call (a
+    /// pipeline's: tuples or lists that no Python code can change during it).
+    unsafe fn attempt(&mut self, i: usize, ask: bool, op: Op) -> Result<Obj, Fail> {
+        // SAFETY: the caller's contract (if an exception cuts the call short, the glue's
+        // abandon closes every node client). An exception on the way to the node (the
+        // socket's connect, DNS) is this node's failure too: the caller decides whether
+        // another attempt may follow (the closure captures only references: nothing to
+        // drop).
+        unsafe {
+            // (Node indexes come from the node table: `client` finds each.)
+            let c = self.client(i)?;
+            let mut r = Err(Fail::NotConnected);
+            if let Some(exc) = mp::protect(&mut || r = c.ensure_connected().map(|_| mp::none())) {
+                r = Err(Fail::Exception(exc));
+            }
+            self.unreached = r.is_err();
+            if r.is_ok() && ask {
+                r = c.command(&[mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))]);
+            }
+            if r.is_ok() {
+                r = match op {
+                    Op::Command(args) => c.command(args),
+                    Op::Pipeline(cmds, transaction) => c.pipeline(cmds, transaction),
+                };
+            }
+            if let Err(f) = r {
+                if self.unreached || f.breaks_connection() {
+                    c.abort();
+                }
+            }
+            r
         }
     }
 
@@ -439,90 +354,68 @@ impl Cluster {
         self.map.get(..self.ranges as usize).unwrap_or(&[])
     }
 
-    /// The node serving `slot` (None: any node, preferably one already connected).
+    /// The node for `slot` (None: any node, preferably a master already connected); for
+    /// a `read` with `read_from_replicas`, the master or one of its replicas, in turn.
+    /// (Without a map, and none to load: the first node; the attempt then fails, and
+    /// the caller's retries load a map.)
     ///
     /// # Safety
     /// The client contract.
-    unsafe fn node_for(&mut self, slot: Option<u16>) -> Result<usize, Fail> {
-        // SAFETY: the caller's contract.
-        unsafe {
-            if self.ranges == 0 {
-                self.load(None)?;
-            }
-            if let Some(s) = slot {
-                if let Some(r) = self.ranges().iter().find(|r| r.start <= s && s <= r.end) {
-                    return Ok(r.node as usize);
-                }
-            }
-            // Any node: one with a client, else the first master of the map.
-            let open = self.entries().iter().position(|&e| match mp::items(e) {
-                [_, _, c] => !mp::is_none(*c),
-                _ => false,
-            });
-            Ok(open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize)))
+    unsafe fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
+        if self.ranges == 0 {
+            // SAFETY: the caller's contract.
+            let _ = unsafe { self.load(None) };
         }
+        let range = slot.and_then(|s| {
+            self.ranges()
+                .iter()
+                .rev()
+                .find(|r| r.start <= s && s <= r.end)
+        });
+        if let Some(&Range { node: m, .. }) = range {
+            let m = m as usize;
+            if !(read && self.opts.readonly) {
+                return m;
+            }
+            // The master, then its replicas: the `turn`th of them, in a cycle.
+            let tag = m as u8 + 1;
+            let replicas = self
+                .replica_of
+                .iter()
+                .enumerate()
+                .filter(|&(_, &r)| r == tag);
+            let k = (self.turn as usize).checked_rem(replicas.clone().count() + 1);
+            return match k.unwrap_or(0).checked_sub(1) {
+                Some(k) => replicas.map(|(i, _)| i).nth(k).unwrap_or(m),
+                None => m,
+            };
+        }
+        let open = (0..self.nodes as usize).find(|&i| {
+            self.clients.get(i).is_some_and(|c| !c.is_null()) && self.replica_of.get(i) == Some(&0)
+        });
+        open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize))
     }
 
-    /// Points `slot` at `node` (a MOVED), splitting its range; every `RELOAD_EVERY`th
-    /// MOVED (or when the map is full) the whole map is reloaded instead.
+    /// Points `slot` at `node` (a MOVED): a one-slot range after the others, which
+    /// `node_for` searches from the last (the newest wins). Every `RELOAD_EVERY`th MOVED
+    /// (or when the map is full) the whole map is reloaded first.
     ///
     /// # Safety
     /// The client contract.
     unsafe fn moved(&mut self, slot: u16, node: usize) {
-        self.moved = self.moved.saturating_add(1);
-        if self.moved >= RELOAD_EVERY || !self.patch(slot, node as u8) {
-            // SAFETY: the caller's contract. A failed reload keeps the patched map (or
-            // the old one): the redirection is followed all the same.
+        // (Past 255 failed reloads it wraps: only the next full reload comes later.)
+        self.moved = self.moved.wrapping_add(1);
+        let one = Range {
+            start: slot,
+            end: slot,
+            node: node as u8,
+        };
+        if self.moved >= RELOAD_EVERY || !self.push(one) {
+            // SAFETY: the caller's contract. A failed reload keeps the map it had: the
+            // redirection is followed all the same.
             let _ = unsafe { self.load(None) };
-            self.patch(slot, node as u8);
+            self.push(one);
         }
-    }
-
-    /// `slot` is served by `node`; false when the map has no room for the split.
-    fn patch(&mut self, slot: u16, node: u8) -> bool {
-        let n = self.ranges as usize;
-        let at = self
-            .ranges()
-            .iter()
-            .position(|r| r.start <= slot && slot <= r.end);
-        let Some(i) = at else {
-            return self.push(Range {
-                start: slot,
-                end: slot,
-                node,
-            });
-        };
-        let Some(&r) = self.map.get(i) else {
-            return false;
-        };
-        if r.node == node {
-            return true;
-        }
-        if n + 2 > MAX_RANGES {
-            return false;
-        }
-        if let Some(m) = self.map.get_mut(i) {
-            *m = Range {
-                start: slot,
-                end: slot,
-                node,
-            };
-        }
-        if r.start < slot {
-            self.push(Range {
-                start: r.start,
-                end: slot - 1,
-                node: r.node,
-            });
-        }
-        if slot < r.end {
-            self.push(Range {
-                start: slot + 1,
-                end: r.end,
-                node: r.node,
-            });
-        }
-        true
     }
 
     fn push(&mut self, r: Range) -> bool {
@@ -547,119 +440,105 @@ impl Cluster {
             mp::qstr_obj(mp::qstr(sys::MP_QSTR_SLOTS)),
         ];
         let mut last = Fail::NotConnected;
-        // SAFETY: the caller's contract.
-        let n = unsafe { self.entries().len() };
-        for i in (0..n).filter(|&i| Some(i) != avoid) {
+        for i in (0..self.nodes as usize).filter(|&i| Some(i) != avoid) {
             // SAFETY: the caller's contract.
-            match unsafe { self.attempt(i, false, &|c| c.command(&args)) } {
-                // SAFETY: the caller's contract.
-                Ok(Ok(v)) => return unsafe { self.read_slots(v, i) },
-                Ok(Err(f)) | Err(f) => last = f,
+            match unsafe { self.attempt(i, false, Op::Command(&args)) } {
+                Ok(v) => {
+                    // SAFETY: the caller's contract.
+                    unsafe { self.read_slots(v, i) };
+                    return Ok(());
+                }
+                Err(f) => last = f,
             }
         }
         Err(last)
     }
 
     /// Replaces the map with a `CLUSTER SLOTS` reply from node `from`: a list of
-    /// `[start, end, [host, port, ...], replicas...]` (an empty host is `from`'s).
+    /// `[start, end, [host, port, ...], replicas...]` (an empty host is `from`'s). The
+    /// replicas are kept only with `read_from_replicas`.
     ///
     /// # Safety
-    /// The client contract; `v` a reply object only this call reaches.
-    unsafe fn read_slots(&mut self, v: Obj, from: usize) -> Result<(), Fail> {
-        let mut map = [Range {
-            start: 0,
-            end: 0,
-            node: 0,
-        }; MAX_RANGES];
-        let mut n = 0;
-        // SAFETY: the caller's contract; every object is checked to be a list before its
-        // items are read.
+    /// The client contract; `v` a reply object only this call reaches. A reply that is
+    /// not lists of ints and texts raises TypeError (the map keeps the ranges read
+    /// before). Slot numbers are kept to 14 bits and ports to 16: a wrong number sends a
+    /// command to a wrong node, which redirects it.
+    unsafe fn read_slots(&mut self, v: Obj, from: usize) {
+        self.ranges = 0;
+        self.moved = 0;
+        self.replica_of = [0; MAX_NODES];
+        // SAFETY: the caller's contract.
         unsafe {
-            let list = |o: Obj| {
-                if mp::type_is(o, mp::list_type()) {
-                    Ok(mp::items(o))
-                } else {
-                    Err(Fail::Protocol("bad CLUSTER SLOTS reply"))
-                }
-            };
-            for &e in list(v)? {
-                let [start, end, master, ..] = list(e)? else {
-                    return Err(Fail::Protocol("bad CLUSTER SLOTS reply"));
+            for &e in mp::items(v) {
+                let [start, end, nodes @ ..] = mp::items(e) else {
+                    continue;
                 };
-                let [host, port, ..] = list(*master)? else {
-                    return Err(Fail::Protocol("bad CLUSTER SLOTS reply"));
-                };
-                let start = bounded(*start, SLOTS as isize - 1)?;
-                let end = bounded(*end, SLOTS as isize - 1)?;
-                let port = bounded(*port, 65535)?;
-                let name = mp::buffer(*host).unwrap_or(&[]);
-                let host = if name.is_empty() || name == b"?" {
-                    self.host(from)
-                } else {
-                    *host
-                };
-                let node = self.node_index(host, port)?;
-                if let Some(m) = map.get_mut(n).filter(|_| start <= end) {
-                    *m = Range {
-                        start: start as u16,
-                        end: end as u16,
-                        node: node as u8,
+                let mut master = 0;
+                for &n in nodes {
+                    let [host, port, ..] = mp::items(n) else {
+                        continue;
                     };
-                    n += 1;
+                    let name = mp::buffer(*host).unwrap_or(&[]);
+                    let host = if name.is_empty() || name == b"?" {
+                        self.hosts.get(from).copied().unwrap_or(mp::none())
+                    } else {
+                        *host
+                    };
+                    // (No room for another node: the slots go where MOVED says.)
+                    let Some(i) = self.node_index(host, mp::int_arg(*port) as u16) else {
+                        break;
+                    };
+                    if master == 0 {
+                        self.push(Range {
+                            start: mp::int_arg(*start) as u16 & (SLOTS - 1),
+                            end: mp::int_arg(*end) as u16 & (SLOTS - 1),
+                            node: i as u8,
+                        });
+                        master = i as u8 + 1;
+                    } else if let Some(r) = self.replica_of.get_mut(i) {
+                        *r = master;
+                    }
+                    if !self.opts.readonly {
+                        break;
+                    }
                 }
             }
         }
-        self.map = map;
-        self.ranges = n as u8;
-        self.moved = 0;
-        Ok(())
     }
 
     // ---- commands ---------------------------------------------------------------------
 
-    /// What the error reply `exc` (from node `from`) asks for.
+    /// What the error reply `exc` (from node `from`) asks for: (0, ..) none; (MOVED or
+    /// ASK, the slot, the node named); (TRYAGAIN or CLUSTERDOWN, ..).
     ///
     /// # Safety
     /// The client contract; `exc` a RedisError.
-    unsafe fn redirect(&mut self, exc: Obj, from: usize) -> Result<Redirect, Fail> {
+    unsafe fn redirect(&mut self, exc: Obj, from: usize) -> (u8, u16, usize) {
         // SAFETY: the caller's contract; the texts are only read, at once.
         unsafe {
             let args = mp::items(mp::load_attr(exc, mp::qstr(sys::MP_QSTR_args)));
-            let code = args.first().and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
-            let moved = code == b"MOVED";
-            if code == b"TRYAGAIN" || code == b"CLUSTERDOWN" {
-                return Ok(Redirect::Again(code == b"CLUSTERDOWN"));
-            }
-            if !moved && code != b"ASK" {
-                return Ok(Redirect::None);
+            let word = |k: usize| args.get(k).and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
+            let kind = code_of(word(0), REDIRECTS);
+            if kind != MOVED && kind != ASK {
+                return (kind, 0, from);
             }
             // "3999 127.0.0.1:6381" (an empty host: the node that answered).
-            let text = args.get(1).and_then(|&a| mp::buffer(a)).unwrap_or(&[]);
-            let sp = text.iter().position(|&b| b == b' ');
-            let colon = text.iter().rposition(|&b| b == b':');
-            let (Some(sp), Some(colon)) = (sp, colon) else {
-                return Ok(Redirect::None);
+            let text = word(1);
+            let sp = text.iter().position(|&b| b == b' ').unwrap_or(0);
+            let colon = text.iter().rposition(|&b| b == b':').unwrap_or(0);
+            if colon <= sp {
+                return (0, 0, from);
+            }
+            let num = |t: Option<&[u8]>| t.and_then(resp::parse::parse_integer).unwrap_or(0) as u16;
+            let host = match text.get(sp + 1..colon).unwrap_or(&[]) {
+                [] => self.hosts.get(from).copied().unwrap_or(mp::none()),
+                h => mp::str_utf8(h),
             };
-            let slot = text.get(..sp).and_then(resp::parse::parse_integer);
-            let host = text.get(sp + 1..colon).unwrap_or(&[]);
-            let port = text.get(colon + 1..).and_then(resp::parse::parse_integer);
-            let (Some(slot), Some(port)) = (
-                slot.and_then(|s| u16::try_from(s).ok()),
-                port.filter(|p| (0..=65535).contains(p)),
-            ) else {
-                return Ok(Redirect::None);
-            };
-            let host = if host.is_empty() {
-                self.host(from)
-            } else {
-                mp::str_utf8(host)
-            };
-            let node = self.node_index(host, port as isize)?;
-            Ok(if moved {
-                Redirect::Moved(slot & (SLOTS - 1), node)
-            } else {
-                Redirect::Ask(node)
-            })
+            // (No room for the node: the caller gets the redirection as an error.)
+            match self.node_index(host, num(text.get(colon + 1..))) {
+                Some(node) => (kind, num(text.get(..sp)) & (SLOTS - 1), node),
+                None => (0, 0, from),
+            }
         }
     }
 
@@ -667,58 +546,11 @@ impl Cluster {
     ///
     /// # Safety
     /// The client contract (a KeyboardInterrupt may end the wait).
-    unsafe fn backoff(&mut self, waits: &mut u32) {
+    unsafe fn backoff(waits: &mut u32) {
         let ms = (10u32 << (*waits).min(5)).min(200);
         *waits += 1;
         // SAFETY: the caller's contract.
         unsafe { mp::delay_ms(ms) };
-    }
-
-    /// Node `i` runs `op` (after `ASKING` when `ask`) on a link made sure of first. The
-    /// outer error: the node could not be reached, nothing was sent. The inner result:
-    /// `op`'s; a failure that leaves the link out of step closes it (what was sent may
-    /// have run: the caller never sends it again).
-    ///
-    /// # Safety
-    /// The client contract; `op` may raise: it must hold nothing that needs dropping.
-    unsafe fn attempt(
-        &mut self,
-        i: usize,
-        ask: bool,
-        op: &dyn Fn(&mut Client) -> Result<Obj, Fail>,
-    ) -> Result<Result<Obj, Fail>, Fail> {
-        let asking = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_ASKING))];
-        // SAFETY: the caller's contract; `current` names the node client while it works
-        // (the glue's abandon closes it if an exception cuts the call short).
-        unsafe {
-            let (obj, c) = self.client(i)?;
-            self.current = obj;
-            // An exception on the way (the socket's connect, DNS) is this node's failure
-            // too: `run` decides whether another attempt may follow (the closure captures
-            // only references: nothing to drop).
-            let mut up = Err(Fail::NotConnected);
-            if let Some(exc) = mp::protect(&mut || up = c.ensure_connected()) {
-                up = Err(Fail::Exception(exc));
-            }
-            let mut r = up.map(|_| mp::none());
-            if r.is_ok() && ask {
-                r = c.command(&asking);
-            }
-            if r.is_ok() {
-                r = op(c);
-            }
-            self.current = mp::none();
-            match r {
-                Err(f) if f.breaks_connection() || up.is_err() => {
-                    c.abort();
-                    match up {
-                        Err(_) => Err(f),
-                        Ok(()) => Ok(r),
-                    }
-                }
-                _ => Ok(r),
-            }
-        }
     }
 
     /// `do_cmd`: the command `args` on the node its keys hash to.
@@ -728,194 +560,148 @@ impl Cluster {
     pub unsafe fn command(&mut self, args: &[Obj]) -> Result<Obj, Fail> {
         // SAFETY: the caller's contract.
         unsafe {
-            request::check(args)?;
-            refused(session::effect(args))?;
-            let slot = command_slot(args)?;
-            self.run(slot, None, &|c| c.command(args))
+            let (slot, read) = route(args)?;
+            self.turn = self.turn.wrapping_add(read as u8);
+            self.run(slot, read, Op::Command(args))
         }
     }
 
     /// Runs `op` (a command, or a transaction) on the node of `slot` until it gets a
-    /// reply that is not a redirection, or the budget is spent. `first`: an error reply
-    /// the command already got from a node (in a pipeline), followed before anything is
-    /// sent.
+    /// reply that is not a redirection, or the budget is spent. A `read` may go to a
+    /// replica; a node that cannot be reached sends the command to the master, after a
+    /// pause and a new map.
     ///
     /// # Safety
     /// The client contract; `op` as for `attempt`.
-    unsafe fn run(
-        &mut self,
-        slot: Option<u16>,
-        first: Option<(Obj, usize)>,
-        op: &dyn Fn(&mut Client) -> Result<Obj, Fail>,
-    ) -> Result<Obj, Fail> {
+    unsafe fn run(&mut self, slot: Option<u16>, mut read: bool, op: Op) -> Result<Obj, Fail> {
         let mut ask = false;
         let mut waits = 0;
         let mut last = Fail::Refused(BUDGET);
-        let mut pending = first;
         // SAFETY: the caller's contract.
         unsafe {
-            let mut node = match first {
-                Some((_, n)) => n,
-                None => self.node_for(slot)?,
-            };
+            let mut node = self.node_for(slot, read);
             for attempt in 0..TTL {
-                let reply = match pending.take() {
-                    Some((exc, _)) => Err(Fail::Reply(exc)),
-                    None => match self.attempt(node, ask, op) {
-                        Ok(r) => r,
-                        // An exception other than OSError (KeyboardInterrupt, MemoryError)
-                        // is the caller's.
-                        Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
-                            return Err(Fail::Exception(e));
-                        }
-                        Err(f) => {
-                            // Unreachable (nothing was sent): after a pause, a new map,
-                            // maybe a new master.
-                            last = f;
-                            self.backoff(&mut waits);
-                            let _ = self.load(Some(node));
-                            node = self.node_for(slot)?;
-                            ask = false;
-                            continue;
+                let reply = self.attempt(node, ask, op);
+                let (kind, s, to) = match reply {
+                    // An exception other than OSError (KeyboardInterrupt, MemoryError) is
+                    // the caller's.
+                    Err(Fail::Exception(e)) if !mp::type_is(e, mp::os_error_type()) => {
+                        return reply;
+                    }
+                    // Unreachable (nothing was sent): the master (after a pause and a new
+                    // map, maybe a new master).
+                    Err(f) if self.unreached => {
+                        last = f;
+                        read = false;
+                        (UNREACHABLE, 0, node)
+                    }
+                    Err(Fail::Reply(exc)) => match self.redirect(exc, node) {
+                        (0, ..) => return reply,
+                        r => {
+                            last = Fail::Refused(BUDGET);
+                            r
                         }
                     },
+                    _ => return reply,
                 };
-                let Err(Fail::Reply(exc)) = reply else {
-                    return reply;
-                };
-                ask = false;
-                match self.redirect(exc, node)? {
-                    Redirect::None => return reply,
-                    Redirect::Moved(s, to) => {
-                        // Nodes that send the slot back and forth (a move being
-                        // committed node by node): a pause in the second half.
-                        if attempt >= TTL / 2 {
-                            self.backoff(&mut waits);
-                        }
-                        self.moved(s, to);
-                        node = to;
-                    }
-                    Redirect::Ask(to) => {
-                        node = to;
-                        ask = true;
-                    }
-                    Redirect::Again(down) => {
-                        self.backoff(&mut waits);
-                        if down {
-                            let _ = self.load(None);
-                        }
-                        node = self.node_for(slot)?;
-                    }
+                // A pause before TRYAGAIN's, CLUSTERDOWN's and an unreachable node's next
+                // attempt, and between redirections in the second half of the budget
+                // (nodes that send a slot back and forth while a move is committed
+                // node by node).
+                if kind > ASK || attempt >= TTL / 2 {
+                    Self::backoff(&mut waits);
                 }
-                last = Fail::Refused(BUDGET);
+                if kind == MOVED {
+                    self.moved(s, to);
+                }
+                if kind >= CLUSTERDOWN {
+                    let _ = self.load((kind == UNREACHABLE).then_some(node));
+                }
+                ask = kind == ASK;
+                node = if kind <= ASK {
+                    to
+                } else {
+                    self.node_for(slot, read)
+                };
             }
         }
         Err(last)
     }
 
     /// `pipeline().execute()`: each command goes to the node of its slot; the commands
-    /// of one node are sent with one write, then their replies read. A command that got
-    /// a redirection (it did not run) is followed alone, as are the commands of a node
-    /// that could not be reached. Replies come back in the caller's order, server errors
-    /// in place. With `transaction`, every key must be in one slot, and MULTI/EXEC runs
-    /// on its node (a MOVED at queue time: the transaction did not run, and goes to the
-    /// new owner).
+    /// of one node are sent with one write, then their replies read. A command answered
+    /// with a redirection (it did not run), and the commands of a node that could not be
+    /// reached, are then sent alone by `run`, from their slot's node (which follows the
+    /// redirection again, with its budget). Replies come back
+    /// in the caller's order, server errors in place. With `transaction`, every key must
+    /// be in one slot, and MULTI/EXEC runs on its master (a MOVED at queue time: the
+    /// transaction did not run, and goes to the new owner).
     ///
     /// # Safety
     /// The client contract; `cmds` tuples (or lists) of valid objects that no Python code
     /// can change during the call.
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
-        // SAFETY: the caller's contract. `plan` and `out` are this call's own lists;
-        // `plan` holds each command's slot, then its node until it is done (None), `out`
-        // its reply (every slot written, each command being in one group, before `out`
-        // is returned).
+        // SAFETY: the caller's contract. `out` is this call's own list: a NULL slot is a
+        // command not sent yet, the `group` list marks those of the node being served,
+        // and every slot holds its reply before `out` is returned.
         unsafe {
-            let n = cmds.len();
-            let plan = mp::new_list(n);
+            let out = mp::new_list(cmds.len());
             let mut tslot = None;
-            for (&cmd, p) in cmds.iter().zip(mp::items_mut(plan)) {
-                let args = mp::items(cmd);
-                request::check(args)?;
-                refused(session::effect(args))?;
-                let s = command_slot(args)?;
-                if transaction && tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
-                    return Err(Fail::Refused(CROSSSLOT));
-                }
-                tslot = tslot.or(s);
-                *p = s.map_or(mp::none(), |s| mp::small_int(s as isize));
-            }
-            if transaction {
-                return self.run(tslot, None, &|c| c.pipeline(cmds, true));
-            }
-            let slot = |o: Obj| mp::small_int_value(o).map(|s| s as u16);
-            let slots = mp::new_tuple(mp::items(plan));
-            for p in mp::items_mut(plan) {
-                *p = mp::small_int(self.node_for(slot(*p))? as isize);
-            }
-            let out = mp::new_list(n);
-            let node_of = |k: usize| mp::items(plan).get(k).and_then(|&o| mp::small_int_value(o));
-            // Groups in the order of their first command.
-            for i in 0..n {
-                let Some(node) = node_of(i) else {
-                    continue;
-                };
-                let mine = |k: &usize| node_of(*k) == Some(node);
+            // (One turn for the whole pipeline: its reads of a slot go to one node.)
+            self.turn = self.turn.wrapping_add(1);
+            loop {
+                // The commands still to send of the node of the first one, in order. (The
+                // first round checks them all before anything is sent.)
                 let group = mp::new_list(0);
-                for k in (i..n).filter(mine) {
-                    mp::list_append(group, cmds.get(k).copied().unwrap_or(mp::none()));
+                let mut to = None;
+                for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
+                    if !o.is_null() {
+                        continue;
+                    }
+                    let (s, read) = route(mp::items(cmd))?;
+                    if transaction {
+                        if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
+                            return Err(Fail::Refused(CROSSSLOT));
+                        }
+                        tslot = tslot.or(s);
+                        continue;
+                    }
+                    let n = self.node_for(s, read);
+                    if *to.get_or_insert(n) == n {
+                        *o = group;
+                        mp::list_append(group, cmd);
+                    }
                 }
-                let node = node as usize;
-                let replies =
-                    match self.attempt(node, false, &|c| c.pipeline(mp::items(group), false)) {
-                        Ok(Ok(v)) => mp::items(v),
-                        Ok(Err(f)) => return Err(f),
-                        Err(_) => &[],
-                    };
-                for (j, k) in (i..n).filter(mine).enumerate() {
-                    let got = replies.get(j).copied();
-                    let again = match got {
-                        None => Some(None),
-                        Some(v) if mp::is_redis_error(v) => match self.redirect(v, node)? {
-                            Redirect::None => None,
-                            _ => Some(Some((v, node))),
-                        },
-                        Some(_) => None,
-                    };
-                    let reply = match (again, cmds.get(k), mp::items(slots).get(k)) {
-                        (Some(first), Some(&cmd), Some(&s)) => {
-                            match self.run(slot(s), first, &|c| c.command(mp::items(cmd))) {
-                                Ok(v) => v,
-                                Err(Fail::Reply(e)) => e,
+                if transaction {
+                    return self.run(tslot, false, Op::Pipeline(cmds, true));
+                }
+                let Some(to) = to else {
+                    return Ok(out);
+                };
+                let replies = match self.attempt(to, false, Op::Pipeline(mp::items(group), false)) {
+                    Ok(v) => mp::items(v),
+                    Err(_) if self.unreached => &[],
+                    Err(f) => return Err(f),
+                };
+                let mut got = replies.iter();
+                for (o, &cmd) in mp::items_mut(out).iter_mut().zip(cmds) {
+                    if *o != group {
+                        continue;
+                    }
+                    *o = match got.next() {
+                        Some(&v) if !mp::is_redis_error(v) || self.redirect(v, to).0 == 0 => v,
+                        _ => {
+                            let args = mp::items(cmd);
+                            let (s, read) = command_slot(args)?;
+                            match self.run(s, read, Op::Command(args)) {
+                                Ok(v) | Err(Fail::Reply(v)) => v,
                                 Err(f) => return Err(f),
                             }
                         }
-                        _ => got.unwrap_or(mp::none()),
                     };
-                    if let (Some(o), Some(p)) = (
-                        mp::items_mut(out).get_mut(k),
-                        mp::items_mut(plan).get_mut(k),
-                    ) {
-                        *o = reply;
-                        *p = mp::none();
-                    }
                 }
             }
-            Ok(out)
         }
-    }
-
-    /// An operation raised part-way: the node client it was using is closed.
-    ///
-    /// # Safety
-    /// The client contract (nothing is raised).
-    pub unsafe fn abandon(&mut self) {
-        // SAFETY: the caller's contract; `current` is a node client or None.
-        unsafe {
-            if let Some(c) = Client::from_obj(self.current) {
-                c.abort();
-            }
-        }
-        self.current = mp::none();
     }
 
     /// `close()`: closes every node connection (errors of those closes are dropped).
@@ -923,16 +709,9 @@ impl Cluster {
     /// # Safety
     /// The client contract (nothing is raised).
     pub unsafe fn close(&mut self) -> Result<Obj, Fail> {
-        // SAFETY: the caller's contract, as in `make_room`.
-        unsafe {
-            for &e in self.entries() {
-                if let Some(slot) = mp::items_mut(e).get_mut(2) {
-                    if let Some(c) = Client::from_obj(*slot) {
-                        let _ = c.close();
-                    }
-                    *slot = mp::none();
-                }
-            }
+        for i in 0..MAX_NODES {
+            // SAFETY: the caller's contract.
+            unsafe { self.drop_client(i) };
         }
         Ok(mp::none())
     }

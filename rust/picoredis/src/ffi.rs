@@ -210,7 +210,8 @@ pub unsafe extern "C" fn picoredis_client_get_message(
 
 /// Connects: args are (sock, host, port). `sock` is a connected stream object to use, or
 /// None for host:port; a host or port that is not None replaces the one used so far,
-/// after both are checked (a bad one changes nothing).
+/// after both are checked (a bad one changes nothing). A RedisCluster (its constructor)
+/// loads its slot map from the first node that answers `CLUSTER SLOTS`.
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
@@ -224,6 +225,10 @@ pub unsafe extern "C" fn picoredis_client_connect(
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call); the
     // closures capture only references.
     unsafe {
+        #[cfg(feature = "cluster")]
+        if let Some(k) = Cluster::from_obj(client) {
+            return outcome(k.load(None).map(|_| mp::none()));
+        }
         let a = args(n_args, a);
         let arg = |i: usize| arg(a, i);
         with_client(client, |c| {
@@ -299,9 +304,11 @@ pub unsafe extern "C" fn picoredis_abandon(obj: mp_obj_t) {
         if let Some(c) = Client::from_obj(obj) {
             c.abort();
         }
+        // A cluster does not know which node client an exception cut short: it closes
+        // them all (each reconnects when next needed).
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(obj) {
-            k.abandon();
+            let _ = k.close();
         }
         #[cfg(feature = "reader")]
         if let Some(m) = Mux::from_obj(obj) {
@@ -392,7 +399,7 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
 
 /// A new `RedisCluster` (`t`) with the options `opts` for its node clients, knowing the
 /// startup nodes `nodes` (a list or tuple of `(host, port)`), keeping at most `max_open`
-/// node clients; not connected yet (`picoredis_cluster_load`).
+/// node clients; not connected yet (`picoredis_client_connect` loads its slot map).
 ///
 /// # Safety
 /// Called by the glue's `make_new` on the VM thread, before the object exists for anyone
@@ -411,27 +418,6 @@ pub unsafe extern "C" fn picoredis_cluster_new(
     unsafe { outcome(Cluster::alloc(t, &*opts, mp::items(nodes), max_open)) }
 }
 
-/// Loads the cluster's slot map from the first node that answers `CLUSTER SLOTS`.
-///
-/// # Safety
-/// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
-/// `nlr_push`).
-#[cfg(feature = "cluster")]
-#[no_mangle]
-pub unsafe extern "C" fn picoredis_cluster_load(
-    obj: mp_obj_t,
-    _n_args: usize,
-    _a: *const mp_obj_t,
-) -> picoredis_result_t {
-    // SAFETY: the caller's contract.
-    unsafe {
-        outcome(match Cluster::from_obj(obj) {
-            Some(k) => k.load(None).map(|_| mp::none()),
-            None => Err(Fail::Type("not a picoredis RedisCluster")),
-        })
-    }
-}
-
 /// `keyslot(key)`: the hash slot of args[0] (str, bytes, a buffer or an int), as the
 /// cluster computes it.
 ///
@@ -447,12 +433,9 @@ pub unsafe extern "C" fn picoredis_cluster_keyslot(
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects for the whole call).
     unsafe {
-        let key = arg(args(n_args, a), 0);
-        let cmd = [mp::qstr_obj(mp::qstr(crate::sys::MP_QSTR_get)), key];
-        outcome(match crate::cluster::command_slot(&cmd) {
-            Ok(Some(s)) => Ok(mp::small_int(s as isize)),
-            Ok(None) => Err(Fail::Type("keys: str, bytes or int")),
-            Err(f) => Err(f),
+        outcome(match crate::slots::slot_of(arg(args(n_args, a), 0)) {
+            Some(s) => Ok(mp::small_int(s as isize)),
+            None => Err(Fail::Type("keys: str, bytes or int")),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! What runs on every new connection before the first command: HELLO 3 (with AUTH and
-//! SETNAME folded in) or AUTH and CLIENT SETNAME, then SELECT. Every reconnect repeats it,
+//! SETNAME folded in) or AUTH and CLIENT SETNAME, then SELECT (and READONLY for a
+//! cluster's node connections that read from replicas). Every reconnect repeats it,
 //! so a reconnected client is in the same state as the first one.
 
 use crate::fail::Fail;
@@ -101,6 +102,14 @@ pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
             .word(sys::MP_QSTR_SELECT)
             .obj(unsafe { mp::small_int(o.db as isize) });
         call(select.as_slice(), false)?;
+    }
+    // A cluster node that may serve reads as a replica: on every connection, so a
+    // reconnect keeps it.
+    #[cfg(feature = "cluster")]
+    if o.readonly {
+        let mut readonly = Args::new();
+        readonly.word(sys::MP_QSTR_READONLY);
+        call(readonly.as_slice(), false)?;
     }
     Ok(())
 }

@@ -17,7 +17,8 @@
 //! request, reply, session, pubsub, handshake, tls
 //! client, reader, mux     the Redis/PubSub, Reader and asyncio queue objects
 //! sentinel                the Sentinel object (a client asking sentinels for the primary)
-//! cluster                 RedisCluster: slots, the slot map, redirections (over clients)
+//! slots                   a cluster command's key slot (CRC16, hash tags, the key table)
+//! cluster                 RedisCluster: the slot map, redirections (over clients)
 //! ffi                     the C ABI the glue calls
 //! ```
 #![no_std]
@@ -57,6 +58,8 @@ mod request;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 mod session;
+#[cfg(feature = "cluster")]
+mod slots;
 mod text;
 #[cfg(feature = "tls")]
 mod tls;

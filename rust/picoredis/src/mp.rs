@@ -478,23 +478,11 @@ pub unsafe fn is_exception(o: Obj) -> bool {
 /// # Safety
 /// VM thread; may raise (TypeError for a non-int, OverflowError beyond a machine word).
 /// `o` must be a valid object.
-#[cfg(feature = "reader")]
+#[cfg(any(feature = "reader", feature = "cluster"))]
 #[inline]
 pub unsafe fn int_arg(o: Obj) -> isize {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_obj_get_int(o) as isize }
-}
-
-/// The value of an int (small, or an int object as replies make them), None for
-/// anything else.
-///
-/// # Safety
-/// VM thread; may raise (OverflowError for an int beyond a machine word). `o` must be a
-/// valid object.
-#[cfg(feature = "cluster")]
-pub unsafe fn int_value(o: Obj) -> Option<isize> {
-    // SAFETY: the caller's contract; only an int is converted.
-    small_int_value(o).or_else(|| unsafe { is_int(o).then(|| sys::mp_obj_get_int(o) as isize) })
 }
 
 /// The value of an int in the small-int range, whether `o` is a small int or an int
@@ -896,9 +884,6 @@ extern "C" {
     // Defined by the C glue (mpy_module/modpicoredis.c): runs `f(ctx)` under nlr_push and
     // returns the exception it raised, or NULL.
     fn picoredis_protect(f: unsafe extern "C" fn(*mut c_void), ctx: *mut c_void) -> sys::mp_obj_t;
-    // Defined by the C glue: gives a new client object its lock (the layout is the glue's).
-    #[cfg(feature = "cluster")]
-    fn picoredis_lock(obj: sys::mp_obj_t) -> sys::mp_obj_t;
     // Defined by the C glue: whether `exc` is OSError(ETIMEDOUT or EAGAIN).
     #[cfg(feature = "tls")]
     fn picoredis_is_timeout(exc: sys::mp_obj_t) -> bool;
@@ -913,17 +898,6 @@ extern "C" {
 pub unsafe fn is_timeout(exc: Obj) -> bool {
     // SAFETY: the caller's contract.
     unsafe { picoredis_is_timeout(exc) }
-}
-
-/// `obj` (a new picoredis client) with its lock, as the glue gives one to every object
-/// it makes: a regular object that Python code could use safely.
-///
-/// # Safety
-/// VM thread; may raise (MemoryError). `obj` must be a new Redis object without a lock.
-#[cfg(feature = "cluster")]
-pub unsafe fn with_lock(obj: Obj) -> Obj {
-    // SAFETY: the caller's contract.
-    unsafe { picoredis_lock(obj) }
 }
 
 /// Runs `f` and returns the exception it raised instead of letting it propagate (the C

@@ -38,6 +38,9 @@ pub struct picoredis_options_t {
     pub decode_responses: bool,
     /// Reopen a dropped connection on the next command.
     pub reconnect: bool,
+    /// `READONLY` after the handshake (a RedisCluster's `read_from_replicas=True`: its
+    /// node connections may serve reads on replicas); always false for other clients.
+    pub readonly: bool,
     // The `heal` part's options (always here, so the struct is one shape for C; only
     // that part reads them).
     /// Failed connect attempts retried (host:port only), each after a backoff.

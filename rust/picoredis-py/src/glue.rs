@@ -374,6 +374,7 @@ impl Redis {
             backoff_base,
             backoff_cap,
             health_check_ms,
+            readonly: false,
         };
         let r = Redis {
             core: UnsafeCell::new(Core {

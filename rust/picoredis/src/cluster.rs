@@ -690,14 +690,10 @@ impl Cluster {
                     }
                     *o = match got.next() {
                         Some(&v) if !mp::is_redis_error(v) || self.redirect(v, to).0 == 0 => v,
-                        _ => {
-                            let args = mp::items(cmd);
-                            let (s, read) = command_slot(args)?;
-                            match self.run(s, read, Op::Command(args)) {
-                                Ok(v) | Err(Fail::Reply(v)) => v,
-                                Err(f) => return Err(f),
-                            }
-                        }
+                        _ => match self.command(mp::items(cmd)) {
+                            Ok(v) | Err(Fail::Reply(v)) => v,
+                            Err(f) => return Err(f),
+                        },
                     };
                 }
             }

@@ -356,16 +356,9 @@ impl Cluster {
 
     /// The node for `slot` (None: any node, preferably a master already connected); for
     /// a `read` with `read_from_replicas`, the master or one of its replicas, in turn.
-    /// (Without a map, and none to load: the first node; the attempt then fails, and
-    /// the caller's retries load a map.)
-    ///
-    /// # Safety
-    /// The client contract.
-    unsafe fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
-        if self.ranges == 0 {
-            // SAFETY: the caller's contract.
-            let _ = unsafe { self.load(None) };
-        }
+    /// (Without a map, a cluster that had no slots when it was loaded: the first node,
+    /// whose MOVED or CLUSTERDOWN then patches or reloads the map.)
+    fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
         let range = slot.and_then(|s| {
             self.ranges()
                 .iter()

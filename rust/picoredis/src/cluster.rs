@@ -638,8 +638,18 @@ impl Cluster {
         // command not sent yet, the `group` list marks those of the node being served,
         // and every slot holds its reply before `out` is returned.
         unsafe {
+            if transaction {
+                let mut tslot = None;
+                for &cmd in cmds {
+                    let (s, _) = route(mp::items(cmd))?;
+                    if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
+                        return Err(Fail::Refused(CROSSSLOT));
+                    }
+                    tslot = tslot.or(s);
+                }
+                return self.run(tslot, false, Op::Pipeline(cmds, true));
+            }
             let out = mp::new_list(cmds.len());
-            let mut tslot = None;
             // (One turn for the whole pipeline: its reads of a slot go to one node.)
             self.turn = self.turn.wrapping_add(1);
             loop {
@@ -652,21 +662,11 @@ impl Cluster {
                         continue;
                     }
                     let (s, read) = route(mp::items(cmd))?;
-                    if transaction {
-                        if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
-                            return Err(Fail::Refused(CROSSSLOT));
-                        }
-                        tslot = tslot.or(s);
-                        continue;
-                    }
                     let n = self.node_for(s, read);
                     if *to.get_or_insert(n) == n {
                         *o = group;
                         mp::list_append(group, cmd);
                     }
-                }
-                if transaction {
-                    return self.run(tslot, false, Op::Pipeline(cmds, true));
                 }
                 let Some(to) = to else {
                     return Ok(out);

@@ -411,6 +411,7 @@ impl Cluster {
         }
     }
 
+    #[inline(never)]
     fn push(&mut self, r: Range) -> bool {
         match self.map.get_mut(self.ranges as usize) {
             Some(m) => {

@@ -437,11 +437,11 @@ impl Cluster {
     }
 
     /// Loads the map from `CLUSTER SLOTS`, asking the known nodes in turn (but `avoid`,
-    /// which just failed); the first good answer wins.
+    /// which just failed); the first good answer wins. Its value is None (connect()'s).
     ///
     /// # Safety
     /// The client contract.
-    pub unsafe fn load(&mut self, avoid: Option<usize>) -> Result<(), Fail> {
+    pub unsafe fn load(&mut self, avoid: Option<usize>) -> Result<Obj, Fail> {
         let args = [
             mp::qstr_obj(mp::qstr(sys::MP_QSTR_CLUSTER)),
             mp::qstr_obj(mp::qstr(sys::MP_QSTR_SLOTS)),
@@ -453,7 +453,7 @@ impl Cluster {
                 Ok(v) => {
                     // SAFETY: the caller's contract.
                     unsafe { self.read_slots(v, i) };
-                    return Ok(());
+                    return Ok(mp::none());
                 }
                 Err(f) => last = f,
             }

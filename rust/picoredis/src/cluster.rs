@@ -209,18 +209,16 @@ impl Cluster {
         unsafe { mp::is_cluster(o).then(|| &mut *(o as *mut Cluster)) }
     }
 
-    /// The command cache's slots of `o` (NULL if `o` is not a cluster); see
+    /// The command cache's slots of `o` (None if `o` is not a cluster); see
     /// `Client::command_cache`.
     ///
     /// # Safety
     /// VM thread. `o` must be a valid object.
-    pub unsafe fn command_cache(o: Obj) -> *mut Obj {
+    pub unsafe fn command_cache(o: Obj) -> Option<*mut Obj> {
         // SAFETY: the caller's contract; only the field's address is taken.
         unsafe {
-            if !mp::is_cluster(o) {
-                return core::ptr::null_mut();
-            }
-            core::ptr::addr_of_mut!((*(o as *mut Cluster)).cmd_cache) as *mut Obj
+            mp::is_cluster(o)
+                .then(|| core::ptr::addr_of_mut!((*(o as *mut Cluster)).cmd_cache) as *mut Obj)
         }
     }
 

@@ -390,8 +390,8 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
             *n = CMD_CACHE;
         }
         #[cfg(feature = "cluster")]
-        if mp::is_cluster(client) {
-            return Cluster::command_cache(client);
+        if let Some(cache) = Cluster::command_cache(client) {
+            return cache;
         }
         Client::command_cache(client)
     }

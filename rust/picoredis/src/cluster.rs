@@ -268,7 +268,10 @@ impl Cluster {
         };
         k.used = now;
         let Node {
-            host, port, client, ..
+            host,
+            port,
+            mut client,
+            ..
         } = *k;
         // SAFETY: the caller's contract; the clients are Redis objects this object made
         // (only it reaches them).
@@ -291,11 +294,10 @@ impl Cluster {
                 // (The options' address is scratch: the node's, for its client.)
                 self.opts.host = host;
                 self.opts.port = port as sys::mp_int_t;
-                let c = Client::alloc(mp::redis_type(), &self.opts, false);
+                client = Client::alloc(mp::redis_type(), &self.opts, false);
                 if let Some(k) = self.node.get_mut(i) {
-                    k.client = c;
+                    k.client = client;
                 }
-                return node(c).ok_or(Fail::NotConnected);
             }
             node(client).ok_or(Fail::NotConnected)
         }

@@ -395,7 +395,8 @@ impl Cluster {
                 None => m,
             };
         }
-        let open = (0..self.nodes as usize).find(|&i| {
+        // (Nodes not known yet have no client.)
+        let open = (0..MAX_NODES).find(|&i| {
             self.node.get(i).is_some_and(|k| !k.client.is_null())
                 && self.replica_of.get(i) == Some(&0)
         });

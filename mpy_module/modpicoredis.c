@@ -604,11 +604,24 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
     #endif
 }
 
+#if defined(PICOREDIS_CLUSTER)
+static mp_obj_t cluster_new(const mp_obj_type_t *type, picoredis_options_t *o, mp_obj_t conn[3], mp_obj_t own[2]);
+#endif
+
+// Redis(...), and RedisCluster(...) (its own options too: cluster_new).
 static mp_obj_t redis_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     picoredis_options_t o;
     mp_obj_t connect_args[3];
+    #if defined(PICOREDIS_CLUSTER)
+    mp_obj_t own[2];
+    bool cluster = type == &picoredis_type_RedisCluster;
+    redis_options(n_args, n_kw, all_args, &o, connect_args, cluster ? own : NULL);
+    mp_obj_t self = with_lock(cluster ? cluster_new(type, &o, connect_args, own) : picoredis_client_new(type, &o));
+    #else
     redis_options(n_args, n_kw, all_args, &o, connect_args, NULL);
     mp_obj_t self = with_lock(picoredis_client_new(type, &o));
+    #endif
+    // (A cluster's connect loads its slot map.)
     guarded(self, picoredis_client_connect, 3, connect_args);
     return self;
 }
@@ -693,7 +706,20 @@ static MP_DEFINE_CONST_FUN_OBJ_1(identity_obj, identity);
 #else
 #define REDIS_PUBSUB_LOCALS(X)
 #endif
+#if defined(PICOREDIS_CLUSTER)
+// keyslot(key) -> int: the hash slot of `key` (CRC16 of it or of its {hash tag}, mod
+// 16384). RedisCluster's method; RedisCluster shares Redis's table (one type machinery),
+// so a Redis has it too.
+static mp_obj_t cluster_keyslot(mp_obj_t self, mp_obj_t key) {
+    return guarded(self, picoredis_cluster_keyslot, 1, &key);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
+#define REDIS_CLUSTER_LOCALS(X) X(MP_QSTR_keyslot, &cluster_keyslot_obj)
+#else
+#define REDIS_CLUSTER_LOCALS(X)
+#endif
 #define REDIS_LOCALS(X) \
+    REDIS_CLUSTER_LOCALS(X) \
     X(MP_QSTR_connect, &redis_connect_obj) \
     X(MP_QSTR_close, &redis_close_obj) \
     X(MP_QSTR_do_cmd, &redis_do_cmd_obj) \
@@ -756,13 +782,8 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no other attribute can be stored or deleted
     }
-    #if defined(PICOREDIS_CLUSTER)
-    // (RedisCluster's hook too, with its own methods; its `debug` is a TypeError.)
-    const mp_obj_dict_t *locals = MP_OBJ_TYPE_GET_SLOT(mp_obj_get_type(self), locals_dict);
-    #else
-    const mp_obj_dict_t *locals = &redis_locals;
-    #endif
-    if (!is_command_name(attr) || in_locals(locals, attr)) {
+    // (RedisCluster's hook too, with the same methods; its `debug` is a TypeError.)
+    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
         dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
         return;
     }
@@ -876,48 +897,29 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // RedisCluster(host='127.0.0.1', port=7000, *, startup_nodes=None, max_connections=4,
 //              <Redis' other options>): the options apply to every node connection.
-static mp_obj_t cluster_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    picoredis_options_t o;
-    mp_obj_t conn[3], own[2];
-    redis_options(n_args, n_kw, all_args, &o, conn, own);
+// Redis's type machinery (make_new, call, attr, methods) with this check of its own options.
+static mp_obj_t cluster_new(const mp_obj_type_t *type, picoredis_options_t *o, mp_obj_t conn[3], mp_obj_t own[2]) {
     mp_int_t max_open = own[1] == mp_const_none ? 4 : mp_obj_get_int(own[1]);
     if (conn[0] != mp_const_none || max_open < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("no sock=; max_connections >= 1"));
     }
     if (own[0] == mp_const_none) {
-        mp_obj_t node[2] = { o.host, conn[2] == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : conn[2] };
+        mp_obj_t node[2] = { o->host, conn[2] == mp_const_none ? MP_OBJ_NEW_SMALL_INT(7000) : conn[2] };
         own[0] = mp_obj_new_tuple(2, node);
         own[0] = mp_obj_new_tuple(1, own);
     }
-    mp_obj_t self = with_lock(raise_or_value(picoredis_cluster_new(type, &o, own[0], max_open)));
-    guarded(self, picoredis_client_connect, 0, NULL); // (a cluster's: its slot map)
-    return self;
+    return raise_or_value(picoredis_cluster_new(type, o, own[0], max_open));
 }
-
-// keyslot(key) -> int: the hash slot of `key` (CRC16 of it or of its {hash tag}, mod 16384).
-static mp_obj_t cluster_keyslot(mp_obj_t self, mp_obj_t key) {
-    return guarded(self, picoredis_cluster_keyslot, 1, &key);
-}
-static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
-
-#define CLUSTER_LOCALS(X) \
-    X(MP_QSTR_close, &redis_close_obj) \
-    X(MP_QSTR_do_cmd, &redis_do_cmd_obj) \
-    X(MP_QSTR_pipeline, &redis_pipeline_obj) \
-    X(MP_QSTR_keyslot, &cluster_keyslot_obj) \
-    X(MP_QSTR___enter__, &identity_obj) \
-    X(MP_QSTR___exit__, &redis_exit_obj)
-LOCALS_TABLE(cluster_locals, CLUSTER_LOCALS)
 
 #if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(
     picoredis_type_RedisCluster,
     MP_QSTR_RedisCluster,
     MP_TYPE_FLAG_NONE,
-    make_new, cluster_make_new,
+    make_new, redis_make_new,
     call, redis_call,
     attr, redis_attr,
-    locals_dict, &cluster_locals
+    locals_dict, &redis_locals
     );
 #endif
 #endif // PICOREDIS_CLUSTER
@@ -1518,9 +1520,8 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     MP_OBJ_TYPE_SET_SLOT(&natmod_Sentinel, make_new, sentinel_make_new, 1);
     #endif
     #if defined(PICOREDIS_CLUSTER)
-    FILL_LOCALS(cluster_locals, CLUSTER_LOCALS);
-    init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &cluster_locals);
-    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, make_new, cluster_make_new, 1);
+    init_type(&natmod_RedisCluster, MP_QSTR_RedisCluster, &redis_locals);
+    MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, make_new, redis_make_new, 1);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, call, redis_call, 2);
     MP_OBJ_TYPE_SET_SLOT(&natmod_RedisCluster, attr, redis_attr, 3);
     #endif

@@ -410,6 +410,30 @@ def test_startup_nodes_and_errors():
 
 
 @test
+def test_shares_redis_methods():
+    # RedisCluster shares Redis's methods table (one type machinery in the glue):
+    # connect() reloads the slot map, pubsub() is refused (no pub/sub on a cluster),
+    # and a Redis computes keyslot() too.
+    rc = cluster()
+    k = 'reload:1'
+    slot = rc.keyslot(k)
+    eq(rc.set(k, 'v'), b'OK')
+    src, src_id = owner(slot)
+    dst, dst_id = [(p, i) for s, e, p, i in masters() if p != src][0]
+    move_slot(slot, [k], src, src_id, dst, dst_id)
+    moved = errors(src, 'MOVED')
+    eq(rc.connect(), None)                     # the map again: the slot on dst
+    eq(rc.get(k), b'v')
+    eq(errors(src, 'MOVED') - moved, 0, 'MOVED after connect() reloaded the map')
+    if hasattr(Redis, 'pubsub'):
+        raises(TypeError, rc.pubsub)
+    r = node(PORTS[0])
+    eq(r.keyslot('foo'), 12182)
+    r.close()
+    rc.close()
+
+
+@test
 def test_read_from_replicas():
     # read_from_replicas=True: the reads of the table go to the master and its replica
     # in turn, on connections that sent READONLY in their handshake; writes,

@@ -50,6 +50,17 @@ struct Range {
     node: u8,
 }
 
+/// A node the cluster knows: its host (a str), its client (NULL until a command needs
+/// it, and again once closed), when it was last used (ms, to close the idlest first),
+/// and its port. (One record per node: one bounds check reaches them all.)
+#[derive(Clone, Copy)]
+struct Node {
+    host: Obj,
+    client: Obj,
+    used: u32,
+    port: u16,
+}
+
 /// What runs on a node: a command (its arguments), or a pipeline (its commands, and
 /// whether it is a transaction). (A value, not a closure: no vtable and body per use.)
 #[derive(Clone, Copy)]
@@ -64,14 +75,11 @@ pub struct Cluster {
     /// The options every node client is made with (`reconnect` on, no connect
     /// `retries`; its host and port set for each); `readonly` is `read_from_replicas`.
     opts: Options,
-    /// Node `i`: its host (a str), its client (NULL until a command needs it, and again
-    /// once closed), its port, when it was last used (ms, to close the idlest first), and
-    /// `replica_of[i]`: 1 + the node it is a replica of, 0 for a master (or a replica
-    /// that is not read from). Appended to, never reordered: the map holds indexes.
-    hosts: [Obj; MAX_NODES],
-    clients: [Obj; MAX_NODES],
-    ports: [u16; MAX_NODES],
-    used: [u32; MAX_NODES],
+    /// The first `nodes` are known. Appended to, never reordered: the map holds indexes.
+    node: [Node; MAX_NODES],
+    /// `replica_of[i]`: 1 + the node node `i` is a replica of, 0 for a master (or a
+    /// replica that is not read from). (An array of its own: cleared and searched
+    /// with less code.)
     replica_of: [u8; MAX_NODES],
     nodes: u8,
     /// The last `attempt` could not reach its node.
@@ -201,18 +209,16 @@ impl Cluster {
         unsafe { mp::is_cluster(o).then(|| &mut *(o as *mut Cluster)) }
     }
 
-    /// The command cache's slots of `o` (NULL if `o` is not a cluster); see
+    /// The command cache's slots of `o` (None if `o` is not a cluster); see
     /// `Client::command_cache`.
     ///
     /// # Safety
     /// VM thread. `o` must be a valid object.
-    pub unsafe fn command_cache(o: Obj) -> *mut Obj {
+    pub unsafe fn command_cache(o: Obj) -> Option<*mut Obj> {
         // SAFETY: the caller's contract; only the field's address is taken.
         unsafe {
-            if !mp::is_cluster(o) {
-                return core::ptr::null_mut();
-            }
-            core::ptr::addr_of_mut!((*(o as *mut Cluster)).cmd_cache) as *mut Obj
+            mp::is_cluster(o)
+                .then(|| core::ptr::addr_of_mut!((*(o as *mut Cluster)).cmd_cache) as *mut Obj)
         }
     }
 
@@ -228,10 +234,11 @@ impl Cluster {
         unsafe {
             let want = mp::buffer(host).unwrap_or(&[]);
             let n = self.nodes as usize;
-            let known = self.hosts.iter().zip(&self.ports).take(n);
-            if let Some(i) = known
-                .into_iter()
-                .position(|(&h, &p)| p == port && mp::buffer(h) == Some(want))
+            if let Some(i) = self
+                .node
+                .iter()
+                .take(n)
+                .position(|k| k.port == port && mp::buffer(k.host) == Some(want))
             {
                 return Some(i);
             }
@@ -240,9 +247,9 @@ impl Cluster {
             } else {
                 mp::str_utf8(want)
             };
-            let (h, p) = (self.hosts.get_mut(n)?, self.ports.get_mut(n)?);
-            *h = host;
-            *p = port;
+            let k = self.node.get_mut(n)?;
+            k.host = host;
+            k.port = port;
             self.nodes += 1;
             Some(n)
         }
@@ -256,24 +263,28 @@ impl Cluster {
     /// The client contract.
     unsafe fn client<'a>(&mut self, i: usize) -> Result<&'a mut Client, Fail> {
         let now = mp::ticks_ms();
-        let (Some(&host), Some(&port), Some(used)) =
-            (self.hosts.get(i), self.ports.get(i), self.used.get_mut(i))
-        else {
+        let Some(k) = self.node.get_mut(i) else {
             return Err(Fail::NotConnected);
         };
-        *used = now;
+        k.used = now;
+        let Node {
+            host,
+            port,
+            mut client,
+            ..
+        } = *k;
         // SAFETY: the caller's contract; the clients are Redis objects this object made
         // (only it reaches them).
         unsafe {
-            if self.clients.get(i).is_some_and(|c| c.is_null()) {
+            if client.is_null() {
                 // Room for one more: the idlest client goes.
                 let mut open = 0;
                 let mut idlest = (0, MAX_NODES);
-                for (k, (c, &u)) in self.clients.iter().zip(&self.used).enumerate() {
-                    if !c.is_null() {
+                for (k, n) in self.node.iter().enumerate() {
+                    if !n.client.is_null() {
                         open += 1;
-                        if now.wrapping_sub(u) >= idlest.0 {
-                            idlest = (now.wrapping_sub(u), k);
+                        if now.wrapping_sub(n.used) >= idlest.0 {
+                            idlest = (now.wrapping_sub(n.used), k);
                         }
                     }
                 }
@@ -283,11 +294,12 @@ impl Cluster {
                 // (The options' address is scratch: the node's, for its client.)
                 self.opts.host = host;
                 self.opts.port = port as sys::mp_int_t;
-                if let Some(c) = self.clients.get_mut(i) {
-                    *c = Client::alloc(mp::redis_type(), &self.opts, false);
+                client = Client::alloc(mp::redis_type(), &self.opts, false);
+                if let Some(k) = self.node.get_mut(i) {
+                    k.client = client;
                 }
             }
-            node(self.clients.get(i).copied().unwrap_or(mp::NULL)).ok_or(Fail::NotConnected)
+            node(client).ok_or(Fail::NotConnected)
         }
     }
 
@@ -297,7 +309,7 @@ impl Cluster {
     /// # Safety
     /// The client contract (nothing is raised).
     unsafe fn drop_client(&mut self, i: usize) {
-        if let Some(slot) = self.clients.get_mut(i) {
+        if let Some(slot) = self.node.get_mut(i).map(|k| &mut k.client) {
             // SAFETY: the caller's contract.
             if let Some(c) = unsafe { node(*slot) } {
                 // SAFETY: the caller's contract.
@@ -356,16 +368,9 @@ impl Cluster {
 
     /// The node for `slot` (None: any node, preferably a master already connected); for
     /// a `read` with `read_from_replicas`, the master or one of its replicas, in turn.
-    /// (Without a map, and none to load: the first node; the attempt then fails, and
-    /// the caller's retries load a map.)
-    ///
-    /// # Safety
-    /// The client contract.
-    unsafe fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
-        if self.ranges == 0 {
-            // SAFETY: the caller's contract.
-            let _ = unsafe { self.load(None) };
-        }
+    /// (Without a map, a cluster that had no slots when it was loaded: the first node,
+    /// whose MOVED or CLUSTERDOWN then patches or reloads the map.)
+    fn node_for(&mut self, slot: Option<u16>, read: bool) -> usize {
         let range = slot.and_then(|s| {
             self.ranges()
                 .iter()
@@ -390,8 +395,10 @@ impl Cluster {
                 None => m,
             };
         }
-        let open = (0..self.nodes as usize).find(|&i| {
-            self.clients.get(i).is_some_and(|c| !c.is_null()) && self.replica_of.get(i) == Some(&0)
+        // (Nodes not known yet have no client.)
+        let open = (0..MAX_NODES).find(|&i| {
+            self.node.get(i).is_some_and(|k| !k.client.is_null())
+                && self.replica_of.get(i) == Some(&0)
         });
         open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize))
     }
@@ -418,6 +425,7 @@ impl Cluster {
         }
     }
 
+    #[inline(never)]
     fn push(&mut self, r: Range) -> bool {
         match self.map.get_mut(self.ranges as usize) {
             Some(m) => {
@@ -430,11 +438,11 @@ impl Cluster {
     }
 
     /// Loads the map from `CLUSTER SLOTS`, asking the known nodes in turn (but `avoid`,
-    /// which just failed); the first good answer wins.
+    /// which just failed); the first good answer wins. Its value is None (connect()'s).
     ///
     /// # Safety
     /// The client contract.
-    pub unsafe fn load(&mut self, avoid: Option<usize>) -> Result<(), Fail> {
+    pub unsafe fn load(&mut self, avoid: Option<usize>) -> Result<Obj, Fail> {
         let args = [
             mp::qstr_obj(mp::qstr(sys::MP_QSTR_CLUSTER)),
             mp::qstr_obj(mp::qstr(sys::MP_QSTR_SLOTS)),
@@ -446,7 +454,7 @@ impl Cluster {
                 Ok(v) => {
                     // SAFETY: the caller's contract.
                     unsafe { self.read_slots(v, i) };
-                    return Ok(());
+                    return Ok(mp::none());
                 }
                 Err(f) => last = f,
             }
@@ -480,7 +488,7 @@ impl Cluster {
                     };
                     let name = mp::buffer(*host).unwrap_or(&[]);
                     let host = if name.is_empty() || name == b"?" {
-                        self.hosts.get(from).copied().unwrap_or(mp::none())
+                        self.node.get(from).map_or(mp::none(), |k| k.host)
                     } else {
                         *host
                     };
@@ -531,7 +539,7 @@ impl Cluster {
             }
             let num = |t: Option<&[u8]>| t.and_then(resp::parse::parse_integer).unwrap_or(0) as u16;
             let host = match text.get(sp + 1..colon).unwrap_or(&[]) {
-                [] => self.hosts.get(from).copied().unwrap_or(mp::none()),
+                [] => self.node.get(from).map_or(mp::none(), |k| k.host),
                 h => mp::str_utf8(h),
             };
             // (No room for the node: the caller gets the redirection as an error.)
@@ -645,8 +653,18 @@ impl Cluster {
         // command not sent yet, the `group` list marks those of the node being served,
         // and every slot holds its reply before `out` is returned.
         unsafe {
+            if transaction {
+                let mut tslot = None;
+                for &cmd in cmds {
+                    let (s, _) = route(mp::items(cmd))?;
+                    if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
+                        return Err(Fail::Refused(CROSSSLOT));
+                    }
+                    tslot = tslot.or(s);
+                }
+                return self.run(tslot, false, Op::Pipeline(cmds, true));
+            }
             let out = mp::new_list(cmds.len());
-            let mut tslot = None;
             // (One turn for the whole pipeline: its reads of a slot go to one node.)
             self.turn = self.turn.wrapping_add(1);
             loop {
@@ -659,21 +677,11 @@ impl Cluster {
                         continue;
                     }
                     let (s, read) = route(mp::items(cmd))?;
-                    if transaction {
-                        if tslot.is_some_and(|t| s.is_some_and(|s| s != t)) {
-                            return Err(Fail::Refused(CROSSSLOT));
-                        }
-                        tslot = tslot.or(s);
-                        continue;
-                    }
                     let n = self.node_for(s, read);
                     if *to.get_or_insert(n) == n {
                         *o = group;
                         mp::list_append(group, cmd);
                     }
-                }
-                if transaction {
-                    return self.run(tslot, false, Op::Pipeline(cmds, true));
                 }
                 let Some(to) = to else {
                     return Ok(out);
@@ -690,14 +698,10 @@ impl Cluster {
                     }
                     *o = match got.next() {
                         Some(&v) if !mp::is_redis_error(v) || self.redirect(v, to).0 == 0 => v,
-                        _ => {
-                            let args = mp::items(cmd);
-                            let (s, read) = command_slot(args)?;
-                            match self.run(s, read, Op::Command(args)) {
-                                Ok(v) | Err(Fail::Reply(v)) => v,
-                                Err(f) => return Err(f),
-                            }
-                        }
+                        _ => match self.command(mp::items(cmd)) {
+                            Ok(v) | Err(Fail::Reply(v)) => v,
+                            Err(f) => return Err(f),
+                        },
                     };
                 }
             }

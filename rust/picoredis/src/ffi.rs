@@ -227,7 +227,7 @@ pub unsafe extern "C" fn picoredis_client_connect(
     unsafe {
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(client) {
-            return outcome(k.load(None).map(|_| mp::none()));
+            return outcome(k.load(None));
         }
         let a = args(n_args, a);
         let arg = |i: usize| arg(a, i);
@@ -390,8 +390,8 @@ pub unsafe extern "C" fn picoredis_client_command_cache(
             *n = CMD_CACHE;
         }
         #[cfg(feature = "cluster")]
-        if mp::is_cluster(client) {
-            return Cluster::command_cache(client);
+        if let Some(cache) = Cluster::command_cache(client) {
+            return cache;
         }
         Client::command_cache(client)
     }

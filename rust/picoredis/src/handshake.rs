@@ -107,9 +107,7 @@ pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
     // reconnect keeps it.
     #[cfg(feature = "cluster")]
     if o.readonly {
-        let mut readonly = Args::new();
-        readonly.word(sys::MP_QSTR_READONLY);
-        call(readonly.as_slice(), false)?;
+        call(&[mp::qstr_obj(mp::qstr(sys::MP_QSTR_READONLY))], false)?;
     }
     Ok(())
 }

@@ -1,9 +1,13 @@
 # What only the CPython/PyPy host has to get right (the shared files test the client):
 # references under the operation pool, the objects a client keeps between calls
-# (hold.rs), the GIL released while a command waits, threads taking turns, an object
-# creation failing part-way (MemoryError), redis-py's execute_command name.
+# (hold.rs), the GIL released while a command waits, threads taking turns, errors
+# classified as MicroPython classifies them (an errno's OSError subclass is an OSError;
+# a socket timeout is ETIMEDOUT), an object creation failing part-way (MemoryError),
+# redis-py's execute_command name.
+import errno
 import gc
 import platform
+import socket
 import sys
 import threading
 import time
@@ -135,3 +139,45 @@ def test_memory_error_part_way_closes_cleanly(redis_port):
         # on a fresh connection, with its own reply.
         assert r.lrange("m", 0, -1) == [str(i).encode() for i in range(13)]
         assert v is None or len(v) == 13
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_errno_subclasses_are_retried():
+    # CPython raises ConnectionRefusedError, not OSError itself: still an OSError, so the
+    # connect is retried with its backoff (three waits of 0..200 ms: 30 ms or more but for
+    # a chance of about 1 in 2000), not given up at once.
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        Redis(port=closed_port(), retries=3, backoff_base=200, backoff_cap=200)
+    assert time.monotonic() - t0 >= 0.03
+
+
+def test_socket_timeout_is_etimedout():
+    # A connect that times out is OSError(ETIMEDOUT) on every interpreter (PyPy 3.9's
+    # socket.timeout has no errno of its own).
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fillers = []
+    try:
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(0.2)
+            try:
+                c.connect(srv.getsockname())
+            except OSError:
+                pass
+            fillers.append(c)
+        with pytest.raises(OSError) as e:
+            Redis(port=srv.getsockname()[1], connect_timeout=100, retries=0)
+        assert e.value.errno == errno.ETIMEDOUT
+    finally:
+        for c in fillers + [srv]:
+            c.close()

@@ -51,7 +51,7 @@ NOT_YET = {
     "test_fault_hostile.py": "measures MicroPython's heap (gc.mem_free)",
     "test_fault_soak_short.py": "measures MicroPython's heap (gc.mem_free)",
     "test_frozen_package.py": "MicroPython's frozen package",
-    "test_healing.py": "PubSub; the backoff-jitter and retried-connect-timeout cases differ",
+    "test_healing.py": "PubSub",
     "test_misuse_pubsub.py": "PubSub (the pubsub part is not built for this host yet)",
     "test_misuse_streams.py": "sock= streams without a socket (io.IOBase): the method path",
     "test_misuse_threads.py": "imports Reader (the reader part is not built yet)",

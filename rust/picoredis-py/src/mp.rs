@@ -117,6 +117,9 @@ static mut QSTR_OBJS: [Obj; sys::QSTRS.len()] = [NULL; sys::QSTRS.len()];
 static mut REDIS_ERROR: Obj = NULL;
 static mut PARSE_ERROR: Obj = NULL;
 static mut REDIS_TIMEOUT: Obj = NULL;
+/// `socket.timeout`: `TimeoutError` from Python 3.10 on, an `OSError` subclass of its
+/// own before (PyPy 3.9).
+static mut SOCKET_TIMEOUT: Obj = NULL;
 
 /// Module init: the interned names and the exception types (owned by the module).
 ///
@@ -131,6 +134,16 @@ pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
         REDIS_ERROR = redis_error;
         PARSE_ERROR = parse_error;
         REDIS_TIMEOUT = timeout;
+        let socket = ffi::PyImport_ImportModule(c"socket".as_ptr());
+        if !socket.is_null() {
+            SOCKET_TIMEOUT = ffi::PyObject_GetAttrString(socket, c"timeout".as_ptr());
+            ffi::Py_DECREF(socket);
+        }
+        if SOCKET_TIMEOUT.is_null() {
+            ffi::PyErr_Clear();
+            ffi::Py_INCREF(ffi::PyExc_TimeoutError);
+            SOCKET_TIMEOUT = ffi::PyExc_TimeoutError;
+        }
     }
 }
 
@@ -323,8 +336,22 @@ pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
 
 // ---- types -----------------------------------------------------------------------------
 
+/// Whether `o`'s type is `t`; for an exception type, whether `o` is one (an instance of
+/// `t` or of a subclass). MicroPython raises `OSError` itself for every errno, and the
+/// core asks "is it an OSError" (a connect attempt worth retrying, a node to fail over
+/// from) with `type_is`; CPython and PyPy raise the errno's subclass instead
+/// (`ConnectionRefusedError`, `TimeoutError`, `ssl.SSLError`), which an exact match would
+/// take for a different error: no retry, and the error returned as it is.
 pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
-    unsafe { ptr::eq(ffi::Py_TYPE(o), t) }
+    unsafe {
+        let ot = ffi::Py_TYPE(o);
+        if ptr::eq(ot, t) {
+            return true;
+        }
+        let t = t as *mut ffi::PyTypeObject;
+        ffi::PyType_HasFeature(t, ffi::Py_TPFLAGS_BASE_EXC_SUBCLASS) != 0
+            && ffi::PyType_IsSubtype(ot, t) != 0
+    }
 }
 
 macro_rules! static_types {
@@ -572,10 +599,19 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let a = owned_tuple(args);
         let r = ffi::PyObject_Call(m, a, NULL);
-        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0 {
+        if r.is_null() && socket_timed_out() {
             errno_timeout();
         }
         new(r)
+    }
+}
+
+/// The error indicator holds a socket's own timeout (`TimeoutError`, or PyPy 3.9's
+/// `socket.timeout`).
+unsafe fn socket_timed_out() -> bool {
+    unsafe {
+        ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0
+            || ffi::PyErr_ExceptionMatches(SOCKET_TIMEOUT) != 0
     }
 }
 

@@ -218,8 +218,14 @@ def restart_server():
     socket; returns once the new server listens."""
     s = socket.socket()
     s.connect(socket.getaddrinfo(HOST, int(os.getenv('PICOREDIS_CONTROL_PORT')))[0][-1])
-    s.write(b'restart\n')
-    answer = s.read(3)
+    # send/recv: the socket methods MicroPython and CPython/PyPy both have.
+    s.send(b'restart\n')
+    answer = b''
+    while len(answer) < 3:
+        part = s.recv(3 - len(answer))
+        if not part:
+            break
+        answer += part
     s.close()
     if answer != b'ok\n':
         raise OSError('restart failed: %r' % (answer,))

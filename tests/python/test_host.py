@@ -181,3 +181,35 @@ def test_socket_timeout_is_etimedout():
     finally:
         for c in fillers + [srv]:
             c.close()
+
+
+def test_pubsub_keeps_its_subscriptions_without_leaks(redis_port):
+    # The subscription lists live in the PubSub's block (hold.rs keeps them, and the
+    # names, after the caller dropped its own); replaced lists are let go.
+    r = Redis(port=redis_port)
+    ps = r.pubsub()
+    ps.subscribe("".join(["ch-", "kept"]))
+    assert ps.get_message(timeout=1000)["channel"] == b"ch-kept"
+    gc.collect()
+
+    def round_():
+        ps.subscribe("a", "b")
+        ps.unsubscribe("a", "b")
+        for _ in range(4):  # the four confirmations
+            assert ps.get_message(timeout=1000)["channel"] in (b"a", b"b")
+
+    for _ in range(20):
+        round_()
+    gc.collect()
+    n0 = len(gc.get_objects())
+    for _ in range(200):
+        round_()
+    gc.collect()
+    if CPYTHON:  # (PyPy's gc.get_objects lists what its GC tracks: not comparable)
+        assert len(gc.get_objects()) - n0 < 20
+    r.client("KILL", "TYPE", "pubsub")
+    m = ps.get_message(timeout=1000)  # reconnects, renews the subscription
+    assert (m["type"], m["channel"]) == ("subscribe", b"ch-kept")
+    r.publish("ch-kept", "after")
+    assert ps.get_message(timeout=1000)["data"] == b"after"
+    ps.close()

@@ -123,18 +123,23 @@ struct Core {
     held: Held,
 }
 
-#[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
-pub struct Redis {
+/// A client of the core with its lock: what a `Redis` and a `PubSub` each are.
+struct Handle {
     core: UnsafeCell<Core>,
     lock: Lock,
 }
 
 // SAFETY: `core` is only touched with the GIL held and the client's lock taken (`op`), or
 // by the object's own drop (no other reference left).
-unsafe impl Send for Redis {}
-unsafe impl Sync for Redis {}
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
 
-impl Drop for Redis {
+#[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
+pub struct Redis {
+    h: Handle,
+}
+
+impl Drop for Handle {
     fn drop(&mut self) {
         let core = self.core.get_mut();
         // SAFETY: the last reference, the GIL held (PyO3 drops objects holding it): the
@@ -147,7 +152,40 @@ impl Drop for Redis {
     }
 }
 
-impl Redis {
+impl Handle {
+    fn new() -> Self {
+        Handle {
+            core: UnsafeCell::new(Core {
+                client: ptr::null_mut(),
+                held: Held::new(),
+            }),
+            lock: Lock::new(),
+        }
+    }
+
+    /// Makes the core's client from `opts` (a PubSub's with `pubsub`), as one operation.
+    fn alloc(&self, py: Python<'_>, opts: &Options, pubsub: bool) -> PyResult<()> {
+        self.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; the options' objects are alive (the caller's),
+            // and pooled so that the new client's block keeps them.
+            unsafe {
+                let kept = [
+                    opts.host,
+                    opts.username,
+                    opts.password,
+                    opts.client_name,
+                    opts.ssl_context,
+                ];
+                for o in kept {
+                    given(o);
+                }
+                *c = Client::alloc(ptr::null(), opts, pubsub) as *mut Client;
+                Ok(mp::none())
+            }
+        })?;
+        Ok(())
+    }
+
     /// Runs `f` on the client as one operation (see the module docs). `f` gets the
     /// client (null only for the operation that makes it); its outcome becomes the
     /// Python result. `connecting`: a timeout it raises stays an OSError.
@@ -376,25 +414,9 @@ impl Redis {
             health_check_ms,
             readonly: false,
         };
-        let r = Redis {
-            core: UnsafeCell::new(Core {
-                client: ptr::null_mut(),
-                held: Held::new(),
-            }),
-            lock: Lock::new(),
-        };
-        r.op(py, true, &mut |c| {
-            // SAFETY: inside the operation; the options' objects are alive (the call's),
-            // and pooled so that the new client's block keeps them.
-            unsafe {
-                for o in [opts.host, opts.username, opts.password, opts.client_name] {
-                    given(o);
-                }
-                *c = Client::alloc(ptr::null(), &opts, false) as *mut Client;
-                Ok(mp::none())
-            }
-        })?;
-        r.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
+        let r = Redis { h: Handle::new() };
+        r.h.alloc(py, &opts, false)?;
+        r.h.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
         Ok(r)
     }
 
@@ -409,14 +431,14 @@ impl Redis {
     ) -> PyResult<Py<PyAny>> {
         let none = py.None().into_bound(py);
         let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
-        self.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
+        self.h.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
     }
 
     /// `close()`: idempotent; an error from the stream's own close is raised (the client
     /// is closed all the same).
     fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
-        self.op(py, true, &mut |c| unsafe { (**c).close() })
+        self.h.op(py, true, &mut |c| unsafe { (**c).close() })
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -432,7 +454,7 @@ impl Redis {
     #[pyo3(signature = (*args))]
     fn do_cmd(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         // SAFETY: the tuple's items stay put while it lives (the call).
-        self.command(py, unsafe { mp::items(args.as_ptr()) })
+        self.h.command(py, unsafe { mp::items(args.as_ptr()) })
     }
 
     /// `execute_command(cmd, *args)`: redis-py's name for `do_cmd`.
@@ -472,17 +494,41 @@ impl Redis {
         }
     }
 
+    /// `pubsub()`: a PubSub with this client's options and a connection of its own
+    /// (opened by the first subscribe). A client on a stream the user gave (`sock=`) has
+    /// no address to open it to: ValueError.
+    fn pubsub(&self, py: Python<'_>) -> PyResult<PubSub> {
+        let mut opts = None;
+        self.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation.
+            unsafe {
+                if (**c).user_sock() {
+                    return Err(Fail::Value("pubsub() needs host and port, not sock="));
+                }
+                opts = Some((**c).opts);
+                Ok(mp::none())
+            }
+        })?;
+        let ps = PubSub { h: Handle::new() };
+        if let Some(opts) = opts {
+            // The options' objects are this client's (held), alive while it is.
+            ps.h.alloc(py, &opts, true)?;
+        }
+        Ok(ps)
+    }
+
     /// `debug`: print each request and reply line.
     #[getter]
     fn get_debug(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
-        self.op(py, true, &mut |c| Ok(unsafe { mp::boolean((**c).debug()) }))
+        self.h
+            .op(py, true, &mut |c| Ok(unsafe { mp::boolean((**c).debug()) }))
     }
 
     #[setter]
     fn set_debug(&self, py: Python<'_>, on: &Bound<'_, PyAny>) -> PyResult<()> {
         let on = on.is_truthy()?;
-        self.op(py, true, &mut |c| {
+        self.h.op(py, true, &mut |c| {
             // SAFETY: inside the operation.
             unsafe {
                 (**c).set_debug(on);
@@ -526,7 +572,7 @@ impl Command {
                     *first = self.name.as_ptr();
                     tail.copy_from_slice(rest);
                 }
-                r.get().command(py, argv)
+                r.get().h.command(py, argv)
             }
             Target::Pipeline(p) => {
                 let mut items = Vec::with_capacity(rest.len() + 1);
@@ -594,7 +640,7 @@ impl Pipeline {
         }
         let items: Vec<Obj> = cmds.iter().map(|c| c.as_ptr()).collect();
         let transaction = self.transaction;
-        self.client.get().op(py, false, &mut |c| {
+        self.client.get().h.op(py, false, &mut |c| {
             // SAFETY: inside the operation; the tuples are alive (`cmds`) and only this
             // call reaches them.
             unsafe {
@@ -636,6 +682,103 @@ impl Pipeline {
     }
 }
 
+// ---- PubSub -----------------------------------------------------------------------------
+
+/// A client of its own (the options of the Redis it came from) whose connection is in
+/// subscribe mode: only the subscribe family, `ping()` and `get_message()`.
+#[pyclass(module = "picoredis", name = "PubSub", frozen)]
+pub struct PubSub {
+    h: Handle,
+}
+
+impl PubSub {
+    /// Sends `word names...` (the word as the core's interned name: `Subscriptions::follow`
+    /// tells the commands apart by it); `at_least_one`: names are required.
+    fn send(
+        &self,
+        py: Python<'_>,
+        word: u32,
+        names: &Bound<'_, PyTuple>,
+        at_least_one: bool,
+    ) -> PyResult<Py<PyAny>> {
+        if at_least_one && names.is_empty() {
+            return Err(PyTypeError::new_err(
+                "at least one channel or pattern needed",
+            ));
+        }
+        // SAFETY: the tuple's items stay put while it lives (the call).
+        let rest = unsafe { mp::items(names.as_ptr()) };
+        let mut argv = Vec::with_capacity(rest.len() + 1);
+        argv.push(mp::qstr_obj(word));
+        argv.extend_from_slice(rest);
+        // SAFETY: inside the operation; `argv`'s objects are alive for the call.
+        self.h
+            .op(py, false, &mut |c| unsafe { (**c).send_only(&argv) })
+    }
+}
+
+#[pymethods]
+impl PubSub {
+    #[pyo3(signature = (*channels))]
+    fn subscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_SUBSCRIBE, channels, true)
+    }
+
+    #[pyo3(signature = (*patterns))]
+    fn psubscribe(&self, py: Python<'_>, patterns: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PSUBSCRIBE, patterns, true)
+    }
+
+    #[pyo3(signature = (*channels))]
+    fn unsubscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_UNSUBSCRIBE, channels, false)
+    }
+
+    #[pyo3(signature = (*patterns))]
+    fn punsubscribe(&self, py: Python<'_>, patterns: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PUNSUBSCRIBE, patterns, false)
+    }
+
+    fn ping(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PING, &PyTuple::empty(py), false)
+    }
+
+    /// `get_message(timeout=0)`: a message dict or None; `timeout` in ms to wait for one
+    /// to start (0: only one already there; None: without limit).
+    #[pyo3(signature = (timeout = Arg::Default))]
+    fn get_message(&self, py: Python<'_>, timeout: Arg<'_>) -> PyResult<Py<PyAny>> {
+        let wait = match &timeout {
+            Arg::Default => 0,
+            Arg::Given(t) if t.is_exact_instance_of::<pyo3::types::PyInt>() && t.eq(0)? => 0,
+            Arg::Given(t) => timeout_arg(t)?,
+        };
+        let wait = crate::conn::timeout(wait);
+        // SAFETY: inside the operation.
+        self.h
+            .op(py, false, &mut |c| unsafe { (**c).get_message(wait) })
+    }
+
+    /// `close()`: ends the subscriptions too (a later subscribe starts afresh).
+    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation.
+            unsafe {
+                (**c).forget_subscriptions();
+                (**c).close()
+            }
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.close(py)
+    }
+}
+
 // ---- module -----------------------------------------------------------------------------
 
 /// Fault injection for the tests: the `n`th object made from now on fails with
@@ -665,6 +808,7 @@ fn _picoredis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_class::<Redis>()?;
     m.add_class::<Pipeline>()?;
+    m.add_class::<PubSub>()?;
     m.add_function(wrap_pyfunction!(_fail_after, m)?)?;
     let _ = sys::QSTRS;
     Ok(())

@@ -31,6 +31,12 @@ mod fail;
 mod handshake;
 #[path = "../../picoredis/src/options.rs"]
 mod options;
+#[cfg(feature = "pubsub")]
+#[path = "../../picoredis/src/pubsub.rs"]
+mod pubsub;
+#[cfg(feature = "reader")]
+#[path = "../../picoredis/src/reader.rs"]
+mod reader;
 #[path = "../../picoredis/src/reply.rs"]
 mod reply;
 #[path = "../../picoredis/src/request.rs"]
@@ -39,5 +45,8 @@ mod request;
 mod session;
 #[path = "../../picoredis/src/text.rs"]
 mod text;
+#[cfg(feature = "tls")]
+#[path = "../../picoredis/src/tls.rs"]
+mod tls;
 
 mod glue;

@@ -89,4 +89,5 @@ qstrs! {
     MP_QSTR_pattern = "pattern";
     MP_QSTR_data = "data";
     MP_QSTR_type = "type";
+    MP_QSTR_PING = "PING";
 }

@@ -213,3 +213,25 @@ def test_pubsub_keeps_its_subscriptions_without_leaks(redis_port):
     r.publish("ch-kept", "after")
     assert ps.get_message(timeout=1000)["data"] == b"after"
     ps.close()
+
+
+def test_reader_keeps_its_buffer_between_calls():
+    # The Reader's buffer is a bytes object of the host's, which its block stores (kept
+    # by hold.rs across calls); fed a byte at a time it grows by doubling, not by a copy
+    # per byte.
+    reader = picoredis.Reader()
+    reply = b"$100000\r\n" + b"x" * 100000 + b"\r\n"
+    t0 = time.monotonic()
+    for i in range(len(reply)):
+        reader.feed(reply, i, 1)
+    gc.collect()
+    assert reader.gets() == b"x" * 100000
+    assert reader.gets() is False
+    assert time.monotonic() - t0 < 10
+    if CPYTHON:
+        n0 = len(gc.get_objects())
+        for _ in range(200):
+            reader.feed(b"*2\r\n$1\r\na\r\n:1\r\n")
+            assert reader.gets() == [b"a", 1]
+        gc.collect()
+        assert len(gc.get_objects()) - n0 < 20

@@ -116,30 +116,66 @@ fn as_redis_timeout(py: Python<'_>, e: PyErr) -> PyErr {
     e
 }
 
-/// The state behind a `Redis`: the core's client (a block of the host's memory, made by
-/// `Client::alloc`) and the objects it keeps.
-struct Core {
-    client: *mut Client,
+/// A block of the core's (a `Client`, a `Reader`): what the glue does with it when an
+/// operation on it fails or raises.
+trait Block {
+    /// The operation returned `f`: a failure that leaves a link out of step with the
+    /// server closes it (ffi.rs' `finish`).
+    ///
+    /// # Safety
+    /// Inside the operation.
+    unsafe fn settle(&mut self, f: &Fail);
+    /// The operation raised part-way (`picoredis_abandon`); may raise (its caller
+    /// protects it, and drops the error: the first one is the one to see).
+    ///
+    /// # Safety
+    /// As `settle`.
+    unsafe fn abandon(&mut self);
+}
+
+impl Block for Client {
+    unsafe fn settle(&mut self, f: &Fail) {
+        if f.breaks_connection() {
+            // SAFETY: the caller's contract.
+            unsafe { self.abort() };
+        }
+    }
+    unsafe fn abandon(&mut self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.abort() };
+    }
+}
+
+/// A Reader's state is consistent at every call that may raise: nothing to do.
+impl Block for crate::reader::Reader {
+    unsafe fn settle(&mut self, _f: &Fail) {}
+    unsafe fn abandon(&mut self) {}
+}
+
+/// A core block (made by the core's `alloc`, in the host's memory) and the objects it
+/// keeps.
+struct Core<T> {
+    obj: *mut T,
     held: Held,
 }
 
-/// A client of the core with its lock: what a `Redis` and a `PubSub` each are.
-struct Handle {
-    core: UnsafeCell<Core>,
+/// A block of the core with its lock: what a `Redis`, a `PubSub` and a `Reader` each are.
+struct Handle<T: Block> {
+    core: UnsafeCell<Core<T>>,
     lock: Lock,
 }
 
-// SAFETY: `core` is only touched with the GIL held and the client's lock taken (`op`), or
+// SAFETY: `core` is only touched with the GIL held and the object's lock taken (`op`), or
 // by the object's own drop (no other reference left).
-unsafe impl Send for Handle {}
-unsafe impl Sync for Handle {}
+unsafe impl<T: Block> Send for Handle<T> {}
+unsafe impl<T: Block> Sync for Handle<T> {}
 
 #[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
 pub struct Redis {
-    h: Handle,
+    h: Handle<Client>,
 }
 
-impl Drop for Handle {
+impl<T: Block> Drop for Handle<T> {
     fn drop(&mut self) {
         let core = self.core.get_mut();
         // SAFETY: the last reference, the GIL held (PyO3 drops objects holding it): the
@@ -147,22 +183,135 @@ impl Drop for Handle {
         // on MicroPython nothing runs at garbage collection), then the block is freed.
         unsafe {
             core.held.clear();
-            ffi::PyMem_Free(core.client as *mut core::ffi::c_void);
+            ffi::PyMem_Free(core.obj as *mut core::ffi::c_void);
         }
     }
 }
 
-impl Handle {
+/// The Python result of an operation: its value, or the exception it returned (`exc`),
+/// or the one it raised (`raised`: the error indicator), a timeout made RedisTimeout
+/// unless `connecting`.
+///
+/// # Safety
+/// Holding the GIL, before the operation's pool is released; `value`/`exc` pooled.
+unsafe fn result(
+    py: Python<'_>,
+    raised: bool,
+    connecting: bool,
+    value: Obj,
+    exc: Obj,
+) -> PyResult<Py<PyAny>> {
+    if raised {
+        let e = PyErr::fetch(py);
+        return Err(if connecting {
+            e
+        } else {
+            as_redis_timeout(py, e)
+        });
+    }
+    // SAFETY: the objects are alive (pooled) until `release`; each gets its own
+    // reference for Python.
+    unsafe {
+        if !exc.is_null() {
+            ffi::Py_INCREF(exc);
+            Err(PyErr::from_value(Bound::from_owned_ptr(py, exc)))
+        } else {
+            ffi::Py_INCREF(value);
+            Ok(Py::from_owned_ptr(py, value))
+        }
+    }
+}
+
+/// An operation on no object (`encode()`): pooled and protected, nothing locked, nothing
+/// to abandon.
+fn free_op(py: Python<'_>, f: &mut dyn FnMut() -> Result<Obj, Fail>) -> PyResult<Py<PyAny>> {
+    let m = pool::mark();
+    let mut value = mp::NULL;
+    let mut exc = mp::NULL;
+    let mut body = || {
+        // SAFETY: inside the operation; the closure holds only pointers.
+        unsafe {
+            match f() {
+                Ok(v) => value = v,
+                Err(fail) => exc = fail.exception(),
+            }
+        }
+    };
+    // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
+    let raised = unsafe { mp::protect_raw(&mut body) };
+    // SAFETY: before the release; then the operation's frames are gone.
+    unsafe {
+        let out = result(py, raised, true, value, exc);
+        pool::release(m);
+        out
+    }
+}
+
+impl<T: Block> Handle<T> {
     fn new() -> Self {
         Handle {
             core: UnsafeCell::new(Core {
-                client: ptr::null_mut(),
+                obj: ptr::null_mut(),
                 held: Held::new(),
             }),
             lock: Lock::new(),
         }
     }
 
+    /// Runs `f` on the block as one operation (see the module docs). `f` gets the block
+    /// (null only for the operation that makes it); its outcome becomes the Python
+    /// result. `connecting`: a timeout it raises stays an OSError.
+    fn op(
+        &self,
+        py: Python<'_>,
+        connecting: bool,
+        f: &mut dyn FnMut(&mut *mut T) -> Result<Obj, Fail>,
+    ) -> PyResult<Py<PyAny>> {
+        self.lock.take(py)?;
+        // SAFETY: the lock is ours: this is the only reference to the core.
+        let core = unsafe { &mut *self.core.get() };
+        let m = pool::mark();
+        let mut value = mp::NULL;
+        let mut exc = mp::NULL;
+        let slot: *mut *mut T = &mut core.obj;
+        let mut body = || {
+            // SAFETY: inside the operation; the closure holds only pointers.
+            unsafe {
+                let r = f(&mut *slot);
+                let c = *slot;
+                match r {
+                    Ok(v) => value = v,
+                    Err(fail) => {
+                        if !c.is_null() {
+                            (*c).settle(&fail);
+                        }
+                        exc = fail.exception();
+                    }
+                }
+            }
+        };
+        // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
+        let raised = unsafe { mp::protect_raw(&mut body) };
+        // SAFETY: the objects are pooled until `release`, below.
+        let out = unsafe { result(py, raised, connecting, value, exc) };
+        // SAFETY: the operation's frames are gone; the block is this object's.
+        unsafe {
+            let c = core.obj;
+            if raised && !c.is_null() && mp::protect_raw(&mut || (*c).abandon()) {
+                ffi::PyErr_Clear();
+            }
+            if !c.is_null() {
+                core.held
+                    .rescan(c as *const u8, core::mem::size_of::<T>(), m);
+            }
+            pool::release(m);
+        }
+        self.lock.give();
+        out
+    }
+}
+
+impl Handle<Client> {
     /// Makes the core's client from `opts` (a PubSub's with `pubsub`), as one operation.
     fn alloc(&self, py: Python<'_>, opts: &Options, pubsub: bool) -> PyResult<()> {
         self.op(py, true, &mut |c| {
@@ -184,81 +333,6 @@ impl Handle {
             }
         })?;
         Ok(())
-    }
-
-    /// Runs `f` on the client as one operation (see the module docs). `f` gets the
-    /// client (null only for the operation that makes it); its outcome becomes the
-    /// Python result. `connecting`: a timeout it raises stays an OSError.
-    fn op(
-        &self,
-        py: Python<'_>,
-        connecting: bool,
-        f: &mut dyn FnMut(&mut *mut Client) -> Result<Obj, Fail>,
-    ) -> PyResult<Py<PyAny>> {
-        self.lock.take(py)?;
-        // SAFETY: the lock is ours: this is the only reference to the core.
-        let core = unsafe { &mut *self.core.get() };
-        let m = pool::mark();
-        let mut value = mp::NULL;
-        let mut exc = mp::NULL;
-        let slot: *mut *mut Client = &mut core.client;
-        let mut body = || {
-            // SAFETY: inside the operation; the closure holds only pointers.
-            unsafe {
-                let r = f(&mut *slot);
-                let c = *slot;
-                match r {
-                    Ok(v) => value = v,
-                    Err(fail) => {
-                        if fail.breaks_connection() && !c.is_null() {
-                            (*c).abort();
-                        }
-                        exc = fail.exception();
-                    }
-                }
-            }
-        };
-        // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
-        let raised = unsafe { mp::protect_raw(&mut body) };
-        let out = if raised {
-            let e = PyErr::fetch(py);
-            // Raised part-way: the connection can no longer be trusted (an error from
-            // its close is dropped: the first one is the one to see).
-            // SAFETY: as above.
-            unsafe {
-                let c = core.client;
-                if !c.is_null() && mp::protect_raw(&mut || (*c).abort()) {
-                    ffi::PyErr_Clear();
-                }
-            }
-            Err(if connecting {
-                e
-            } else {
-                as_redis_timeout(py, e)
-            })
-        } else {
-            // SAFETY: the objects are alive (pooled) until `release`; each gets its own
-            // reference for Python.
-            unsafe {
-                if !exc.is_null() {
-                    ffi::Py_INCREF(exc);
-                    Err(PyErr::from_value(Bound::from_owned_ptr(py, exc)))
-                } else {
-                    ffi::Py_INCREF(value);
-                    Ok(Py::from_owned_ptr(py, value))
-                }
-            }
-        };
-        // SAFETY: the operation's frames are gone; the block is the client's.
-        unsafe {
-            if !core.client.is_null() {
-                core.held
-                    .rescan(core.client as *const u8, core::mem::size_of::<Client>(), m);
-            }
-            pool::release(m);
-        }
-        self.lock.give();
-        out
     }
 
     /// A command (name first) on the client.
@@ -688,7 +762,7 @@ impl Pipeline {
 /// subscribe mode: only the subscribe family, `ping()` and `get_message()`.
 #[pyclass(module = "picoredis", name = "PubSub", frozen)]
 pub struct PubSub {
-    h: Handle,
+    h: Handle<Client>,
 }
 
 impl PubSub {
@@ -779,6 +853,113 @@ impl PubSub {
     }
 }
 
+// ---- Reader and encode() ----------------------------------------------------------------
+
+/// `Reader(protocol=2, encoding=None, *, notEnoughData=False)`: the reply parser without a
+/// socket (hiredis-py style), the core's reader.rs.
+#[pyclass(module = "picoredis", name = "Reader", frozen)]
+pub struct PyReader {
+    h: Handle<crate::reader::Reader>,
+}
+
+#[pymethods]
+impl PyReader {
+    #[new]
+    #[pyo3(signature = (protocol = 2, encoding = None, *, notEnoughData = Arg::Default))]
+    #[allow(non_snake_case)]
+    fn new(
+        py: Python<'_>,
+        protocol: isize,
+        encoding: Option<Bound<'_, PyAny>>,
+        notEnoughData: Arg<'_>,
+    ) -> PyResult<Self> {
+        if protocol != 2 && protocol != 3 {
+            return Err(PyValueError::new_err("protocol must be 2 or 3"));
+        }
+        let decode = match &encoding {
+            Some(e) if !e.is_none() => {
+                let name = e.downcast::<PyString>()?.to_str()?.to_owned();
+                if name != "utf-8" && name != "utf8" {
+                    return Err(PyValueError::new_err("only utf-8 is supported"));
+                }
+                true
+            }
+            _ => false,
+        };
+        let more = match &notEnoughData {
+            Arg::Given(m) => m.as_ptr(),
+            // SAFETY: only the address of the False singleton is read.
+            Arg::Default => unsafe { mp::boolean(false) },
+        };
+        let r = PyReader { h: Handle::new() };
+        r.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; `more` is alive (the caller's) and pooled, so
+            // that the new reader's block keeps it.
+            unsafe {
+                given(more);
+                *c = crate::reader::Reader::alloc(ptr::null(), decode, more)
+                    as *mut crate::reader::Reader;
+                Ok(mp::none())
+            }
+        })?;
+        Ok(r)
+    }
+
+    /// `feed(data, off=0, len=-1, /)`: feeds `data[off:off + len]` (hiredis-py's rules;
+    /// a bad `off` or `len` raises with nothing fed).
+    #[pyo3(signature = (data, off = Arg::Default, len = Arg::Default, /))]
+    fn feed(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        off: Arg<'_>,
+        len: Arg<'_>,
+    ) -> PyResult<Py<PyAny>> {
+        let given = |a: &Arg<'_>| match a {
+            Arg::Given(o) => Some(o.as_ptr()),
+            Arg::Default => None,
+        };
+        let (data, off, len) = (data.as_ptr(), given(&off), given(&len));
+        self.h.op(py, true, &mut |r| {
+            // SAFETY: inside the operation; the objects are the caller's, alive.
+            unsafe { (**r).feed(data, off, len).map(|_| mp::none()) }
+        })
+    }
+
+    /// `gets()`: the next complete reply, or `notEnoughData` (False).
+    fn gets(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| unsafe { (**r).gets() })
+    }
+
+    /// `has_data()`: fed bytes wait that `gets()` has not returned.
+    fn has_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| {
+            Ok(unsafe { mp::boolean((**r).has_data()) })
+        })
+    }
+
+    /// `is_push()`: the reply `gets()` last returned was a RESP3 push frame.
+    fn is_push(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| {
+            Ok(unsafe { mp::boolean((**r).is_push()) })
+        })
+    }
+}
+
+/// `encode(*args)`: the request `Redis` would send for the command `args`, as bytes, with
+/// its argument rules.
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn encode(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    // SAFETY: the tuple's items stay put while it lives (the call).
+    let args = unsafe { mp::items(args.as_ptr()) };
+    // SAFETY: inside the operation; `args` are alive.
+    free_op(py, &mut || unsafe { crate::request::to_bytes(args) })
+}
+
 // ---- module -----------------------------------------------------------------------------
 
 /// Fault injection for the tests: the `n`th object made from now on fails with
@@ -809,6 +990,8 @@ fn _picoredis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Redis>()?;
     m.add_class::<Pipeline>()?;
     m.add_class::<PubSub>()?;
+    m.add_class::<PyReader>()?;
+    m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(_fail_after, m)?)?;
     let _ = sys::QSTRS;
     Ok(())

@@ -67,6 +67,7 @@ impl Held {
         }
         // SAFETY: every object here is alive (held, or pooled until release).
         unsafe {
+            crate::mp::settle_streams(&now);
             for &o in &now {
                 ffi::Py_INCREF(o);
             }

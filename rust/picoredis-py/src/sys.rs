@@ -32,9 +32,9 @@ pub struct vstr_t {
     pub obj: *mut PyObject,
 }
 
-/// Only ever passed back to `mp`: opaque here.
+/// What `mp::stream_of` found a stream to be (its kind), passed back to `mp`.
 pub struct mp_stream_p_t {
-    pub _private: u8,
+    pub kind: u8,
 }
 
 pub const MP_EIO: u32 = libc::EIO as u32;
@@ -90,4 +90,10 @@ qstrs! {
     MP_QSTR_data = "data";
     MP_QSTR_type = "type";
     MP_QSTR_PING = "PING";
+    MP_QSTR_readinto = "readinto";
+    MP_QSTR_write = "write";
+    MP_QSTR_ioctl = "ioctl";
+    MP_QSTR_recv_into = "recv_into";
+    MP_QSTR_send = "send";
+    MP_QSTR_pending = "pending";
 }

@@ -453,11 +453,18 @@ impl Redis {
         if protocol != 2 && protocol != 3 {
             return Err(PyValueError::new_err("protocol must be 2 or 3"));
         }
-        if ssl || ssl_context.as_ref().is_some_and(|c| !c.is_none()) {
-            return Err(PyValueError::new_err(
-                "picoredis was built without TLS (not on CPython/PyPy yet)",
-            ));
-        }
+        // TLS: the context given, or for `ssl=True` the interpreter's default client
+        // context (the system's CAs, the name checked), which the README promises:
+        // `ssl.SSLContext(PROTOCOL_TLS_CLIENT)`, what tls.rs makes for True, knows no CA
+        // here. tls.rs then wraps the socket with it.
+        let context = match &ssl_context {
+            Some(c) if !c.is_none() => c.clone(),
+            _ if ssl => py
+                .import("ssl")?
+                .getattr("create_default_context")?
+                .call0()?,
+            _ => none.clone(),
+        };
         let default_host = PyString::new(py, "127.0.0.1").into_any();
         let host = match (&host, &server) {
             (Some(h), _) if !h.is_none() => h.clone(),
@@ -478,7 +485,7 @@ impl Redis {
             username: obj(&username),
             password: obj(&password),
             client_name: obj(&client_name),
-            ssl_context: none.as_ptr(),
+            ssl_context: context.as_ptr(),
             debug,
             decode_responses,
             reconnect,

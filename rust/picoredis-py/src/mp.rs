@@ -651,6 +651,48 @@ unsafe fn errno_timeout() {
     }
 }
 
+/// Calls `obj.name(arg, key=value)`.
+pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value: Obj) -> Obj {
+    unsafe {
+        let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
+        let kw = new(ffi::PyDict_New());
+        if ffi::PyDict_SetItem(kw, qstr_obj(key), value) != 0 {
+            raise()
+        }
+        let r = ffi::PyObject_Call(m, owned_tuple(&[arg]), kw);
+        if r.is_null() && socket_timed_out() {
+            errno_timeout();
+        }
+        new(r)
+    }
+}
+
+/// Whether `exc` is a timeout: a socket's own (`TimeoutError`, PyPy 3.9's
+/// `socket.timeout`, as a TLS handshake that got no answer raises it) or an OSError with
+/// ETIMEDOUT or EAGAIN, as MicroPython's streams report one.
+pub unsafe fn is_timeout(exc: Obj) -> bool {
+    unsafe {
+        let t = ffi::Py_TYPE(exc) as Obj;
+        if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_TimeoutError) != 0
+            || ffi::PyErr_GivenExceptionMatches(t, SOCKET_TIMEOUT) != 0
+        {
+            return true;
+        }
+        if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_OSError) == 0 {
+            return false;
+        }
+        let n = ffi::PyObject_GetAttrString(exc, c"errno".as_ptr());
+        if n.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let e = ffi::PyLong_AsLong(n);
+        ffi::Py_DECREF(n);
+        ffi::PyErr_Clear();
+        e == libc::ETIMEDOUT as core::ffi::c_long || e == libc::EAGAIN as core::ffi::c_long
+    }
+}
+
 pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
     unsafe { ffi::PyObject_HasAttr(obj, qstr_obj(name)) != 0 }
 }

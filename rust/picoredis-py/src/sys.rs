@@ -96,4 +96,11 @@ qstrs! {
     MP_QSTR_recv_into = "recv_into";
     MP_QSTR_send = "send";
     MP_QSTR_pending = "pending";
+    // TLS (tls.rs): MicroPython's `tls` module is CPython's and PyPy's `ssl`, with the
+    // same names for what tls.rs uses.
+    MP_QSTR_tls = "ssl";
+    MP_QSTR_SSLContext = "SSLContext";
+    MP_QSTR_PROTOCOL_TLS_CLIENT = "PROTOCOL_TLS_CLIENT";
+    MP_QSTR_wrap_socket = "wrap_socket";
+    MP_QSTR_server_hostname = "server_hostname";
 }

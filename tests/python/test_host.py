@@ -235,3 +235,22 @@ def test_reader_keeps_its_buffer_between_calls():
             assert reader.gets() == [b"a", 1]
         gc.collect()
         assert len(gc.get_objects()) - n0 < 20
+
+
+def test_wheel_ships_type_stubs():
+    # py.typed and the stubs are installed with the package, and the stubs name exactly
+    # what the package exports (each one described in the shared stub file).
+    import ast
+    import os
+    here = os.path.dirname(picoredis.__file__)
+    assert os.path.exists(os.path.join(here, "py.typed"))
+    with open(os.path.join(here, "__init__.pyi")) as f:
+        stub = ast.parse(f.read())
+    exported = [n.asname for node in stub.body if isinstance(node, ast.ImportFrom)
+                for n in node.names]
+    assert sorted(exported) == sorted(picoredis.__all__)
+    with open(os.path.join(here, "_picoredis.pyi")) as f:
+        shared = ast.parse(f.read())
+    described = {node.name for node in shared.body
+                 if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+    assert set(picoredis.__all__) <= described

@@ -2,7 +2,8 @@
 //!
 //! The modules marked "core" below are rust/picoredis/src's own files, compiled unchanged
 //! through `#[path]`: the argument rules and request encoding, the reply builder, the
-//! connection, the session and handshake rules, pipelines and transactions. What this
+//! connection, the session and handshake rules, pipelines and transactions, pub/sub, the
+//! socketless Reader and TLS (the `pubsub`, `reader` and `tls` parts). What this
 //! crate adds is the host: `sys` and `mp` (the names and the wrapper surface the core
 //! calls, on CPython's C API), `pool` (reference counting under a core written for a
 //! tracing GC), `hold` (the objects a client keeps between calls), `guard.c` (a failed

@@ -254,3 +254,16 @@ def test_wheel_ships_type_stubs():
     described = {node.name for node in shared.body
                  if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
     assert set(picoredis.__all__) <= described
+
+
+def test_client_keeps_what_a_large_operation_stored(redis_port):
+    # An operation that makes many objects (hold.rs' bit-set path: a reply of 200) and
+    # stores one of them in the client (the name SETNAME set, re-applied on reconnect).
+    r = Redis(port=redis_port)
+    r.rpush("big", *range(200))
+    p = r.pipeline()
+    p.lrange("big", 0, -1).client("SETNAME", "".join(["many-", "kept"]))
+    assert p.execute()[1] == b"OK"
+    gc.collect()
+    r.close()
+    assert r.client("GETNAME") == b"many-kept"

@@ -267,3 +267,12 @@ def test_client_keeps_what_a_large_operation_stored(redis_port):
     gc.collect()
     r.close()
     assert r.client("GETNAME") == b"many-kept"
+
+
+def test_keyslot_on_redis(redis_port):
+    # The stubs give Redis the cluster part's keyslot(): the core's slots.rs here too.
+    r = Redis(port=redis_port)
+    assert r.keyslot("foo") == r.keyslot(b"foo") == 12182
+    assert r.keyslot("{user1000}.following") == r.keyslot("{user1000}.followers")
+    with pytest.raises(TypeError):
+        r.keyslot(None)

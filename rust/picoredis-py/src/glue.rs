@@ -598,6 +598,19 @@ impl Redis {
         Ok(ps)
     }
 
+    /// `keyslot(key)`: the key's Redis Cluster hash slot (str, bytes, a buffer or an
+    /// int), as on MicroPython (the core's slots.rs).
+    fn keyslot(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let key = key.as_ptr();
+        // SAFETY: inside the operation; `key` is alive (the caller's).
+        free_op(py, &mut || unsafe {
+            match crate::slots::slot_of(key) {
+                Some(s) => Ok(mp::small_int(s as isize)),
+                None => Err(Fail::Type("keys: str, bytes or int")),
+            }
+        })
+    }
+
     /// `debug`: print each request and reply line.
     #[getter]
     fn get_debug(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -44,6 +44,8 @@ mod reply;
 mod request;
 #[path = "../../picoredis/src/session.rs"]
 mod session;
+#[path = "../../picoredis/src/slots.rs"]
+mod slots;
 #[path = "../../picoredis/src/text.rs"]
 mod text;
 #[cfg(feature = "tls")]

@@ -1,6 +1,7 @@
 # `make bench`: picoredis against the original pure-Python picoredis 0.1.1,
 # redis-py + hiredis and redis-benchmark -c 1; asyncio rows (1 and 50 tasks):
-# picoredis.asyncio against redis.asyncio + hiredis and redis-benchmark -c 1 / -c 50.
+# picoredis.asyncio against redis.asyncio + hiredis and redis-benchmark -c 1 / -c 50;
+# picoredis on CPython and PyPy (`make wheel`) against redis-py + hiredis on each.
 # See bench/README.md.
 #
 # Include it from the top-level Makefile after FIRMWARE and PYTHON are defined:
@@ -15,5 +16,6 @@ BENCH_OUT ?= build/bench
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: firmware natmod-x64 firmware-stock
-	$(PYTHON) bench/run.py --firmware $(FIRMWARE) --out $(BENCH_OUT) $(BENCH_ARGS)
+bench: firmware natmod-x64 firmware-stock wheel
+	$(PYTHON) bench/run.py --firmware $(FIRMWARE) --out $(BENCH_OUT) \
+		--wheels $(WHEEL_DIR) --pypy $(PYPY_VENV)/bin/python $(BENCH_ARGS)

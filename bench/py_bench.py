@@ -1,6 +1,8 @@
-"""CPython side of `make bench`: redis-py with the hiredis parser.
+"""CPython/PyPy side of `make bench`: redis-py with the hiredis parser, or (with
+`--client picoredis`) picoredis' CPython/PyPy build, the same workloads on the same
+interpreter.
 
-    build/bench/venv/bin/python bench/py_bench.py --port N [--budget-ms MS]
+    build/bench/venv/bin/python bench/py_bench.py --port N [--budget-ms MS] [--client C]
 
 Runs the same workloads as bench/mpy_bench.py (same keys and values, created
 by bench/run.py) and prints the same lines.  The asyncio rows (async_get_1,
@@ -87,8 +89,13 @@ def main():
     ap.add_argument('--port', type=int, default=int(os.getenv('PICOREDIS_PORT') or 6379))
     ap.add_argument('--budget-ms', type=int, default=700)
     ap.add_argument('--only', default=None)
+    ap.add_argument('--client', choices=('redis', 'picoredis'), default='redis')
     opts = ap.parse_args()
     only = opts.only.split(',') if opts.only else None
+    import platform
+    print('INFO interpreter', platform.python_implementation(), platform.python_version())
+    if opts.client == 'picoredis':
+        return bench_picoredis(opts, only)
 
     r = redis.Redis(host=opts.host, port=opts.port, protocol=2)
     conn = r.connection_pool.get_connection()
@@ -138,6 +145,49 @@ def main():
         ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, budget))
         print('INFO asyncio_parser', aparser)
         print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
+
+
+def bench_picoredis(opts, only):
+    """The blocking workloads with picoredis (rust/picoredis-py): the calls as a user
+    writes them, a pipeline object reused across batches. It has no asyncio layer on
+    CPython/PyPy yet: those rows are n/a."""
+    import picoredis
+    r = picoredis.Redis(opts.host, opts.port)
+    print('INFO picoredis', getattr(picoredis, '__file__', '?'))
+    assert r.get(SMALL_KEY) == b'abc'
+    assert len(r.get(BIG_KEY)) == BIG_LEN
+    assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
+
+    def pipelined(batch):
+        p = r.pipeline()
+
+        def op():
+            for _ in range(batch):
+                p.get(SMALL_KEY)
+            return p.execute()
+        return op
+
+    workloads = [
+        ('get_small', lambda: r.get(SMALL_KEY), 1),
+        ('get_10k', lambda: r.get(BIG_KEY), 1),
+        ('pipe_get_100', pipelined(100), 100),
+        ('pipe_get_1000', pipelined(1000), 1000),
+        ('set_1k', lambda: r.set(SET_KEY, SET_VALUE), 1),
+        ('lrange_1000', lambda: r.lrange(LIST_KEY, 0, -1), 1),
+    ]
+    budget = opts.budget_ms * 1000
+    for name, op, per_op in workloads:
+        if only and name not in only:
+            continue
+        if per_op > 1:
+            replies = op()
+            assert len(replies) == per_op and replies[-1] == b'abc'
+        ops, us = run_timed(op, budget)
+        print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
+    r.close()
+    for name in ('async_get_1', 'async_get_50'):
+        if not only or name in only:
+            print('RESULT', name, 'n/a')
 
 
 if __name__ == '__main__':

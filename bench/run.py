@@ -15,6 +15,9 @@ round runs, in turn:
              installed into the venv build/bench/venv
   redis-benchmark -c 1   the C client: the round-trip limit of one connection
                          (-c 50 for the 50-task asyncio row: 50 connections)
+  picoredis on CPython and PyPy (with --wheels: `make wheel`'s, installed into
+             the CPython venv above and into --pypy's venv), next to redis-py +
+             hiredis on the same interpreter (bench/py_bench.py --client)
 plus two asyncio rows, 1 and 50 tasks doing GETs on one client: picoredis.asyncio
 on the firmware, redis.asyncio (+hiredis) on CPython.  When the machine has 2 or
 more CPUs, redis-server runs on the first and every client on the others.
@@ -68,7 +71,12 @@ CLIENTS = [  # (id, label)
     ('seed', 'picoredis 0.1.1 (pure Python, MicroPython)'),
     ('redis_py', 'redis-py + hiredis (CPython; asyncio rows: redis.asyncio)'),
     ('redis_benchmark', 'redis-benchmark -c 1 (C; -c 50 on the 50-task row)'),
+    ('pico_cpython', 'picoredis (CPython)'),
+    ('pico_pypy', 'picoredis (PyPy)'),
+    ('redis_py_pypy', 'redis-py + hiredis (PyPy)'),
 ]
+# The Python hosts' columns: (picoredis, redis-py on the same interpreter, name).
+PY_HOSTS = [('pico_cpython', 'redis_py', 'CPython'), ('pico_pypy', 'redis_py_pypy', 'PyPy')]
 # redis-benchmark: the command for each workload, its pipeline depth and its
 # number of connections (-c).
 RB_COMMANDS = {
@@ -205,9 +213,17 @@ def run_mpy(firmware, module, port, budget_ms, seed_dir, lib=None):
                        '--port', str(port), '--budget-ms', str(budget_ms)], env=env)
 
 
-def run_py(py, port, budget_ms):
+def run_py(py, port, budget_ms, client='redis'):
     return run_client([py, os.path.join(HERE, 'py_bench.py'), '--port', str(port),
-                       '--budget-ms', str(budget_ms)])
+                       '--budget-ms', str(budget_ms), '--client', client])
+
+
+def install_wheel(py, wheels):
+    """picoredis from `make wheel`'s directory into the venv of `py` (the wheel for
+    that interpreter: pip picks it by its tags)."""
+    subprocess.run([py, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+                    '--no-index', '--no-deps', '--force-reinstall', '--find-links', wheels,
+                    'picoredis'], check=True, capture_output=True, timeout=300)
 
 
 def redis_benchmark(port, args, pipeline, n, conns=1):
@@ -307,6 +323,18 @@ def evaluate(best, heap):
     target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte',
            ratio(pico['async_get_1'], pico['get_small']), 0.7,
            'picoredis asyncio 1 task / picoredis blocking GET')
+    # issue 15: picoredis on CPython against redis-py + hiredis on the same interpreter,
+    # and on PyPy ahead of redis-py on every blocking row.
+    pc, pp, rpp = best['pico_cpython'], best['pico_pypy'], best['redis_py_pypy']
+    for wid, limit, what in (('get_small', 1.5, 'small GET'), ('get_10k', 1.5, '10 KB GET'),
+                             ('pipe_get_1000', 3.0, 'pipelined GET (batch 1000)'),
+                             ('lrange_1000', 2.0, 'LRANGE of 1000')):
+        target('CPython: %s ≥ %g × redis-py + hiredis' % (what, limit),
+               ratio(pc[wid], rp[wid]), limit, 'picoredis / redis-py, CPython')
+    for wid, label in WORKLOADS:
+        if not wid.startswith('async'):
+            target('PyPy: %s ahead of redis-py + hiredis' % label,
+                   ratio(pp[wid], rpp[wid]), 1.0, 'picoredis / redis-py, PyPy')
     ph = heap.get('picoredis', {})
     ah = ph.get('async_get_small_50')
     lim = (ph['bytes3'] + ph['call_obj']
@@ -332,7 +360,8 @@ def markdown(report):
              '', 'ops/s (pipelined rows: GETs/s):', '']
     head = ['workload'] + [label for _, label in CLIENTS] + [
         'native .mpy / picoredis', 'picoredis / seed', 'picoredis / redis-py',
-        'picoredis / redis-benchmark']
+        'picoredis / redis-benchmark'] + [
+        'picoredis / redis-py (%s)' % name for _, _, name in PY_HOSTS]
     lines.append('| ' + ' | '.join(head) + ' |')
     lines.append('|' + '---|' * len(head))
     for wid, label in WORKLOADS:
@@ -342,6 +371,8 @@ def markdown(report):
                 fmt_ratio(ratio(p, best['seed'].get(wid))),
                 fmt_ratio(ratio(p, best['redis_py'].get(wid))),
                 fmt_ratio(ratio(p, best['redis_benchmark'].get(wid)))]
+        row += [fmt_ratio(ratio(best[pico].get(wid), best[ref].get(wid)))
+                for pico, ref, _ in PY_HOSTS]
         lines.append('| ' + ' | '.join(row) + ' |')
     lines += ['', 'Median of the rounds (how noisy the machine was):', '']
     lines.append('| workload | ' + ' | '.join(label for _, label in CLIENTS) + ' |')
@@ -398,6 +429,11 @@ def main():
                     help='redis-benchmark -n is sized for this long per workload')
     ap.add_argument('--refresh-seed', action='store_true', help='download the seed again')
     ap.add_argument('--strict', action='store_true', help='exit 1 when a target is missed')
+    ap.add_argument('--wheels', default=None,
+                    help="`make wheel`'s directory: picoredis on CPython (this venv) and PyPy")
+    ap.add_argument('--pypy', default=None,
+                    help='the python of a PyPy venv with redis and hiredis (make deps: '
+                         'build/venv-pypy/bin/python)')
     opts = ap.parse_args()
     install_sigterm_handler()
 
@@ -410,9 +446,19 @@ def main():
     os.makedirs(out, exist_ok=True)
     vpy = ensure_venv(out)
     seed_dir = ensure_seed(out, vpy, opts.refresh_seed)
+    setup_errors = {}
+    for cid, py in (('pico_cpython', vpy), ('pico_pypy', opts.pypy)):
+        try:
+            if not opts.wheels or not py:
+                raise RuntimeError('not measured: needs --wheels and --pypy (make bench)')
+            install_wheel(py, opts.wheels)
+        except Exception as e:  # report; the other clients still run
+            setup_errors[cid] = str(e)
+    if not opts.pypy:
+        setup_errors['redis_py_pypy'] = 'not measured: needs --pypy (make bench)'
 
     samples = {c: {w: [] for w, _ in WORKLOADS} for c, _ in CLIENTS}
-    heap, info, errors, rb_sizes = {}, {}, {}, {}
+    heap, info, errors, rb_sizes = {}, {}, dict(setup_errors), {}
     t_start = time.monotonic()
     pinned = None
     with RedisServer() as srv:
@@ -434,6 +480,10 @@ def main():
                 ('redis_py', lambda: run_py(vpy, srv.port, opts.budget_ms)),
                 ('redis_benchmark', lambda: (run_redis_benchmark(
                     srv.port, opts.rb_seconds, rb_sizes), {}, {})),
+                ('pico_cpython', lambda: run_py(vpy, srv.port, opts.budget_ms, 'picoredis')),
+                ('pico_pypy', lambda: run_py(opts.pypy, srv.port, opts.budget_ms,
+                                             'picoredis')),
+                ('redis_py_pypy', lambda: run_py(opts.pypy, srv.port, opts.budget_ms)),
             ]
             for cid, fn in runs:
                 if cid in errors:

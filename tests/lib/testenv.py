@@ -132,7 +132,15 @@ def socket_to(port, host=None, timeout_s=2):
 
 def _stream_base():
     import io
-    return io.IOBase
+    import sys
+    if sys.implementation.name == 'micropython':
+        return io.IOBase
+
+    class Base(io.IOBase):
+        # CPython's and PyPy's IOBase has a read-only `closed` property; SocketStream
+        # counts close requests in that name.
+        closed = 0
+    return Base
 
 
 class SocketStream(_stream_base()):

@@ -1,9 +1,13 @@
 # What only the CPython/PyPy host has to get right (the shared files test the client):
 # references under the operation pool, the objects a client keeps between calls
-# (hold.rs), the GIL released while a command waits, threads taking turns, an object
-# creation failing part-way (MemoryError), redis-py's execute_command name.
+# (hold.rs), the GIL released while a command waits, threads taking turns, errors
+# classified as MicroPython classifies them (an errno's OSError subclass is an OSError;
+# a socket timeout is ETIMEDOUT), an object creation failing part-way (MemoryError),
+# redis-py's execute_command name.
+import errno
 import gc
 import platform
+import socket
 import sys
 import threading
 import time
@@ -135,3 +139,140 @@ def test_memory_error_part_way_closes_cleanly(redis_port):
         # on a fresh connection, with its own reply.
         assert r.lrange("m", 0, -1) == [str(i).encode() for i in range(13)]
         assert v is None or len(v) == 13
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_errno_subclasses_are_retried():
+    # CPython raises ConnectionRefusedError, not OSError itself: still an OSError, so the
+    # connect is retried with its backoff (three waits of 0..200 ms: 30 ms or more but for
+    # a chance of about 1 in 2000), not given up at once.
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        Redis(port=closed_port(), retries=3, backoff_base=200, backoff_cap=200)
+    assert time.monotonic() - t0 >= 0.03
+
+
+def test_socket_timeout_is_etimedout():
+    # A connect that times out is OSError(ETIMEDOUT) on every interpreter (PyPy 3.9's
+    # socket.timeout has no errno of its own).
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fillers = []
+    try:
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(0.2)
+            try:
+                c.connect(srv.getsockname())
+            except OSError:
+                pass
+            fillers.append(c)
+        with pytest.raises(OSError) as e:
+            Redis(port=srv.getsockname()[1], connect_timeout=100, retries=0)
+        assert e.value.errno == errno.ETIMEDOUT
+    finally:
+        for c in fillers + [srv]:
+            c.close()
+
+
+def test_pubsub_keeps_its_subscriptions_without_leaks(redis_port):
+    # The subscription lists live in the PubSub's block (hold.rs keeps them, and the
+    # names, after the caller dropped its own); replaced lists are let go.
+    r = Redis(port=redis_port)
+    ps = r.pubsub()
+    ps.subscribe("".join(["ch-", "kept"]))
+    assert ps.get_message(timeout=1000)["channel"] == b"ch-kept"
+    gc.collect()
+
+    def round_():
+        ps.subscribe("a", "b")
+        ps.unsubscribe("a", "b")
+        for _ in range(4):  # the four confirmations
+            assert ps.get_message(timeout=1000)["channel"] in (b"a", b"b")
+
+    for _ in range(20):
+        round_()
+    gc.collect()
+    n0 = len(gc.get_objects())
+    for _ in range(200):
+        round_()
+    gc.collect()
+    if CPYTHON:  # (PyPy's gc.get_objects lists what its GC tracks: not comparable)
+        assert len(gc.get_objects()) - n0 < 20
+    r.client("KILL", "TYPE", "pubsub")
+    m = ps.get_message(timeout=1000)  # reconnects, renews the subscription
+    assert (m["type"], m["channel"]) == ("subscribe", b"ch-kept")
+    r.publish("ch-kept", "after")
+    assert ps.get_message(timeout=1000)["data"] == b"after"
+    ps.close()
+
+
+def test_reader_keeps_its_buffer_between_calls():
+    # The Reader's buffer is a bytes object of the host's, which its block stores (kept
+    # by hold.rs across calls); fed a byte at a time it grows by doubling, not by a copy
+    # per byte.
+    reader = picoredis.Reader()
+    reply = b"$100000\r\n" + b"x" * 100000 + b"\r\n"
+    t0 = time.monotonic()
+    for i in range(len(reply)):
+        reader.feed(reply, i, 1)
+    gc.collect()
+    assert reader.gets() == b"x" * 100000
+    assert reader.gets() is False
+    assert time.monotonic() - t0 < 10
+    if CPYTHON:
+        n0 = len(gc.get_objects())
+        for _ in range(200):
+            reader.feed(b"*2\r\n$1\r\na\r\n:1\r\n")
+            assert reader.gets() == [b"a", 1]
+        gc.collect()
+        assert len(gc.get_objects()) - n0 < 20
+
+
+def test_wheel_ships_type_stubs():
+    # py.typed and the stubs are installed with the package, and the stubs name exactly
+    # what the package exports (each one described in the shared stub file).
+    import ast
+    import os
+    here = os.path.dirname(picoredis.__file__)
+    assert os.path.exists(os.path.join(here, "py.typed"))
+    with open(os.path.join(here, "__init__.pyi")) as f:
+        stub = ast.parse(f.read())
+    exported = [n.asname for node in stub.body if isinstance(node, ast.ImportFrom)
+                for n in node.names]
+    assert sorted(exported) == sorted(picoredis.__all__)
+    with open(os.path.join(here, "_picoredis.pyi")) as f:
+        shared = ast.parse(f.read())
+    described = {node.name for node in shared.body
+                 if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+    assert set(picoredis.__all__) <= described
+
+
+def test_client_keeps_what_a_large_operation_stored(redis_port):
+    # An operation that makes many objects (hold.rs' bit-set path: a reply of 200) and
+    # stores one of them in the client (the name SETNAME set, re-applied on reconnect).
+    r = Redis(port=redis_port)
+    r.rpush("big", *range(200))
+    p = r.pipeline()
+    p.lrange("big", 0, -1).client("SETNAME", "".join(["many-", "kept"]))
+    assert p.execute()[1] == b"OK"
+    gc.collect()
+    r.close()
+    assert r.client("GETNAME") == b"many-kept"
+
+
+def test_keyslot_on_redis(redis_port):
+    # The stubs give Redis the cluster part's keyslot(): the core's slots.rs here too.
+    r = Redis(port=redis_port)
+    assert r.keyslot("foo") == r.keyslot(b"foo") == 12182
+    assert r.keyslot("{user1000}.following") == r.keyslot("{user1000}.followers")
+    with pytest.raises(TypeError):
+        r.keyslot(None)

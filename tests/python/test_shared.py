@@ -1,7 +1,8 @@
 # The unix firmware's test files (tests/unix/*.py, plain scripts on tests/lib/ptest.py),
 # run unchanged on this interpreter (CPython or PyPy) with the installed picoredis: one
 # pytest case per file, judged as tests/run_unix_tests.py judges them. compat/ gives the
-# scripts the few MicroPython names they use (time.ticks_ms, ...).
+# scripts the few MicroPython names they use (time.ticks_ms, a socket's write/read, the
+# tls module over ssl).
 #
 # SHARED lists the files that pass on CPython and PyPy today; NOT_YET the others, with
 # why (issue 15's remaining work: the parts of the client this host does not build yet,
@@ -33,14 +34,23 @@ SHARED = [
     "test_fault_proxy.py",
     "test_fault_push_desync.py",
     "test_fault_write_stall.py",
+    "test_healing.py",
     "test_large_replies.py",
     "test_malformed_replies.py",
+    "test_misuse_pubsub.py",
     "test_misuse_session.py",
+    "test_misuse_streams.py",
+    "test_misuse_threads.py",
+    "test_misuse_values.py",
     "test_pipeline.py",
+    "test_pubsub.py",
+    "test_reader.py",
+    "test_reader_io.py",
     "test_readme_examples.py",
     "test_replies.py",
     "test_resp3.py",
     "test_timeout.py",
+    "test_tls.py",
 ]
 
 NOT_YET = {
@@ -51,18 +61,9 @@ NOT_YET = {
     "test_fault_hostile.py": "measures MicroPython's heap (gc.mem_free)",
     "test_fault_soak_short.py": "measures MicroPython's heap (gc.mem_free)",
     "test_frozen_package.py": "MicroPython's frozen package",
-    "test_healing.py": "PubSub; the backoff-jitter and retried-connect-timeout cases differ",
-    "test_misuse_pubsub.py": "PubSub (the pubsub part is not built for this host yet)",
-    "test_misuse_streams.py": "sock= streams without a socket (io.IOBase): the method path",
-    "test_misuse_threads.py": "imports Reader (the reader part is not built yet)",
-    "test_misuse_values.py": "imports Reader",
-    "test_options.py": "uses MicroPython's socket.write; SUBSCRIBE's refusal names pubsub()",
-    "test_pubsub.py": "PubSub",
-    "test_reader.py": "Reader",
-    "test_reader_io.py": "Reader, encode",
+    "test_options.py": "its boxed-int cases need MicroPython's small ints (b is not b + 0)",
     "test_sentinel.py": "Sentinel (not built for this host yet)",
     "test_sentinel_failover.py": "Sentinel",
-    "test_tls.py": "TLS (MicroPython's tls module; Python's ssl through the method path: later)",
 }
 
 

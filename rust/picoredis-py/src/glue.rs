@@ -116,25 +116,66 @@ fn as_redis_timeout(py: Python<'_>, e: PyErr) -> PyErr {
     e
 }
 
-/// The state behind a `Redis`: the core's client (a block of the host's memory, made by
-/// `Client::alloc`) and the objects it keeps.
-struct Core {
-    client: *mut Client,
+/// A block of the core's (a `Client`, a `Reader`): what the glue does with it when an
+/// operation on it fails or raises.
+trait Block {
+    /// The operation returned `f`: a failure that leaves a link out of step with the
+    /// server closes it (ffi.rs' `finish`).
+    ///
+    /// # Safety
+    /// Inside the operation.
+    unsafe fn settle(&mut self, f: &Fail);
+    /// The operation raised part-way (`picoredis_abandon`); may raise (its caller
+    /// protects it, and drops the error: the first one is the one to see).
+    ///
+    /// # Safety
+    /// As `settle`.
+    unsafe fn abandon(&mut self);
+}
+
+impl Block for Client {
+    unsafe fn settle(&mut self, f: &Fail) {
+        if f.breaks_connection() {
+            // SAFETY: the caller's contract.
+            unsafe { self.abort() };
+        }
+    }
+    unsafe fn abandon(&mut self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.abort() };
+    }
+}
+
+/// A Reader's state is consistent at every call that may raise: nothing to do.
+impl Block for crate::reader::Reader {
+    unsafe fn settle(&mut self, _f: &Fail) {}
+    unsafe fn abandon(&mut self) {}
+}
+
+/// A core block (made by the core's `alloc`, in the host's memory) and the objects it
+/// keeps.
+struct Core<T> {
+    obj: *mut T,
     held: Held,
 }
 
-#[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
-pub struct Redis {
-    core: UnsafeCell<Core>,
+/// A block of the core with its lock: what a `Redis`, a `PubSub` and a `Reader` each are.
+struct Handle<T: Block> {
+    core: UnsafeCell<Core<T>>,
     lock: Lock,
 }
 
-// SAFETY: `core` is only touched with the GIL held and the client's lock taken (`op`), or
+// SAFETY: `core` is only touched with the GIL held and the object's lock taken (`op`), or
 // by the object's own drop (no other reference left).
-unsafe impl Send for Redis {}
-unsafe impl Sync for Redis {}
+unsafe impl<T: Block> Send for Handle<T> {}
+unsafe impl<T: Block> Sync for Handle<T> {}
 
-impl Drop for Redis {
+#[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
+pub struct Redis {
+    h: Handle<Client>,
+}
+
+impl<T: Block> Drop for Handle<T> {
     fn drop(&mut self) {
         let core = self.core.get_mut();
         // SAFETY: the last reference, the GIL held (PyO3 drops objects holding it): the
@@ -142,20 +183,89 @@ impl Drop for Redis {
         // on MicroPython nothing runs at garbage collection), then the block is freed.
         unsafe {
             core.held.clear();
-            ffi::PyMem_Free(core.client as *mut core::ffi::c_void);
+            ffi::PyMem_Free(core.obj as *mut core::ffi::c_void);
         }
     }
 }
 
-impl Redis {
-    /// Runs `f` on the client as one operation (see the module docs). `f` gets the
-    /// client (null only for the operation that makes it); its outcome becomes the
-    /// Python result. `connecting`: a timeout it raises stays an OSError.
+/// The Python result of an operation: its value, or the exception it returned (`exc`),
+/// or the one it raised (`raised`: the error indicator), a timeout made RedisTimeout
+/// unless `connecting`.
+///
+/// # Safety
+/// Holding the GIL, before the operation's pool is released; `value`/`exc` pooled.
+unsafe fn result(
+    py: Python<'_>,
+    raised: bool,
+    connecting: bool,
+    value: Obj,
+    exc: Obj,
+) -> PyResult<Py<PyAny>> {
+    if raised {
+        let e = PyErr::fetch(py);
+        return Err(if connecting {
+            e
+        } else {
+            as_redis_timeout(py, e)
+        });
+    }
+    // SAFETY: the objects are alive (pooled) until `release`; each gets its own
+    // reference for Python.
+    unsafe {
+        if !exc.is_null() {
+            ffi::Py_INCREF(exc);
+            Err(PyErr::from_value(Bound::from_owned_ptr(py, exc)))
+        } else {
+            ffi::Py_INCREF(value);
+            Ok(Py::from_owned_ptr(py, value))
+        }
+    }
+}
+
+/// An operation on no object (`encode()`): pooled and protected, nothing locked, nothing
+/// to abandon.
+fn free_op(py: Python<'_>, f: &mut dyn FnMut() -> Result<Obj, Fail>) -> PyResult<Py<PyAny>> {
+    let m = pool::mark();
+    let mut value = mp::NULL;
+    let mut exc = mp::NULL;
+    let mut body = || {
+        // SAFETY: inside the operation; the closure holds only pointers.
+        unsafe {
+            match f() {
+                Ok(v) => value = v,
+                Err(fail) => exc = fail.exception(),
+            }
+        }
+    };
+    // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
+    let raised = unsafe { mp::protect_raw(&mut body) };
+    // SAFETY: before the release; then the operation's frames are gone.
+    unsafe {
+        let out = result(py, raised, true, value, exc);
+        pool::release(m);
+        out
+    }
+}
+
+impl<T: Block> Handle<T> {
+    fn new() -> Self {
+        Handle {
+            core: UnsafeCell::new(Core {
+                obj: ptr::null_mut(),
+                held: Held::new(),
+            }),
+            lock: Lock::new(),
+        }
+    }
+
+    /// Runs `f` on the block as one operation (see the module docs). `f` gets the block
+    /// (null only for the operation that makes it); its outcome becomes the Python
+    /// result. `connecting`: a timeout it raises stays an OSError.
     fn op(
         &self,
         py: Python<'_>,
         connecting: bool,
-        f: &mut dyn FnMut(&mut *mut Client) -> Result<Obj, Fail>,
+        f: &mut dyn FnMut(&mut *mut T) -> Result<Obj, Fail>,
     ) -> PyResult<Py<PyAny>> {
         self.lock.take(py)?;
         // SAFETY: the lock is ours: this is the only reference to the core.
@@ -163,7 +273,7 @@ impl Redis {
         let m = pool::mark();
         let mut value = mp::NULL;
         let mut exc = mp::NULL;
-        let slot: *mut *mut Client = &mut core.client;
+        let slot: *mut *mut T = &mut core.obj;
         let mut body = || {
             // SAFETY: inside the operation; the closure holds only pointers.
             unsafe {
@@ -172,8 +282,8 @@ impl Redis {
                 match r {
                     Ok(v) => value = v,
                     Err(fail) => {
-                        if fail.breaks_connection() && !c.is_null() {
-                            (*c).abort();
+                        if !c.is_null() {
+                            (*c).settle(&fail);
                         }
                         exc = fail.exception();
                     }
@@ -182,45 +292,47 @@ impl Redis {
         };
         // SAFETY: the GIL is held; the core's frames hold nothing to drop (asserted).
         let raised = unsafe { mp::protect_raw(&mut body) };
-        let out = if raised {
-            let e = PyErr::fetch(py);
-            // Raised part-way: the connection can no longer be trusted (an error from
-            // its close is dropped: the first one is the one to see).
-            // SAFETY: as above.
-            unsafe {
-                let c = core.client;
-                if !c.is_null() && mp::protect_raw(&mut || (*c).abort()) {
-                    ffi::PyErr_Clear();
-                }
-            }
-            Err(if connecting {
-                e
-            } else {
-                as_redis_timeout(py, e)
-            })
-        } else {
-            // SAFETY: the objects are alive (pooled) until `release`; each gets its own
-            // reference for Python.
-            unsafe {
-                if !exc.is_null() {
-                    ffi::Py_INCREF(exc);
-                    Err(PyErr::from_value(Bound::from_owned_ptr(py, exc)))
-                } else {
-                    ffi::Py_INCREF(value);
-                    Ok(Py::from_owned_ptr(py, value))
-                }
-            }
-        };
-        // SAFETY: the operation's frames are gone; the block is the client's.
+        // SAFETY: the objects are pooled until `release`, below.
+        let out = unsafe { result(py, raised, connecting, value, exc) };
+        // SAFETY: the operation's frames are gone; the block is this object's.
         unsafe {
-            if !core.client.is_null() {
+            let c = core.obj;
+            if raised && !c.is_null() && mp::protect_raw(&mut || (*c).abandon()) {
+                ffi::PyErr_Clear();
+            }
+            if !c.is_null() {
                 core.held
-                    .rescan(core.client as *const u8, core::mem::size_of::<Client>(), m);
+                    .rescan(c as *const u8, core::mem::size_of::<T>(), m);
             }
             pool::release(m);
         }
         self.lock.give();
         out
+    }
+}
+
+impl Handle<Client> {
+    /// Makes the core's client from `opts` (a PubSub's with `pubsub`), as one operation.
+    fn alloc(&self, py: Python<'_>, opts: &Options, pubsub: bool) -> PyResult<()> {
+        self.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; the options' objects are alive (the caller's),
+            // and pooled so that the new client's block keeps them.
+            unsafe {
+                let kept = [
+                    opts.host,
+                    opts.username,
+                    opts.password,
+                    opts.client_name,
+                    opts.ssl_context,
+                ];
+                for o in kept {
+                    given(o);
+                }
+                *c = Client::alloc(ptr::null(), opts, pubsub) as *mut Client;
+                Ok(mp::none())
+            }
+        })?;
+        Ok(())
     }
 
     /// A command (name first) on the client.
@@ -341,11 +453,18 @@ impl Redis {
         if protocol != 2 && protocol != 3 {
             return Err(PyValueError::new_err("protocol must be 2 or 3"));
         }
-        if ssl || ssl_context.as_ref().is_some_and(|c| !c.is_none()) {
-            return Err(PyValueError::new_err(
-                "picoredis was built without TLS (not on CPython/PyPy yet)",
-            ));
-        }
+        // TLS: the context given, or for `ssl=True` the interpreter's default client
+        // context (the system's CAs, the name checked), which the README promises:
+        // `ssl.SSLContext(PROTOCOL_TLS_CLIENT)`, what tls.rs makes for True, knows no CA
+        // here. tls.rs then wraps the socket with it.
+        let context = match &ssl_context {
+            Some(c) if !c.is_none() => c.clone(),
+            _ if ssl => py
+                .import("ssl")?
+                .getattr("create_default_context")?
+                .call0()?,
+            _ => none.clone(),
+        };
         let default_host = PyString::new(py, "127.0.0.1").into_any();
         let host = match (&host, &server) {
             (Some(h), _) if !h.is_none() => h.clone(),
@@ -366,7 +485,7 @@ impl Redis {
             username: obj(&username),
             password: obj(&password),
             client_name: obj(&client_name),
-            ssl_context: none.as_ptr(),
+            ssl_context: context.as_ptr(),
             debug,
             decode_responses,
             reconnect,
@@ -376,25 +495,9 @@ impl Redis {
             health_check_ms,
             readonly: false,
         };
-        let r = Redis {
-            core: UnsafeCell::new(Core {
-                client: ptr::null_mut(),
-                held: Held::new(),
-            }),
-            lock: Lock::new(),
-        };
-        r.op(py, true, &mut |c| {
-            // SAFETY: inside the operation; the options' objects are alive (the call's),
-            // and pooled so that the new client's block keeps them.
-            unsafe {
-                for o in [opts.host, opts.username, opts.password, opts.client_name] {
-                    given(o);
-                }
-                *c = Client::alloc(ptr::null(), &opts, false) as *mut Client;
-                Ok(mp::none())
-            }
-        })?;
-        r.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
+        let r = Redis { h: Handle::new() };
+        r.h.alloc(py, &opts, false)?;
+        r.h.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
         Ok(r)
     }
 
@@ -409,14 +512,14 @@ impl Redis {
     ) -> PyResult<Py<PyAny>> {
         let none = py.None().into_bound(py);
         let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
-        self.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
+        self.h.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
     }
 
     /// `close()`: idempotent; an error from the stream's own close is raised (the client
     /// is closed all the same).
     fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
-        self.op(py, true, &mut |c| unsafe { (**c).close() })
+        self.h.op(py, true, &mut |c| unsafe { (**c).close() })
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -432,7 +535,7 @@ impl Redis {
     #[pyo3(signature = (*args))]
     fn do_cmd(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         // SAFETY: the tuple's items stay put while it lives (the call).
-        self.command(py, unsafe { mp::items(args.as_ptr()) })
+        self.h.command(py, unsafe { mp::items(args.as_ptr()) })
     }
 
     /// `execute_command(cmd, *args)`: redis-py's name for `do_cmd`.
@@ -472,17 +575,54 @@ impl Redis {
         }
     }
 
+    /// `pubsub()`: a PubSub with this client's options and a connection of its own
+    /// (opened by the first subscribe). A client on a stream the user gave (`sock=`) has
+    /// no address to open it to: ValueError.
+    fn pubsub(&self, py: Python<'_>) -> PyResult<PubSub> {
+        let mut opts = None;
+        self.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation.
+            unsafe {
+                if (**c).user_sock() {
+                    return Err(Fail::Value("pubsub() needs host and port, not sock="));
+                }
+                opts = Some((**c).opts);
+                Ok(mp::none())
+            }
+        })?;
+        let ps = PubSub { h: Handle::new() };
+        if let Some(opts) = opts {
+            // The options' objects are this client's (held), alive while it is.
+            ps.h.alloc(py, &opts, true)?;
+        }
+        Ok(ps)
+    }
+
+    /// `keyslot(key)`: the key's Redis Cluster hash slot (str, bytes, a buffer or an
+    /// int), as on MicroPython (the core's slots.rs).
+    fn keyslot(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let key = key.as_ptr();
+        // SAFETY: inside the operation; `key` is alive (the caller's).
+        free_op(py, &mut || unsafe {
+            match crate::slots::slot_of(key) {
+                Some(s) => Ok(mp::small_int(s as isize)),
+                None => Err(Fail::Type("keys: str, bytes or int")),
+            }
+        })
+    }
+
     /// `debug`: print each request and reply line.
     #[getter]
     fn get_debug(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
-        self.op(py, true, &mut |c| Ok(unsafe { mp::boolean((**c).debug()) }))
+        self.h
+            .op(py, true, &mut |c| Ok(unsafe { mp::boolean((**c).debug()) }))
     }
 
     #[setter]
     fn set_debug(&self, py: Python<'_>, on: &Bound<'_, PyAny>) -> PyResult<()> {
         let on = on.is_truthy()?;
-        self.op(py, true, &mut |c| {
+        self.h.op(py, true, &mut |c| {
             // SAFETY: inside the operation.
             unsafe {
                 (**c).set_debug(on);
@@ -526,7 +666,7 @@ impl Command {
                     *first = self.name.as_ptr();
                     tail.copy_from_slice(rest);
                 }
-                r.get().command(py, argv)
+                r.get().h.command(py, argv)
             }
             Target::Pipeline(p) => {
                 let mut items = Vec::with_capacity(rest.len() + 1);
@@ -594,7 +734,7 @@ impl Pipeline {
         }
         let items: Vec<Obj> = cmds.iter().map(|c| c.as_ptr()).collect();
         let transaction = self.transaction;
-        self.client.get().op(py, false, &mut |c| {
+        self.client.get().h.op(py, false, &mut |c| {
             // SAFETY: inside the operation; the tuples are alive (`cmds`) and only this
             // call reaches them.
             unsafe {
@@ -636,6 +776,210 @@ impl Pipeline {
     }
 }
 
+// ---- PubSub -----------------------------------------------------------------------------
+
+/// A client of its own (the options of the Redis it came from) whose connection is in
+/// subscribe mode: only the subscribe family, `ping()` and `get_message()`.
+#[pyclass(module = "picoredis", name = "PubSub", frozen)]
+pub struct PubSub {
+    h: Handle<Client>,
+}
+
+impl PubSub {
+    /// Sends `word names...` (the word as the core's interned name: `Subscriptions::follow`
+    /// tells the commands apart by it); `at_least_one`: names are required.
+    fn send(
+        &self,
+        py: Python<'_>,
+        word: u32,
+        names: &Bound<'_, PyTuple>,
+        at_least_one: bool,
+    ) -> PyResult<Py<PyAny>> {
+        if at_least_one && names.is_empty() {
+            return Err(PyTypeError::new_err(
+                "at least one channel or pattern needed",
+            ));
+        }
+        // SAFETY: the tuple's items stay put while it lives (the call).
+        let rest = unsafe { mp::items(names.as_ptr()) };
+        let mut argv = Vec::with_capacity(rest.len() + 1);
+        argv.push(mp::qstr_obj(word));
+        argv.extend_from_slice(rest);
+        // SAFETY: inside the operation; `argv`'s objects are alive for the call.
+        self.h
+            .op(py, false, &mut |c| unsafe { (**c).send_only(&argv) })
+    }
+}
+
+#[pymethods]
+impl PubSub {
+    #[pyo3(signature = (*channels))]
+    fn subscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_SUBSCRIBE, channels, true)
+    }
+
+    #[pyo3(signature = (*patterns))]
+    fn psubscribe(&self, py: Python<'_>, patterns: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PSUBSCRIBE, patterns, true)
+    }
+
+    #[pyo3(signature = (*channels))]
+    fn unsubscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_UNSUBSCRIBE, channels, false)
+    }
+
+    #[pyo3(signature = (*patterns))]
+    fn punsubscribe(&self, py: Python<'_>, patterns: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PUNSUBSCRIBE, patterns, false)
+    }
+
+    fn ping(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.send(py, sys::MP_QSTR_PING, &PyTuple::empty(py), false)
+    }
+
+    /// `get_message(timeout=0)`: a message dict or None; `timeout` in ms to wait for one
+    /// to start (0: only one already there; None: without limit).
+    #[pyo3(signature = (timeout = Arg::Default))]
+    fn get_message(&self, py: Python<'_>, timeout: Arg<'_>) -> PyResult<Py<PyAny>> {
+        let wait = match &timeout {
+            Arg::Default => 0,
+            Arg::Given(t) if t.is_exact_instance_of::<pyo3::types::PyInt>() && t.eq(0)? => 0,
+            Arg::Given(t) => timeout_arg(t)?,
+        };
+        let wait = crate::conn::timeout(wait);
+        // SAFETY: inside the operation.
+        self.h
+            .op(py, false, &mut |c| unsafe { (**c).get_message(wait) })
+    }
+
+    /// `close()`: ends the subscriptions too (a later subscribe starts afresh).
+    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation.
+            unsafe {
+                (**c).forget_subscriptions();
+                (**c).close()
+            }
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.close(py)
+    }
+}
+
+// ---- Reader and encode() ----------------------------------------------------------------
+
+/// `Reader(protocol=2, encoding=None, *, notEnoughData=False)`: the reply parser without a
+/// socket (hiredis-py style), the core's reader.rs.
+#[pyclass(module = "picoredis", name = "Reader", frozen)]
+pub struct PyReader {
+    h: Handle<crate::reader::Reader>,
+}
+
+#[pymethods]
+impl PyReader {
+    #[new]
+    #[pyo3(signature = (protocol = 2, encoding = None, *, notEnoughData = Arg::Default))]
+    #[allow(non_snake_case)]
+    fn new(
+        py: Python<'_>,
+        protocol: isize,
+        encoding: Option<Bound<'_, PyAny>>,
+        notEnoughData: Arg<'_>,
+    ) -> PyResult<Self> {
+        if protocol != 2 && protocol != 3 {
+            return Err(PyValueError::new_err("protocol must be 2 or 3"));
+        }
+        let decode = match &encoding {
+            Some(e) if !e.is_none() => {
+                let name = e.downcast::<PyString>()?.to_str()?.to_owned();
+                if name != "utf-8" && name != "utf8" {
+                    return Err(PyValueError::new_err("only utf-8 is supported"));
+                }
+                true
+            }
+            _ => false,
+        };
+        let more = match &notEnoughData {
+            Arg::Given(m) => m.as_ptr(),
+            // SAFETY: only the address of the False singleton is read.
+            Arg::Default => unsafe { mp::boolean(false) },
+        };
+        let r = PyReader { h: Handle::new() };
+        r.h.op(py, true, &mut |c| {
+            // SAFETY: inside the operation; `more` is alive (the caller's) and pooled, so
+            // that the new reader's block keeps it.
+            unsafe {
+                given(more);
+                *c = crate::reader::Reader::alloc(ptr::null(), decode, more)
+                    as *mut crate::reader::Reader;
+                Ok(mp::none())
+            }
+        })?;
+        Ok(r)
+    }
+
+    /// `feed(data, off=0, len=-1, /)`: feeds `data[off:off + len]` (hiredis-py's rules;
+    /// a bad `off` or `len` raises with nothing fed).
+    #[pyo3(signature = (data, off = Arg::Default, len = Arg::Default, /))]
+    fn feed(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        off: Arg<'_>,
+        len: Arg<'_>,
+    ) -> PyResult<Py<PyAny>> {
+        let given = |a: &Arg<'_>| match a {
+            Arg::Given(o) => Some(o.as_ptr()),
+            Arg::Default => None,
+        };
+        let (data, off, len) = (data.as_ptr(), given(&off), given(&len));
+        self.h.op(py, true, &mut |r| {
+            // SAFETY: inside the operation; the objects are the caller's, alive.
+            unsafe { (**r).feed(data, off, len).map(|_| mp::none()) }
+        })
+    }
+
+    /// `gets()`: the next complete reply, or `notEnoughData` (False).
+    fn gets(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| unsafe { (**r).gets() })
+    }
+
+    /// `has_data()`: fed bytes wait that `gets()` has not returned.
+    fn has_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| {
+            Ok(unsafe { mp::boolean((**r).has_data()) })
+        })
+    }
+
+    /// `is_push()`: the reply `gets()` last returned was a RESP3 push frame.
+    fn is_push(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |r| {
+            Ok(unsafe { mp::boolean((**r).is_push()) })
+        })
+    }
+}
+
+/// `encode(*args)`: the request `Redis` would send for the command `args`, as bytes, with
+/// its argument rules.
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn encode(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    // SAFETY: the tuple's items stay put while it lives (the call).
+    let args = unsafe { mp::items(args.as_ptr()) };
+    // SAFETY: inside the operation; `args` are alive.
+    free_op(py, &mut || unsafe { crate::request::to_bytes(args) })
+}
+
 // ---- module -----------------------------------------------------------------------------
 
 /// Fault injection for the tests: the `n`th object made from now on fails with
@@ -665,6 +1009,9 @@ fn _picoredis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_class::<Redis>()?;
     m.add_class::<Pipeline>()?;
+    m.add_class::<PubSub>()?;
+    m.add_class::<PyReader>()?;
+    m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(_fail_after, m)?)?;
     let _ = sys::QSTRS;
     Ok(())

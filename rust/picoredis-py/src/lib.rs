@@ -2,7 +2,8 @@
 //!
 //! The modules marked "core" below are rust/picoredis/src's own files, compiled unchanged
 //! through `#[path]`: the argument rules and request encoding, the reply builder, the
-//! connection, the session and handshake rules, pipelines and transactions. What this
+//! connection, the session and handshake rules, pipelines and transactions, pub/sub, the
+//! socketless Reader and TLS (the `pubsub`, `reader` and `tls` parts). What this
 //! crate adds is the host: `sys` and `mp` (the names and the wrapper surface the core
 //! calls, on CPython's C API), `pool` (reference counting under a core written for a
 //! tracing GC), `hold` (the objects a client keeps between calls), `guard.c` (a failed
@@ -31,13 +32,24 @@ mod fail;
 mod handshake;
 #[path = "../../picoredis/src/options.rs"]
 mod options;
+#[cfg(feature = "pubsub")]
+#[path = "../../picoredis/src/pubsub.rs"]
+mod pubsub;
+#[cfg(feature = "reader")]
+#[path = "../../picoredis/src/reader.rs"]
+mod reader;
 #[path = "../../picoredis/src/reply.rs"]
 mod reply;
 #[path = "../../picoredis/src/request.rs"]
 mod request;
 #[path = "../../picoredis/src/session.rs"]
 mod session;
+#[path = "../../picoredis/src/slots.rs"]
+mod slots;
 #[path = "../../picoredis/src/text.rs"]
 mod text;
+#[cfg(feature = "tls")]
+#[path = "../../picoredis/src/tls.rs"]
+mod tls;
 
 mod glue;

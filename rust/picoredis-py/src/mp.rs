@@ -117,6 +117,11 @@ static mut QSTR_OBJS: [Obj; sys::QSTRS.len()] = [NULL; sys::QSTRS.len()];
 static mut REDIS_ERROR: Obj = NULL;
 static mut PARSE_ERROR: Obj = NULL;
 static mut REDIS_TIMEOUT: Obj = NULL;
+/// `socket.timeout`: `TimeoutError` from Python 3.10 on, an `OSError` subclass of its
+/// own before (PyPy 3.9).
+static mut SOCKET_TIMEOUT: Obj = NULL;
+/// `socket.socket`: the streams moved at the fd level are exactly these.
+static mut SOCKET_TYPE: Obj = NULL;
 
 /// Module init: the interned names and the exception types (owned by the module).
 ///
@@ -131,6 +136,20 @@ pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
         REDIS_ERROR = redis_error;
         PARSE_ERROR = parse_error;
         REDIS_TIMEOUT = timeout;
+        let socket = ffi::PyImport_ImportModule(c"socket".as_ptr());
+        if !socket.is_null() {
+            SOCKET_TIMEOUT = ffi::PyObject_GetAttrString(socket, c"timeout".as_ptr());
+            SOCKET_TYPE = ffi::PyObject_GetAttrString(socket, c"socket".as_ptr());
+            ffi::Py_DECREF(socket);
+        }
+        if SOCKET_TYPE.is_null() {
+            ffi::PyErr_Clear();
+        }
+        if SOCKET_TIMEOUT.is_null() {
+            ffi::PyErr_Clear();
+            ffi::Py_INCREF(ffi::PyExc_TimeoutError);
+            SOCKET_TIMEOUT = ffi::PyExc_TimeoutError;
+        }
     }
 }
 
@@ -323,8 +342,22 @@ pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
 
 // ---- types -----------------------------------------------------------------------------
 
+/// Whether `o`'s type is `t`; for an exception type, whether `o` is one (an instance of
+/// `t` or of a subclass). MicroPython raises `OSError` itself for every errno, and the
+/// core asks "is it an OSError" (a connect attempt worth retrying, a node to fail over
+/// from) with `type_is`; CPython and PyPy raise the errno's subclass instead
+/// (`ConnectionRefusedError`, `TimeoutError`, `ssl.SSLError`), which an exact match would
+/// take for a different error: no retry, and the error returned as it is.
 pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
-    unsafe { ptr::eq(ffi::Py_TYPE(o), t) }
+    unsafe {
+        let ot = ffi::Py_TYPE(o);
+        if ptr::eq(ot, t) {
+            return true;
+        }
+        let t = t as *mut ffi::PyTypeObject;
+        ffi::PyType_HasFeature(t, ffi::Py_TPFLAGS_BASE_EXC_SUBCLASS) != 0
+            && ffi::PyType_IsSubtype(ot, t) != 0
+    }
 }
 
 macro_rules! static_types {
@@ -572,10 +605,19 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let a = owned_tuple(args);
         let r = ffi::PyObject_Call(m, a, NULL);
-        if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0 {
+        if r.is_null() && socket_timed_out() {
             errno_timeout();
         }
         new(r)
+    }
+}
+
+/// The error indicator holds a socket's own timeout (`TimeoutError`, or PyPy 3.9's
+/// `socket.timeout`).
+unsafe fn socket_timed_out() -> bool {
+    unsafe {
+        ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0
+            || ffi::PyErr_ExceptionMatches(SOCKET_TIMEOUT) != 0
     }
 }
 
@@ -609,60 +651,178 @@ unsafe fn errno_timeout() {
     }
 }
 
+/// Calls `obj.name(arg, key=value)`.
+pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value: Obj) -> Obj {
+    unsafe {
+        let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
+        let kw = new(ffi::PyDict_New());
+        if ffi::PyDict_SetItem(kw, qstr_obj(key), value) != 0 {
+            raise()
+        }
+        let r = ffi::PyObject_Call(m, owned_tuple(&[arg]), kw);
+        if r.is_null() && socket_timed_out() {
+            errno_timeout();
+        }
+        new(r)
+    }
+}
+
+/// Whether `exc` is a timeout: a socket's own (`TimeoutError`, PyPy 3.9's
+/// `socket.timeout`, as a TLS handshake that got no answer raises it) or an OSError with
+/// ETIMEDOUT or EAGAIN, as MicroPython's streams report one.
+pub unsafe fn is_timeout(exc: Obj) -> bool {
+    unsafe {
+        let t = ffi::Py_TYPE(exc) as Obj;
+        if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_TimeoutError) != 0
+            || ffi::PyErr_GivenExceptionMatches(t, SOCKET_TIMEOUT) != 0
+        {
+            return true;
+        }
+        if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_OSError) == 0 {
+            return false;
+        }
+        let n = ffi::PyObject_GetAttrString(exc, c"errno".as_ptr());
+        if n.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let e = ffi::PyLong_AsLong(n);
+        ffi::Py_DECREF(n);
+        ffi::PyErr_Clear();
+        e == libc::ETIMEDOUT as core::ffi::c_long || e == libc::EAGAIN as core::ffi::c_long
+    }
+}
+
 pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
     unsafe { ffi::PyObject_HasAttr(obj, qstr_obj(name)) != 0 }
 }
 
-// ---- streams: sockets at the fd level --------------------------------------------------
+// ---- streams ---------------------------------------------------------------------------
+//
+// Three kinds, told apart once per stream by `stream_of` (which the core calls when it
+// attaches one, before any transfer):
+// - a plain `socket.socket`: moved at the fd level (recv/send without blocking, then
+//   `poll` with the GIL released for the socket's own timeout);
+// - another socket (an `ssl.SSLSocket`, whose fd carries ciphertext, or a subclass):
+//   its `recv_into`/`send` methods, which honour `settimeout` and release the GIL
+//   themselves; its timeout is ETIMEDOUT, as on the fd path;
+// - any other object with `readinto`/`write` (an `io.IOBase` stream, as `sock=` takes on
+//   MicroPython): MicroPython's stream protocol for Python streams (modio.c's
+//   iobase_read_write / iobase_ioctl): `None` is EAGAIN, a negative count an errno, its
+//   `ioctl(MP_STREAM_POLL, flags)` tells readiness and `ioctl(MP_STREAM_CLOSE, 0)`
+//   closes it; what its methods raise is raised.
 
-/// The sockets attached now and their fds (the GIL guards the table). An entry goes when
-/// its socket is closed (`stream_close`) or let go by its client (`forget_stream`, from
-/// hold.rs), before the object can die and its address be reused. Sockets beyond the
-/// table's size work, looking their fd up on every transfer.
-static mut FDS: [(Obj, c_int); 64] = [(NULL, -1); 64];
+const KIND_FD: u8 = 0;
+const KIND_SOCKET: u8 = 1;
+const KIND_IO: u8 = 2;
+static STREAM_FD: sys::mp_stream_p_t = sys::mp_stream_p_t { kind: KIND_FD };
+static STREAM_SOCKET: sys::mp_stream_p_t = sys::mp_stream_p_t { kind: KIND_SOCKET };
+static STREAM_IO: sys::mp_stream_p_t = sys::mp_stream_p_t { kind: KIND_IO };
 
-/// `o` is no longer a client's stream: its fd is no longer remembered.
+/// MicroPython's stream ioctl requests, as a Python stream's `ioctl` gets them.
+const MP_STREAM_POLL: isize = 3;
+const MP_STREAM_CLOSE: isize = 4;
+
+/// The streams attached and their kind and fd (the GIL guards the table). `stream_of`
+/// (re)writes an entry whenever a stream is attached, so an entry left by a dead object
+/// is replaced before an object at its address is used; entries go when their stream is
+/// closed (`stream_close`) or let go (`forget_stream`, from hold.rs: a client no longer
+/// keeps it, or an operation attached it and kept it not, as a TLS connect does with the
+/// socket it wraps). Streams beyond the table's size work, classified on every transfer.
+static mut STREAMS: [(Obj, c_int, u8); 64] = [(NULL, -1, KIND_FD); 64];
+
+/// `o` is no longer a stream anyone uses: its entry goes.
 ///
 /// # Safety
 /// Holding the GIL.
 pub unsafe fn forget_stream(o: Obj) {
     unsafe {
-        let fds = &mut *ptr::addr_of_mut!(FDS);
-        for slot in fds.iter_mut().filter(|(s, _)| *s == o) {
-            *slot = (NULL, -1);
+        let t = &mut *ptr::addr_of_mut!(STREAMS);
+        for slot in t.iter_mut().filter(|(s, _, _)| *s == o) {
+            *slot = (NULL, -1, KIND_FD);
         }
     }
 }
-static STREAM: sys::mp_stream_p_t = sys::mp_stream_p_t { _private: 0 };
 
-unsafe fn fd_of(s: Obj) -> c_int {
+thread_local! {
+    /// The streams attached by this thread's running operations (`stream_of`), for
+    /// hold.rs to forget the ones the operation's client did not keep.
+    static ATTACHED: core::cell::RefCell<Vec<Obj>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Forgets the streams attached since the last call that `keep` does not hold (a TLS
+/// connect attaches the socket, then the stream that wraps it, and keeps only that).
+///
+/// # Safety
+/// Holding the GIL.
+pub unsafe fn settle_streams(keep: &[Obj]) {
+    let attached = ATTACHED.with(|a| core::mem::take(&mut *a.borrow_mut()));
+    for o in attached {
+        if !keep.contains(&o) {
+            // SAFETY: the caller's contract.
+            unsafe { forget_stream(o) };
+        }
+    }
+}
+
+/// `o`'s kind and fd (-1 for the method kinds), found out now; raises OSError when `o`
+/// is no stream.
+unsafe fn classify(o: Obj) -> (u8, c_int) {
     unsafe {
-        let fds = &mut *ptr::addr_of_mut!(FDS);
-        if let Some(&(_, fd)) = fds.iter().find(|(o, _)| *o == s) {
-            return fd;
+        if ffi::Py_TYPE(o) as Obj == SOCKET_TYPE {
+            // s.fileno() (PyPy has no PyObject_AsFileDescriptor).
+            let r = new(ffi::PyObject_CallMethodObjArgs(
+                o,
+                qstr_obj(sys::MP_QSTR_fileno),
+                NULL,
+            ));
+            let fd = ffi::PyLong_AsLong(r);
+            if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+                raise()
+            }
+            return (KIND_FD, fd as c_int);
         }
-        // s.fileno() (PyPy has no PyObject_AsFileDescriptor).
-        let r = new(ffi::PyObject_CallMethodObjArgs(
-            s,
-            qstr_obj(sys::MP_QSTR_fileno),
-            NULL,
-        ));
-        let fd = ffi::PyLong_AsLong(r);
-        if fd == -1 && !ffi::PyErr_Occurred().is_null() {
-            raise()
+        if ffi::PyObject_IsInstance(o, SOCKET_TYPE) == 1 {
+            return (KIND_SOCKET, -1);
         }
-        let fd = fd as c_int;
-        if let Some(slot) = fds.iter_mut().find(|(o, _)| o.is_null()) {
-            *slot = (s, fd);
+        ffi::PyErr_Clear();
+        if has_method(o, sys::MP_QSTR_readinto) && has_method(o, sys::MP_QSTR_write) {
+            return (KIND_IO, -1);
         }
-        fd
+        let e = exception_msg(os_error_type(), "stream operation not supported");
+        ffi::PyErr_SetObject(ffi::Py_TYPE(e) as Obj, e);
+        raise()
     }
 }
 
-/// Checks that `o` is a socket (has a file descriptor) and remembers its fd.
+/// `s`'s kind and fd, from the table (or found out again when the table was full).
+unsafe fn kind_of(s: Obj) -> (u8, c_int) {
+    unsafe {
+        let t = &*ptr::addr_of!(STREAMS);
+        if let Some(&(_, fd, kind)) = t.iter().find(|(o, _, _)| *o == s) {
+            return (kind, fd);
+        }
+        classify(s)
+    }
+}
+
+/// Checks that `o` is a stream, notes its kind (and fd), and returns the protocol the
+/// core keeps with it (its kind).
 pub unsafe fn stream_of(o: Obj) -> *const sys::mp_stream_p_t {
-    unsafe { fd_of(o) };
-    &STREAM
+    unsafe {
+        let (kind, fd) = classify(o);
+        forget_stream(o);
+        let t = &mut *ptr::addr_of_mut!(STREAMS);
+        if let Some(slot) = t.iter_mut().find(|(s, _, _)| s.is_null()) {
+            *slot = (o, fd, kind);
+            ATTACHED.with(|a| a.borrow_mut().push(o));
+        }
+        match kind {
+            KIND_FD => &STREAM_FD,
+            KIND_SOCKET => &STREAM_SOCKET,
+            _ => &STREAM_IO,
+        }
+    }
 }
 
 pub const POLL_RD: usize = libc::POLLIN as usize;
@@ -708,7 +868,10 @@ unsafe fn socket_timeout_ms(s: Obj) -> c_int {
 /// still not ready: ETIMEDOUT (the core's deadline logic decides what next).
 pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
     unsafe {
-        let fd = fd_of(s);
+        let (kind, fd) = kind_of(s);
+        if kind != KIND_FD {
+            return method_once(s, kind, buf, len, write);
+        }
         let r = once(fd, buf, len, write);
         if r >= 0 {
             return (r as usize, 0);
@@ -749,29 +912,213 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
     }
 }
 
-pub unsafe fn stream_ready(s: Obj, _p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
+/// A transfer through the stream's methods: a socket's `recv_into`/`send`, or a Python
+/// stream's `readinto`/`write`, as MicroPython calls them: with a bytearray (a read is
+/// copied out of it, at most `len` bytes; a write's bytes are copied in), so a method
+/// that keeps what it was given keeps its own object, never a view of the core's buffer.
+unsafe fn method_once(s: Obj, kind: u8, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
     unsafe {
-        let mut pfd = libc::pollfd {
-            fd: fd_of(s),
-            events: flags as i16,
-            revents: 0,
+        let name = match (kind, write) {
+            (KIND_SOCKET, false) => sys::MP_QSTR_recv_into,
+            (KIND_SOCKET, true) => sys::MP_QSTR_send,
+            (_, false) => sys::MP_QSTR_readinto,
+            (_, true) => sys::MP_QSTR_write,
         };
-        match libc::poll(&mut pfd, 1, 0) {
-            r if r < 0 => None,
-            0 => Some(false),
-            _ => Some(true),
+        let data = if write {
+            buf as *const c_char
+        } else {
+            ptr::null()
+        };
+        let arr = new(ffi::PyByteArray_FromStringAndSize(
+            data,
+            len as ffi::Py_ssize_t,
+        ));
+        let r = ffi::PyObject_CallMethodObjArgs(s, qstr_obj(name), arr, NULL);
+        if r.is_null() {
+            if kind == KIND_SOCKET {
+                if let Some(e) = socket_errno() {
+                    return (0, e);
+                }
+            }
+            raise()
+        }
+        let r = pool::own(r);
+        if is_none(r) {
+            return (0, libc::EAGAIN);
+        }
+        let n = ffi::PyLong_AsSsize_t(r);
+        if n == -1 && !ffi::PyErr_Occurred().is_null() {
+            raise()
+        }
+        if n < 0 {
+            return (0, (-n).min(c_int::MAX as isize) as c_int);
+        }
+        if !write {
+            // (The method may have resized the bytearray: only what it holds is copied.)
+            let have = ffi::PyByteArray_Size(arr).max(0) as usize;
+            let copy = (n as usize).min(len).min(have);
+            if copy > 0 {
+                ptr::copy_nonoverlapping(ffi::PyByteArray_AsString(arr) as *const u8, buf, copy);
+            }
+        }
+        (n as usize, 0)
+    }
+}
+
+/// A socket method failed: its timeout is ETIMEDOUT and a would-block EAGAIN, as the fd
+/// path reports them; another OSError with an OS errno (a reset) is that errno. Anything
+/// else (a TLS protocol error, whose `errno` is OpenSSL's) stays raised: None.
+unsafe fn socket_errno() -> Option<c_int> {
+    unsafe {
+        let e = if socket_timed_out() {
+            libc::ETIMEDOUT
+        } else if ffi::PyErr_ExceptionMatches(ffi::PyExc_BlockingIOError) != 0 {
+            libc::EAGAIN
+        } else if ffi::PyErr_ExceptionMatches(ffi::PyExc_ConnectionError) != 0 {
+            let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
+            ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+            ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+            let n = if v.is_null() {
+                NULL
+            } else {
+                ffi::PyObject_GetAttrString(v, c"errno".as_ptr())
+            };
+            let errno = if n.is_null() {
+                -1
+            } else {
+                let e = ffi::PyLong_AsLong(n);
+                ffi::Py_DECREF(n);
+                e
+            };
+            ffi::PyErr_Clear();
+            if errno > 0 {
+                ffi::Py_XDECREF(t);
+                ffi::Py_XDECREF(v);
+                ffi::Py_XDECREF(tb);
+                return Some(errno as c_int);
+            }
+            ffi::PyErr_Restore(t, v, tb);
+            return None;
+        } else {
+            return None;
+        };
+        ffi::PyErr_Clear();
+        Some(e)
+    }
+}
+
+/// A Python stream's `ioctl(request, arg)` as an int; None when it has no `ioctl` or
+/// it raised (cleared) or returned a non-int.
+unsafe fn io_ioctl(s: Obj, request: isize, arg: usize) -> Option<isize> {
+    unsafe {
+        if !has_method(s, sys::MP_QSTR_ioctl) {
+            return None;
+        }
+        let (q, a) = (
+            ffi::PyLong_FromSsize_t(request),
+            ffi::PyLong_FromSize_t(arg),
+        );
+        let r = if q.is_null() || a.is_null() {
+            NULL
+        } else {
+            ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_ioctl), q, a, NULL)
+        };
+        ffi::Py_XDECREF(q);
+        ffi::Py_XDECREF(a);
+        if r.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let v = ffi::PyLong_AsSsize_t(r);
+        ffi::Py_DECREF(r);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(v)
+    }
+}
+
+unsafe fn fd_ready(fd: c_int, flags: usize) -> Option<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: flags as i16,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no wait.
+    match unsafe { libc::poll(&mut pfd, 1, 0) } {
+        r if r < 0 => None,
+        0 => Some(false),
+        _ => Some(true),
+    }
+}
+
+/// Whether the stream is ready for `flags` now, without blocking (None: cannot tell).
+pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
+    unsafe {
+        let kind = p.as_ref().map_or(KIND_FD, |p| p.kind);
+        match kind {
+            KIND_IO => {
+                let r = io_ioctl(s, MP_STREAM_POLL, flags)?;
+                (r >= 0).then_some(r as usize & flags != 0)
+            }
+            KIND_SOCKET => {
+                // Decrypted bytes may wait inside the TLS layer, which no poll sees.
+                if flags & POLL_RD != 0 && has_method(s, sys::MP_QSTR_pending) {
+                    let r =
+                        ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_pending), NULL);
+                    if r.is_null() {
+                        ffi::PyErr_Clear();
+                    } else {
+                        let n = ffi::PyLong_AsLong(r);
+                        ffi::Py_DECREF(r);
+                        ffi::PyErr_Clear();
+                        if n > 0 {
+                            return Some(true);
+                        }
+                    }
+                }
+                let r = ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_fileno), NULL);
+                if r.is_null() {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+                let fd = ffi::PyLong_AsLong(r);
+                ffi::Py_DECREF(r);
+                if fd < 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+                fd_ready(fd as c_int, flags)
+            }
+            _ => fd_ready(kind_of(s).1, flags),
         }
     }
 }
 
-/// Closes the socket; the exception its close raised, if any.
+/// Closes the stream (a Python stream through `ioctl(MP_STREAM_CLOSE, 0)` when it has
+/// an `ioctl`, as MicroPython does; else its `close()`); the exception that raised, if
+/// any.
 pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
     unsafe {
-        let fds = &mut *ptr::addr_of_mut!(FDS);
-        for slot in fds.iter_mut().filter(|(o, _)| *o == s) {
-            *slot = (NULL, -1);
-        }
-        let r = ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_close), NULL);
+        let io = kind_of_quiet(s) == Some(KIND_IO);
+        forget_stream(s);
+        let r = if io && has_method(s, sys::MP_QSTR_ioctl) {
+            let (q, a) = (
+                ffi::PyLong_FromSsize_t(MP_STREAM_CLOSE),
+                ffi::PyLong_FromLong(0),
+            );
+            let r = if q.is_null() || a.is_null() {
+                NULL
+            } else {
+                ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_ioctl), q, a, NULL)
+            };
+            ffi::Py_XDECREF(q);
+            ffi::Py_XDECREF(a);
+            r
+        } else {
+            ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_close), NULL)
+        };
         if !r.is_null() {
             ffi::Py_DECREF(r);
             return None;
@@ -786,6 +1133,21 @@ pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
         } else {
             Some(pool::own(v))
         }
+    }
+}
+
+/// `s`'s kind from the table, or found out now without raising (None: no stream).
+unsafe fn kind_of_quiet(s: Obj) -> Option<u8> {
+    unsafe {
+        let t = &*ptr::addr_of!(STREAMS);
+        if let Some(&(_, _, kind)) = t.iter().find(|(o, _, _)| *o == s) {
+            return Some(kind);
+        }
+        let mut kind = None;
+        if protect_raw(&mut || kind = Some(classify(s).0)) {
+            ffi::PyErr_Clear();
+        }
+        kind
     }
 }
 
@@ -826,9 +1188,14 @@ pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
     }
 }
 
+/// Appends `data`; a buffer too small at least doubles (a Reader fed a byte at a time
+/// would otherwise copy its whole buffer on every byte: there is no realloc in place for
+/// a bytes object's storage).
 pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
     unsafe {
-        vstr_hint_size(v, data.len());
+        if v.alloc - v.len < data.len() {
+            vstr_hint_size(v, data.len().max(v.alloc));
+        }
         ptr::copy_nonoverlapping(data.as_ptr(), v.buf.add(v.len) as *mut u8, data.len());
         v.len += data.len();
     }
@@ -920,6 +1287,27 @@ pub unsafe fn malloc0<T>() -> *mut T {
 
 /// Client objects are held by the glue directly (never looked up from an object).
 pub unsafe fn is_client(_o: Obj) -> bool {
+    false
+}
+
+/// The value of an int argument, as MicroPython's builtins take one (a bool counts):
+/// TypeError for a non-int, OverflowError beyond a machine word.
+pub unsafe fn int_arg(o: Obj) -> isize {
+    unsafe {
+        if ffi::PyLong_Check(o) == 0 {
+            ffi::PyErr_SetString(ffi::PyExc_TypeError, c"an int is required".as_ptr());
+            raise()
+        }
+        let v = ffi::PyLong_AsSsize_t(o);
+        if v == -1 && !ffi::PyErr_Occurred().is_null() {
+            raise()
+        }
+        v
+    }
+}
+
+/// Reader objects are held by the glue directly (never looked up from an object).
+pub unsafe fn is_reader(_o: Obj) -> bool {
     false
 }
 

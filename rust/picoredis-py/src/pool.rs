@@ -109,6 +109,25 @@ pub unsafe fn since(m: Mark, out: &mut Vec<Obj>) {
     out.sort_unstable();
 }
 
+/// How many objects were pooled since `m`.
+pub fn count_since(m: Mark) -> usize {
+    // SAFETY: reading this thread's pool's length.
+    unsafe { (*pool()).objs.len().saturating_sub(m.objs) }
+}
+
+/// Calls `f` with each object pooled since `m` (`f` must not pool objects).
+///
+/// # Safety
+/// Holding the GIL; `m` from this thread, before `release(m)`.
+pub unsafe fn each_since(m: Mark, mut f: impl FnMut(Obj)) {
+    unsafe {
+        let objs = &(*pool()).objs;
+        for &o in objs.get(m.objs..).unwrap_or(&[]) {
+            f(o);
+        }
+    }
+}
+
 /// Ends the operation that took `m`: raw slots become owned, then every object pooled
 /// since `m` loses the pool's reference. A decref may run Python code (a finaliser) that
 /// runs operations of its own: they push above this point and release back to it, so the

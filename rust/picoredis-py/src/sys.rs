@@ -32,9 +32,9 @@ pub struct vstr_t {
     pub obj: *mut PyObject,
 }
 
-/// Only ever passed back to `mp`: opaque here.
+/// What `mp::stream_of` found a stream to be (its kind), passed back to `mp`.
 pub struct mp_stream_p_t {
-    pub _private: u8,
+    pub kind: u8,
 }
 
 pub const MP_EIO: u32 = libc::EIO as u32;
@@ -89,4 +89,18 @@ qstrs! {
     MP_QSTR_pattern = "pattern";
     MP_QSTR_data = "data";
     MP_QSTR_type = "type";
+    MP_QSTR_PING = "PING";
+    MP_QSTR_readinto = "readinto";
+    MP_QSTR_write = "write";
+    MP_QSTR_ioctl = "ioctl";
+    MP_QSTR_recv_into = "recv_into";
+    MP_QSTR_send = "send";
+    MP_QSTR_pending = "pending";
+    // TLS (tls.rs): MicroPython's `tls` module is CPython's and PyPy's `ssl`, with the
+    // same names for what tls.rs uses.
+    MP_QSTR_tls = "ssl";
+    MP_QSTR_SSLContext = "SSLContext";
+    MP_QSTR_PROTOCOL_TLS_CLIENT = "PROTOCOL_TLS_CLIENT";
+    MP_QSTR_wrap_socket = "wrap_socket";
+    MP_QSTR_server_hostname = "server_hostname";
 }

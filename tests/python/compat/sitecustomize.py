@@ -26,3 +26,24 @@ if not hasattr(_time, "ticks_ms"):
     for _name, _fn in list(locals().items()):
         if _name.startswith(("ticks_", "sleep_")) and callable(_fn):
             setattr(_time, _name, _fn)
+
+# MicroPython's sockets are streams: write() sends everything, read(n) returns n bytes
+# (fewer only at EOF).
+import socket as _socket
+
+if not hasattr(_socket.socket, "write"):
+    def _write(self, data):
+        self.sendall(data)
+        return len(data)
+
+    def _read(self, n=-1):
+        out = b""
+        while n < 0 or len(out) < n:
+            part = self.recv(65536 if n < 0 else n - len(out))
+            if not part:
+                break
+            out += part
+        return out
+
+    _socket.socket.write = _write
+    _socket.socket.read = _read

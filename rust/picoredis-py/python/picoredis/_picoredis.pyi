@@ -1,0 +1,1 @@
+../../../../mpy_module/stubs/picoredis/__init__.pyi

@@ -107,6 +107,11 @@ impl Input for SocketInput<'_> {
         unsafe { self.conn.fill(deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
+        // Buffered bytes need no deadline (nor a clock read).
+        let n = self.conn.take_buffered(dst);
+        if n > 0 {
+            return Ok(n);
+        }
         let deadline = self.deadline();
         // SAFETY: the caller's contract; a reply is read only on an open connection.
         unsafe { self.conn.read_into(dst, deadline) }

@@ -362,16 +362,22 @@ impl Conn {
         Ok(())
     }
 
+    /// Moves up to `dst.len()` buffered bytes into `dst`; returns how many (0: none
+    /// buffered).
+    pub fn take_buffered(&mut self, dst: &mut [u8]) -> usize {
+        let n = mp::copy_prefix(dst, self.pending());
+        self.consume(n);
+        n
+    }
+
     /// Takes up to `dst.len()` bytes: first those already buffered, then straight from
     /// the stream into `dst` (a bulk string's final object), never through the buffer.
     ///
     /// # Safety
     /// The connection contract; the connection must be open.
     pub unsafe fn read_into(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
-        let pending = self.pending();
-        if !pending.is_empty() {
-            let n = mp::copy_prefix(dst, pending);
-            self.consume(n);
+        let n = self.take_buffered(dst);
+        if n > 0 || dst.is_empty() {
             return Ok(n);
         }
         // SAFETY: the caller's contract.

@@ -100,6 +100,37 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
     unsafe { sys::mp_obj_new_bytes(data.as_ptr(), data.len()) }
 }
 
+/// A new `bytes` object holding a copy of `data`, its hash left 0 ("not computed yet",
+/// as `bytes_from_vstr` leaves it): a reply's bytes are rarely hashed, and MicroPython's
+/// own constructor would read them all once more for it. Two allocations, the data's
+/// first: a bytes object's data must be a heap block of its own (its head), because
+/// MicroPython shares it without the object (`bytes.decode()` makes a str over the same
+/// data, `memoryview` keeps only the data pointer) and its GC keeps a block alive only
+/// through a pointer to its start.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+pub unsafe fn bytes_unhashed(data: &[u8]) -> Obj {
+    // SAFETY: the caller's contract. `buf` is a fresh block of len + 1 bytes (the data
+    // and MicroPython's NUL after it), reachable by the GC from this frame until the
+    // object holds it; the object is written whole before anything reads it.
+    unsafe {
+        let buf = heap(data.len() + 1) as *mut u8;
+        ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len());
+        *buf.add(data.len()) = 0;
+        let o = heap(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+        o.write(sys::mp_obj_str_t {
+            base: sys::mp_obj_base_t {
+                type_: bytes_type(),
+            },
+            hash: 0,
+            len: data.len(),
+            data: buf,
+        });
+        o as Obj
+    }
+}
+
 /// A new `str` object from text known to be valid UTF-8.
 ///
 /// # Safety
@@ -239,6 +270,16 @@ pub unsafe fn parse_float(text: &[u8]) -> Obj {
 pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_binary_op(sys::MP_BINARY_OP_TRUE_DIVIDE, a, b) }
+}
+
+/// `n` bytes of GC heap, not zeroed.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
+unsafe fn heap(n: usize) -> *mut c_void {
+    // SAFETY: the caller's contract.
+    unsafe { sys::m_malloc(n) }
 }
 
 /// Zeroed heap memory for one `T`, seen by the GC (an object's storage).
@@ -1021,7 +1062,7 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
         if !v.buf.is_null() && v.alloc > v.len {
             *v.buf.add(v.len) = 0;
         }
-        let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+        let o = heap(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
         o.write(sys::mp_obj_str_t {
             base: sys::mp_obj_base_t {
                 type_: bytes_type(),

@@ -13,6 +13,8 @@
 
 use resp::parse::{AggKind, BulkKind, Event, Limits, Parser, Step};
 
+use core::mem::MaybeUninit;
+
 use crate::fail::{self, Fail};
 use crate::mp::{self, Obj};
 use crate::text;
@@ -71,23 +73,42 @@ struct Frame {
     left: usize,
     /// Next list slot to fill.
     next: usize,
+    /// A `List`'s item array (it never moves: the list is made at its final length and
+    /// only this frame reaches it), so filling a slot calls nothing.
+    items: *mut Obj,
     /// A map key waiting for its value.
     key: Obj,
 }
 
-const EMPTY: Frame = Frame {
-    obj: mp::NULL,
-    kind: Kind::List,
-    left: 0,
-    next: 0,
-    key: mp::NULL,
-};
-
+/// The containers under construction. The frames are not initialised: only `frames[..len]`
+/// hold frames (each written when its container opens), so starting a reply costs
+/// nothing but `len = 0` (a reply is read per command, a pipeline's many times over).
+/// Stale words in the other slots are at most a conservative GC's false positives.
 struct Stack {
-    frames: [Frame; MAX_DEPTH],
+    frames: [MaybeUninit<Frame>; MAX_DEPTH],
     len: usize,
     /// The reply is a RESP3 push frame (out-of-band data, not a command's reply).
     push: bool,
+}
+
+impl Stack {
+    /// The innermost open container.
+    fn top(&mut self) -> Option<&mut Frame> {
+        let i = self.len.checked_sub(1)?;
+        let f = self.frames.get_mut(i)?;
+        // SAFETY: `frames[..len]` are initialised (written by `open` before `len` grew).
+        Some(unsafe { f.assume_init_mut() })
+    }
+
+    fn open(&mut self, f: Frame) -> Result<(), Fail> {
+        let slot = self
+            .frames
+            .get_mut(self.len)
+            .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
+        slot.write(f);
+        self.len += 1;
+        Ok(())
+    }
 }
 
 /// Options of the conversion.
@@ -101,11 +122,27 @@ pub struct Options {
     pub decode: bool,
 }
 
-/// (`input` is a trait object: one copy of the builder serves sockets and the Reader,
-/// which saves flash on boards; the calls through it are per chunk, not per byte.)
+/// The input's pending bytes as a slice the builder parses on its own: the calls through
+/// the trait object are per buffer refill, not per value (`input` is a trait object: one
+/// copy of the builder serves sockets and the Reader, which saves flash on boards).
 ///
+/// # Safety
+/// The slice is valid until the next `consume`, `fill` or `read_into` of `input` (nothing
+/// else changes its pending bytes while the reply is read: the object's lock keeps every
+/// other caller out); it must not be used after one of them.
+unsafe fn window<'w>(input: &dyn Input) -> &'w [u8] {
+    let p = input.pending();
+    // SAFETY: the caller's contract.
+    unsafe { core::slice::from_raw_parts(p.as_ptr(), p.len()) }
+}
+
 /// Reads one complete reply and returns it as a Python object, and whether it was a
 /// RESP3 push frame.
+///
+/// The parser runs over the input's buffered bytes (a window) and builds each value where
+/// it stands: a bulk string whose payload is all buffered (every element of a typical
+/// LRANGE, most replies of a pipeline) becomes its object straight from the window; only
+/// a payload that goes beyond the buffer is read by `bulk`, straight into its object.
 ///
 /// # Safety
 /// The reply contract.
@@ -116,70 +153,40 @@ pub unsafe fn read(
     opts: Options,
 ) -> Result<(Obj, bool), Fail> {
     let mut stack = Stack {
-        frames: [EMPTY; MAX_DEPTH],
+        // (`const { .. }`: the plain repeat expression makes opt-level 3 zero the array.)
+        frames: [const { MaybeUninit::uninit() }; MAX_DEPTH],
         len: 0,
         push: false,
     };
+    let debug = input.debug();
+    // SAFETY (for every `window` here): `win` is taken anew after each `consume`, `fill`
+    // and `bulk` (which reads), and not used across them.
+    let mut win = unsafe { window(input) };
+    let mut pos = 0usize;
     loop {
-        // SAFETY: the caller's contract; `stack` is plain data (checked above), on the C
-        // stack where the GC sees the containers it holds.
-        let value = unsafe { next_value(parser, input, &mut stack, opts)? };
-        let Some(mut v) = value else { continue };
-        // Place the finished value; finishing a container may finish its parent too.
-        loop {
-            let Some(top) = stack
-                .len
-                .checked_sub(1)
-                .and_then(|i| stack.frames.get_mut(i))
-            else {
-                // SAFETY: the caller's contract; `v` is the object just built.
-                if opts.raise_top_error && unsafe { is_error(v) } {
-                    return Err(Fail::Reply(v));
-                }
-                return Ok((v, stack.push));
-            };
-            // SAFETY: the caller's contract; `top` is an open container of the kind its
-            // frame says, built by `container`, with a child still to come.
-            unsafe { add(top, v)? };
-            if top.left > 0 {
-                break;
-            }
-            v = top.obj;
-            stack.len -= 1;
-        }
-    }
-}
-
-/// One parser step: `Some(value)` when a value is complete, `None` when a container was
-/// opened (its children follow).
-///
-/// # Safety
-/// The reply contract.
-unsafe fn next_value(
-    parser: &mut Parser,
-    input: &mut dyn Input,
-    stack: &mut Stack,
-    opts: Options,
-) -> Result<Option<Obj>, Fail> {
-    loop {
-        let pending = input.pending();
-        let (event, consumed) = match parser.next(pending) {
+        let rest = win.get(pos..).unwrap_or(&[]);
+        let (event, used) = match parser.next(rest) {
             Step::NeedMore { consumed } => {
-                input.consume(consumed);
+                input.consume(pos + consumed);
                 // SAFETY: the caller's contract.
                 unsafe { input.fill()? };
+                // SAFETY: see above.
+                win = unsafe { window(input) };
+                pos = 0;
                 continue;
             }
             Step::Error(e) => return Err(Fail::Parse(e)),
             Step::Event { event, consumed } => (event, consumed),
         };
-        // SAFETY: the caller's contract. The slices the events carry borrow the input's
-        // pending bytes, which nothing changes until `consume`; a big number's text is
-        // parser-checked digits.
+        // SAFETY: the caller's contract. The slices the events carry borrow the window,
+        // which nothing changes until `consume`; a big number's text is parser-checked
+        // digits; `stack` is plain data (checked above), on the C stack where the GC sees
+        // the containers it holds.
         let value = unsafe {
-            if input.debug() {
-                trace_recv(pending.get(..consumed).unwrap_or(&[]));
+            if debug {
+                trace_recv(rest.get(..used).unwrap_or(&[]));
             }
+            pos += used;
             match event {
                 Event::Simple(s) => string(s, opts),
                 Event::Error(s) => fail::redis_error(s),
@@ -189,31 +196,47 @@ unsafe fn next_value(
                 Event::Double(t) => double(t),
                 Event::BigNumber(t) => mp::parse_int(t),
                 Event::BulkStart { kind, len } => {
-                    input.consume(consumed);
-                    return bulk(parser, input, kind, len, opts).map(Some);
+                    let body = rest.get(used..).unwrap_or(&[]);
+                    match buffered_bulk(parser, body, len)? {
+                        Some((payload, n)) => {
+                            if debug {
+                                trace_recv(body.get(..n).unwrap_or(&[]));
+                            }
+                            pos += n;
+                            bulk_value(kind, payload, opts)
+                        }
+                        None => {
+                            input.consume(pos);
+                            let v = bulk(parser, input, kind, len, opts)?;
+                            // SAFETY: see above.
+                            win = window(input);
+                            pos = 0;
+                            v
+                        }
+                    }
                 }
                 Event::AggregateStart { kind, len } => {
                     if stack.len == 0 {
                         stack.push = kind == AggKind::Push;
                     }
                     let (obj, k, children) = container(kind, len)?;
-                    input.consume(consumed);
-                    if children == 0 {
-                        return Ok(Some(obj));
+                    if children > 0 {
+                        let items = if k == Kind::List {
+                            mp::list_get(obj).1
+                        } else {
+                            core::ptr::null_mut()
+                        };
+                        stack.open(Frame {
+                            obj,
+                            kind: k,
+                            left: children,
+                            next: 0,
+                            items,
+                            key: mp::NULL,
+                        })?;
+                        continue;
                     }
-                    let frame = stack
-                        .frames
-                        .get_mut(stack.len)
-                        .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
-                    *frame = Frame {
-                        obj,
-                        kind: k,
-                        left: children,
-                        next: 0,
-                        key: mp::NULL,
-                    };
-                    stack.len += 1;
-                    return Ok(None);
+                    obj
                 }
                 // Chunks and ends only occur inside `bulk`.
                 Event::BulkChunk(_) | Event::BulkEnd => {
@@ -221,8 +244,75 @@ unsafe fn next_value(
                 }
             }
         };
-        input.consume(consumed);
-        return Ok(Some(value));
+        // SAFETY: the caller's contract; `value` is the object just built.
+        if let Some(v) = unsafe { place(&mut stack, value)? } {
+            input.consume(pos);
+            // SAFETY: the caller's contract; `v` is the reply just built.
+            if opts.raise_top_error && unsafe { is_error(v) } {
+                return Err(Fail::Reply(v));
+            }
+            return Ok((v, stack.push));
+        }
+    }
+}
+
+/// Places a finished value in the innermost open container; finishing a container may
+/// finish its parent too. Returns the reply once the outermost value is complete.
+///
+/// # Safety
+/// The reply contract; `v` a valid object.
+unsafe fn place(stack: &mut Stack, mut v: Obj) -> Result<Option<Obj>, Fail> {
+    loop {
+        let Some(top) = stack.top() else {
+            return Ok(Some(v));
+        };
+        // SAFETY: the caller's contract; `top` is an open container of the kind its
+        // frame says, built by `container`, with a child still to come.
+        unsafe { add(top, v)? };
+        if top.left > 0 {
+            return Ok(None);
+        }
+        v = top.obj;
+        stack.len -= 1;
+    }
+}
+
+/// A bulk string whose payload and CRLF are all in `body` (the bytes after its header):
+/// moves the parser past it and returns the payload and how many bytes of `body` it took.
+/// `None` when it is not all there yet (`bulk` then reads it).
+fn buffered_bulk<'w>(
+    parser: &mut Parser,
+    body: &'w [u8],
+    len: usize,
+) -> Result<Option<(&'w [u8], usize)>, Fail> {
+    let Some((payload, tail)) = body
+        .split_at_checked(len)
+        .filter(|(_, tail)| tail.len() >= 2)
+    else {
+        return Ok(None);
+    };
+    parser.consume_bulk(len).map_err(Fail::Parse)?;
+    match parser.next(tail) {
+        Step::Event {
+            event: Event::BulkEnd,
+            consumed,
+        } => Ok(Some((payload, len + consumed))),
+        Step::Error(e) => Err(Fail::Parse(e)),
+        _ => Err(Fail::Parse(resp::Error::BulkOverrun)),
+    }
+}
+
+/// The object of a bulk string read whole from the buffer.
+///
+/// # Safety
+/// The reply contract.
+unsafe fn bulk_value(kind: BulkKind, payload: &[u8], opts: Options) -> Obj {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match kind {
+            BulkKind::Error => fail::redis_error(payload),
+            BulkKind::String | BulkKind::Verbatim => string(payload, opts),
+        }
     }
 }
 
@@ -322,7 +412,7 @@ unsafe fn string(s: &[u8], opts: Options) -> Obj {
         if opts.decode {
             text::decode_lossy(s)
         } else {
-            mp::bytes(s)
+            mp::bytes_unhashed(s)
         }
     }
 }
@@ -382,17 +472,16 @@ unsafe fn new_set() -> Result<Obj, Fail> {
 /// `container` made it), not yet reachable by Python code, with a child still to come.
 unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
     // SAFETY: the caller's contract: `f.obj` is the kind of container `f.kind` says, and
-    // only this frame reaches it, so a list slot may be written (slot `f.next` is checked
-    // to be one of the list's `len`).
+    // only this frame reaches it, so a list slot may be written (`f.items` is its item
+    // array, and with a child still to come `f.next < next + left`, its length).
     unsafe {
         match f.kind {
             Kind::List => {
-                let (len, items) = mp::list_get(f.obj);
-                if f.next >= len || items.is_null() {
+                // A list made at its final length `next + left`, so `next` is a slot.
+                if f.left == 0 || f.items.is_null() {
                     return Err(Fail::Parse(resp::Error::BulkOverrun));
                 }
-                // `f.next < len` slots at `items`, not null.
-                *items.add(f.next) = v;
+                *f.items.add(f.next) = v;
                 f.next += 1;
             }
             Kind::Growing => mp::list_append(f.obj, v),

@@ -26,6 +26,15 @@ const IDLE_CHECK_MS: u32 = 250;
 
 /// Commands up to this size are sent with a single write.
 const COLLECT_MAX: usize = 64 * 1024;
+/// The smallest buffer a request is collected in (grown by doubling if it is too small).
+const COLLECT_MIN: usize = 512;
+
+/// A pipeline is sent in parts once its request grows past this many bytes (the first
+/// part), each next part twice as long up to `LAST_PART`: the server starts on the first
+/// commands while the client encodes the rest, and the parts are few (a batch of 1000
+/// GETs, 31 KB: 5 writes).
+const FIRST_PART: usize = 2 * 1024;
+const LAST_PART: usize = 16 * 1024;
 
 #[repr(C)]
 pub struct Client {
@@ -752,7 +761,7 @@ impl Client {
         // exception leaves the connection to be abandoned, which clears `collect`); its
         // text is written, then it is cleared.
         unsafe {
-            mp::vstr_init(&mut v, size_hint.max(conn::WBUF));
+            mp::vstr_init(&mut v, size_hint.max(COLLECT_MIN));
             self.conn.collect = &mut v;
             let queued = encode(&mut self.conn);
             self.conn.collect = core::ptr::null_mut();

@@ -15,8 +15,19 @@ use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::sys;
 
+/// The read and write buffers, part of every client object. Boards: 1 KB and 512 B (RAM
+/// is scarce; a bigger reply is read in more calls, a bulk payload straight into its
+/// object). A hosted (Linux) build, the unix port or a native module on it: 16 KB and
+/// 4 KB, so a 10 KB reply (LRANGE of 1000 small elements) takes one `read` instead of
+/// eleven and a 1 KB SET goes out of the buffer without a temporary one.
+#[cfg(not(target_os = "linux"))]
 pub const RBUF: usize = 1024;
+#[cfg(not(target_os = "linux"))]
 pub const WBUF: usize = 512;
+#[cfg(target_os = "linux")]
+pub const RBUF: usize = 16 * 1024;
+#[cfg(target_os = "linux")]
+pub const WBUF: usize = 4 * 1024;
 
 /// A timeout of this many ms means none: wait without limit (`timeout=None`).
 pub const FOREVER: u32 = u32::MAX;

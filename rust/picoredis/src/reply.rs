@@ -22,12 +22,17 @@ use crate::text;
 /// Deepest nesting the builder holds; the parser's limit is clamped to it.
 pub const MAX_DEPTH: usize = 32;
 
+/// The longest header or simple line (error message, status) picoredis reads.
+pub const MAX_LINE: usize = 1024;
+const _: () = assert!(MAX_LINE <= crate::conn::RBUF);
+
 /// The parser limits of every reply picoredis reads (socket or Reader).
 pub fn limits() -> Limits {
     Limits {
         max_depth: MAX_DEPTH,
-        // A header or simple line must fit the connection's read buffer.
-        max_line_len: crate::conn::RBUF,
+        // A header or simple line must fit the smallest read buffer (a board's), so a
+        // reply is refused or read alike on every build.
+        max_line_len: MAX_LINE,
         ..Limits::default()
     }
 }

@@ -648,11 +648,15 @@ static mp_obj_t redis_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_o
 }
 
 // pipeline(transaction=False) -> Pipeline
+#define PIPELINE_CMD_CACHE 4
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
     mp_obj_t commands; // list of argument tuples
     bool transaction;
+    // Bound commands (`pipe.get`) by qstr, as the client's cache: queueing a command
+    // allocates only its argument tuple (direct-mapped; a pipeline is one thread's).
+    mp_obj_t cmd_cache[PIPELINE_CMD_CACHE];
 } pipeline_obj_t;
 
 static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
@@ -662,6 +666,7 @@ static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
     pipeline_obj_t *p = mp_obj_malloc(pipeline_obj_t, &picoredis_type_Pipeline);
+    memset(p->cmd_cache, 0, sizeof(p->cmd_cache));
     p->client = pos_args[0];
     p->commands = mp_obj_new_list(0, NULL);
     p->transaction = a[0].u_bool;
@@ -713,21 +718,41 @@ static MP_DEFINE_CONST_FUN_OBJ_1(identity_obj, identity);
 
 LOCALS_TABLE(redis_locals, REDIS_LOCALS)
 
-// A bound command from the client's small cache, so `r.get(k)` allocates nothing but the
-// reply once warm.
-// The slots are read and written without the client's lock (another thread may be inside
-// a command): whole words, atomically; any object found there is a valid bound command.
-static mp_obj_t cached_command(mp_obj_t self, qstr attr) {
-    size_t n;
-    mp_obj_t *cache = picoredis_client_command_cache(self, &n);
-    mp_obj_t *slot = &cache[attr % n];
-    mp_obj_t cmd = __atomic_load_n(slot, __ATOMIC_RELAXED);
+// A bound command from a small cache (`n` slots, direct-mapped by qstr), so `r.get(k)`
+// allocates nothing but the reply once warm, and `pipe.get(k)` nothing but its arguments.
+// A name is cached only once it has passed `is_command_name` and the method check, so a hit
+// skips both (they read the qstr's text: most of an attribute lookup's cost).
+// A client's slots are read and written without its lock (another thread may be inside a
+// command): whole words, atomically; any object found there is a valid bound command.
+static mp_obj_t cached_command(mp_obj_t *cache, size_t n, qstr attr) {
+    mp_obj_t cmd = __atomic_load_n(&cache[attr % n], __ATOMIC_RELAXED);
     if (cmd != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name == attr) {
         return cmd;
     }
-    cmd = new_command(self, attr);
-    __atomic_store_n(slot, cmd, __ATOMIC_RELAXED);
-    return cmd;
+    return MP_OBJ_NULL;
+}
+
+// The attribute `attr` of a client or pipeline `self` as a bound command (dest[0]), or
+// dest[1] = MP_OBJ_SENTINEL to let MicroPython look in `locals` (methods, AttributeError).
+static void command_attr(mp_obj_t self, mp_obj_t *cache, size_t n, const mp_obj_dict_t *locals,
+    qstr attr, mp_obj_t *dest) {
+    mp_obj_t cmd = cached_command(cache, n, attr);
+    if (cmd == MP_OBJ_NULL) {
+        if (!is_command_name(attr) || in_locals(locals, attr)) {
+            dest[1] = MP_OBJ_SENTINEL;
+            return;
+        }
+        cmd = new_command(self, attr);
+        __atomic_store_n(&cache[attr % n], cmd, __ATOMIC_RELAXED);
+    }
+    dest[0] = cmd;
+}
+
+// A client's (or a RedisCluster's) command cache.
+static void client_command_attr(mp_obj_t self, const mp_obj_dict_t *locals, qstr attr, mp_obj_t *dest) {
+    size_t n;
+    mp_obj_t *cache = picoredis_client_command_cache(self, &n);
+    command_attr(self, cache, n, locals, attr, dest);
 }
 
 static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
@@ -752,11 +777,7 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no other attribute can be stored or deleted
     }
-    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
-        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
-        return;
-    }
-    dest[0] = cached_command(self, attr);
+    client_command_attr(self, &redis_locals, attr, dest);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME
@@ -839,11 +860,12 @@ static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
 LOCALS_TABLE(pipeline_locals, PIPELINE_LOCALS)
 
 static void pipeline_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
-    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&pipeline_locals, attr)) {
+    if (dest[0] != MP_OBJ_NULL) {
         dest[1] = MP_OBJ_SENTINEL;
         return;
     }
-    dest[0] = new_command(self, attr);
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    command_attr(self, p->cmd_cache, PIPELINE_CMD_CACHE, &pipeline_locals, attr, dest);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME
@@ -900,11 +922,11 @@ static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
 LOCALS_TABLE(cluster_locals, CLUSTER_LOCALS)
 
 static void cluster_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
-    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&cluster_locals, attr)) {
-        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
+    if (dest[0] != MP_OBJ_NULL) {
+        dest[1] = MP_OBJ_SENTINEL; // no attribute can be stored or deleted
         return;
     }
-    dest[0] = cached_command(self, attr);
+    client_command_attr(self, &cluster_locals, attr, dest);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME

@@ -975,6 +975,9 @@ impl Client {
         let mut size = 64;
         // MULTI inside a plain pipeline: follow it, as the server will.
         let mut in_multi = self.in_multi;
+        // Whether any command touches the session (most pipelines: none, and their
+        // replies need no second look).
+        let mut effects = false;
         // SAFETY: the caller's contract (each command's items stay put).
         unsafe {
             for &cmd in cmds {
@@ -983,10 +986,12 @@ impl Client {
                 let e = session::effect(args);
                 self.admit(e, in_multi && !transaction)?;
                 match e {
+                    Effect::None => continue,
                     Effect::Multi => in_multi = true,
                     Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
                     _ => {}
                 }
+                effects = true;
             }
         }
         // SAFETY: the caller's contract; the commands are sent only on an open
@@ -1001,12 +1006,22 @@ impl Client {
             self.conn.set_timeout(self.timeout_ms());
             let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
             let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
-            self.send_collected(false, size, &|c| {
+            // Every argument is checked (above): nothing can fail now but the link, so a
+            // long pipeline goes out in parts as it is encoded (the first soon, the next
+            // ones twice as long each), and the server works on the first commands while
+            // the rest are encoded. (Traced: printed and sent whole.)
+            let parts = !self.conn.tracing();
+            self.send_collected(false, size.min(FIRST_PART * 2), &|c| {
                 if transaction {
                     request::encode(c, &multi)?;
                 }
+                let mut part = FIRST_PART;
                 for &cmd in cmds {
                     request::encode(c, mp::items(cmd))?;
+                    if parts && c.collected() >= part {
+                        c.send_part()?;
+                        part = (part * 2).min(LAST_PART);
+                    }
                 }
                 if transaction {
                     request::encode(c, &exec)?;
@@ -1042,7 +1057,7 @@ impl Client {
             } else {
                 &[]
             };
-            for (&cmd, &v) in cmds.iter().zip(results) {
+            for (&cmd, &v) in cmds.iter().zip(results).filter(|_| effects) {
                 let args = mp::items(cmd);
                 let e = session::effect(args);
                 if e != Effect::None {

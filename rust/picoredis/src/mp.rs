@@ -548,6 +548,10 @@ pub unsafe fn is_str(o: Obj) -> bool {
 /// VM thread. `o` must be a valid object. The slice borrows `o`'s storage: `o` must stay
 /// alive, and not be resized (a bytearray), for as long as the slice is used.
 pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract.
+    if let Some(s) = unsafe { str_data(o) } {
+        return Some(s);
+    }
     // SAFETY: all zeroes is a valid buffer info (a null buffer, length 0, typecode 0);
     // `o` is valid (the caller's contract) and the "maybe" lookup does not raise.
     let (found, info) = unsafe {
@@ -564,6 +568,51 @@ pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
         Some(unsafe { core::slice::from_raw_parts(info.buf as *const u8, info.len) })
     } else {
         None
+    }
+}
+
+/// The bytes of a `str` or `bytes` object (an interned str too), read from the object
+/// itself: what every command name and most arguments are, without the buffer protocol's
+/// three calls. None for other objects (`buffer` asks the protocol).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object; the slice borrows its storage (immutable), so
+/// `o` must stay alive while it is used.
+#[inline]
+unsafe fn str_data<'a>(o: Obj) -> Option<&'a [u8]> {
+    let bits = o as usize;
+    if bits & 7 == 2 {
+        // An interned str (representation A: the qstr number above the tag).
+        #[cfg(not(feature = "natmod"))]
+        {
+            let mut len = 0;
+            // SAFETY: `o` is a valid qstr object, so its number names a qstr; its text
+            // lives as long as the firmware.
+            unsafe {
+                let data = sys::qstr_data((bits >> 3) as Qstr, &mut len);
+                return Some(core::slice::from_raw_parts(data, len));
+            }
+        }
+        // (A native module has no `qstr_data`: the protocol answers.)
+        #[cfg(feature = "natmod")]
+        return None;
+    }
+    if bits & 3 != 0 {
+        return None; // a small int or an immediate (None, True, False)
+    }
+    let s = o as *const sys::mp_obj_str_t;
+    // SAFETY: `o` is a valid object, so a pointer to a struct starting with its base;
+    // only a str or bytes object is read as one, and its `len` bytes at `data` live with
+    // it and never change (both types are immutable).
+    unsafe {
+        let t = (*s).base.type_;
+        if !(ptr::eq(t, str_type()) || ptr::eq(t, bytes_type())) {
+            return None;
+        }
+        if (*s).len == 0 {
+            return Some(&[]);
+        }
+        Some(core::slice::from_raw_parts((*s).data, (*s).len))
     }
 }
 

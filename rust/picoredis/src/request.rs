@@ -112,6 +112,42 @@ impl Sink<'_> {
             }
         }
     }
+
+    /// Writes `parts` one after the other in one place reserved for them all (one check
+    /// of the room instead of one per part); a connection without that much room in its
+    /// buffer takes them one `put` at a time.
+    ///
+    /// # Safety
+    /// As `put`.
+    unsafe fn put_all(&mut self, parts: &[&[u8]]) -> Result<(), Fail> {
+        let n = parts.iter().map(|p| p.len()).sum();
+        // SAFETY: the caller's contract; the room is written before anything else is
+        // done with the sink.
+        let room = unsafe {
+            match self {
+                Sink::Conn(c) => c.room(n),
+                #[cfg(feature = "reader")]
+                Sink::Vstr(v) => Some(crate::conn::vstr_room(v, n)),
+            }
+        };
+        let Some(room) = room else {
+            for p in parts {
+                // SAFETY: the caller's contract.
+                unsafe { self.put(p)? };
+            }
+            return Ok(());
+        };
+        let mut at = 0;
+        for p in parts {
+            at += mp::copy_prefix(room.get_mut(at..).unwrap_or(&mut []), p);
+        }
+        match self {
+            Sink::Conn(c) => c.commit(at),
+            #[cfg(feature = "reader")]
+            Sink::Vstr(v) => v.len = (v.len + at).min(v.alloc),
+        }
+        Ok(())
+    }
 }
 
 /// Queues the command `args` on `conn` (see `encode_into`).
@@ -202,12 +238,9 @@ unsafe fn float_text(_: Float, _: &mut [u8; 32]) -> &[u8] {
 /// As `encode_into`; `data` must stay valid while it is written.
 unsafe fn bulk(out: &mut Sink, data: &[u8]) -> Result<(), Fail> {
     let mut hdr = [0u8; 24];
+    let head = resp::encode::bulk_header(data.len(), &mut hdr);
     // SAFETY: the caller's contract.
-    unsafe {
-        out.put(resp::encode::bulk_header(data.len(), &mut hdr))?;
-        out.put(data)?;
-        out.put(resp::encode::CRLF)
-    }
+    unsafe { out.put_all(&[head, data, resp::encode::CRLF]) }
 }
 
 /// `picoredis.encode(*args)`: the request for the command `args` as a new `bytes`, with

@@ -164,8 +164,8 @@ pub unsafe fn read(
         push: false,
     };
     let debug = input.debug();
-    // SAFETY (for every `window` here): `win` is taken anew after each `consume`, `fill`
-    // and `bulk` (which reads), and not used across them.
+    // SAFETY: `win` is taken anew after each `consume`, `fill` and `bulk` (which reads),
+    // and not used across them (so for every `window` below).
     let mut win = unsafe { window(input) };
     let mut pos = 0usize;
     loop {

@@ -147,7 +147,8 @@ unsafe fn window<'w>(input: &dyn Input) -> &'w [u8] {
 /// The parser runs over the input's buffered bytes (a window) and builds each value where
 /// it stands: a bulk string whose payload is all buffered (every element of a typical
 /// LRANGE, most replies of a pipeline) becomes its object straight from the window; only
-/// a payload that goes beyond the buffer is read by `bulk`, straight into its object.
+/// a payload that goes beyond the buffer (and a verbatim string) is read by `bulk`,
+/// straight into its object.
 ///
 /// # Safety
 /// The reply contract.
@@ -170,6 +171,28 @@ pub unsafe fn read(
     let mut pos = 0usize;
     loop {
         let rest = win.get(pos..).unwrap_or(&[]);
+        // The common case first: a bulk string that arrived whole becomes its object
+        // straight from the window.
+        if let Some((kind, payload, used)) = parser.whole_bulk(rest) {
+            // SAFETY: the caller's contract; `payload` borrows the window, which nothing
+            // changes until `consume`.
+            let value = unsafe {
+                if debug {
+                    let head = used - payload.len() - 2;
+                    trace_recv(rest.get(..head).unwrap_or(&[]));
+                    trace_recv(rest.get(head..used).unwrap_or(&[]));
+                }
+                bulk_value(kind, payload, opts)
+            };
+            pos += used;
+            // SAFETY: the caller's contract; `value` is the object just built.
+            if let Some(v) = unsafe { place(&mut stack, value)? } {
+                input.consume(pos);
+                // SAFETY: the caller's contract; `v` is the reply just built.
+                return unsafe { done(v, &stack, opts) };
+            }
+            continue;
+        }
         let (event, used) = match parser.next(rest) {
             Step::NeedMore { consumed } => {
                 input.consume(pos + consumed);
@@ -200,25 +223,14 @@ pub unsafe fn read(
                 Event::Bool(b) => mp::boolean(b),
                 Event::Double(t) => double(t),
                 Event::BigNumber(t) => mp::parse_int(t),
+                // A bulk string not all buffered (or a verbatim one): read into its object.
                 Event::BulkStart { kind, len } => {
-                    let body = rest.get(used..).unwrap_or(&[]);
-                    match buffered_bulk(parser, body, len)? {
-                        Some((payload, n)) => {
-                            if debug {
-                                trace_recv(body.get(..n).unwrap_or(&[]));
-                            }
-                            pos += n;
-                            bulk_value(kind, payload, opts)
-                        }
-                        None => {
-                            input.consume(pos);
-                            let v = bulk(parser, input, kind, len, opts)?;
-                            // SAFETY: see above.
-                            win = window(input);
-                            pos = 0;
-                            v
-                        }
-                    }
+                    input.consume(pos);
+                    let v = bulk(parser, input, kind, len, opts)?;
+                    // SAFETY: see above.
+                    win = window(input);
+                    pos = 0;
+                    v
                 }
                 Event::AggregateStart { kind, len } => {
                     if stack.len == 0 {
@@ -253,10 +265,7 @@ pub unsafe fn read(
         if let Some(v) = unsafe { place(&mut stack, value)? } {
             input.consume(pos);
             // SAFETY: the caller's contract; `v` is the reply just built.
-            if opts.raise_top_error && unsafe { is_error(v) } {
-                return Err(Fail::Reply(v));
-            }
-            return Ok((v, stack.push));
+            return unsafe { done(v, &stack, opts) };
         }
     }
 }
@@ -282,29 +291,16 @@ unsafe fn place(stack: &mut Stack, mut v: Obj) -> Result<Option<Obj>, Fail> {
     }
 }
 
-/// A bulk string whose payload and CRLF are all in `body` (the bytes after its header):
-/// moves the parser past it and returns the payload and how many bytes of `body` it took.
-/// `None` when it is not all there yet (`bulk` then reads it).
-fn buffered_bulk<'w>(
-    parser: &mut Parser,
-    body: &'w [u8],
-    len: usize,
-) -> Result<Option<(&'w [u8], usize)>, Fail> {
-    let Some((payload, tail)) = body
-        .split_at_checked(len)
-        .filter(|(_, tail)| tail.len() >= 2)
-    else {
-        return Ok(None);
-    };
-    parser.consume_bulk(len).map_err(Fail::Parse)?;
-    match parser.next(tail) {
-        Step::Event {
-            event: Event::BulkEnd,
-            consumed,
-        } => Ok(Some((payload, len + consumed))),
-        Step::Error(e) => Err(Fail::Parse(e)),
-        _ => Err(Fail::Parse(resp::Error::BulkOverrun)),
+/// The complete reply `v`: an error reply at the top raises when asked to.
+///
+/// # Safety
+/// VM thread; `v` must be a valid object.
+unsafe fn done(v: Obj, stack: &Stack, opts: Options) -> Result<(Obj, bool), Fail> {
+    // SAFETY: the caller's contract.
+    if opts.raise_top_error && unsafe { is_error(v) } {
+        return Err(Fail::Reply(v));
     }
+    Ok((v, stack.push))
 }
 
 /// The object of a bulk string read whole from the buffer.

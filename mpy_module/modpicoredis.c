@@ -652,10 +652,14 @@ static mp_obj_t redis_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_o
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
-    mp_obj_t commands; // list of argument tuples
+    // The queue, one flat array: the transaction flag's slot, then per command a run
+    // `n, name, args...` (n: a small int, the run's length after it). Kept, emptied, for
+    // the next batch: once it has grown, queueing a command allocates nothing.
+    mp_obj_t *queue;
+    size_t len, alloc; // words used, words allocated
+    size_t count; // commands queued
     bool transaction;
-    // Bound commands (`pipe.get`) by qstr, as the client's cache: queueing a command
-    // allocates only its argument tuple (direct-mapped; a pipeline is one thread's).
+    // Bound commands (`pipe.get`) by qstr, as the client's cache (direct-mapped).
     mp_obj_t cmd_cache[PIPELINE_CMD_CACHE];
 } pipeline_obj_t;
 
@@ -666,9 +670,8 @@ static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
     pipeline_obj_t *p = mp_obj_malloc(pipeline_obj_t, &picoredis_type_Pipeline);
-    memset(p->cmd_cache, 0, sizeof(p->cmd_cache));
+    memset(&p->client, 0, sizeof(*p) - offsetof(pipeline_obj_t, client));
     p->client = pos_args[0];
-    p->commands = mp_obj_new_list(0, NULL);
     p->transaction = a[0].u_bool;
     return MP_OBJ_FROM_PTR(p);
 }
@@ -794,19 +797,29 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // ---- Pipeline -----------------------------------------------------------------------------
 
-// Queues (name, *args); returns the pipeline so calls can be chained.
+// Queues (name, *args); returns the pipeline so calls can be chained. (Another thread
+// queueing on the same pipeline at once races as it would on a list; execute() takes the
+// queue away first, so what it sends is its own.)
 static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp_obj_t *args) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(pipe);
-    mp_obj_t cmd = mp_obj_new_tuple(n_args + (name != MP_QSTRnull), NULL);
-    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(cmd);
-    size_t i = 0;
+    size_t n = n_args + (name != MP_QSTRnull);
+    size_t need = p->len + (p->len == 0) + 1 + n;
+    if (need > p->alloc) {
+        size_t alloc = need < 2 * p->alloc ? 2 * p->alloc : need + 16;
+        p->queue = m_renew(mp_obj_t, p->queue, p->alloc, alloc);
+        p->alloc = alloc;
+    }
+    mp_obj_t *q = p->queue + p->len;
+    if (p->len == 0) {
+        *q++ = mp_const_false; // the transaction flag's slot
+    }
+    *q++ = MP_OBJ_NEW_SMALL_INT(n);
     if (name != MP_QSTRnull) {
-        t->items[i++] = MP_OBJ_NEW_QSTR(name);
+        *q++ = MP_OBJ_NEW_QSTR(name);
     }
-    for (size_t j = 0; j < n_args; j++) {
-        t->items[i++] = args[j];
-    }
-    mp_obj_list_append(p->commands, cmd);
+    memcpy(q, args, n_args * sizeof(mp_obj_t));
+    p->len = q + n_args - p->queue;
+    p->count++;
     return pipe;
 }
 
@@ -818,19 +831,35 @@ static mp_obj_t pipeline_call(mp_obj_t self, size_t n_args, size_t n_kw, const m
 // execute() -> list of replies (server errors in place), or EXEC's reply.
 static mp_obj_t pipeline_execute(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
-    mp_obj_t args[2] = { p->commands, mp_obj_new_bool(p->transaction) };
-    // The queue is emptied first: whatever happens, the pipeline is reusable.
-    p->commands = mp_obj_new_list(0, NULL);
-    if (mp_obj_get_int(mp_obj_len(args[0])) == 0) {
-        return mp_obj_new_list(0, NULL);
+    mp_obj_t *q = p->queue;
+    size_t len = p->len, alloc = p->alloc;
+    // The queue is taken first: whatever happens, the pipeline is empty and reusable (an
+    // exception leaves the taken queue to the GC).
+    p->queue = NULL;
+    p->len = p->alloc = p->count = 0;
+    mp_obj_t res;
+    if (len == 0) {
+        res = mp_obj_new_list(0, NULL);
+    } else {
+        q[0] = mp_obj_new_bool(p->transaction);
+        res = guarded(p->client, picoredis_client_pipeline, len, q);
+        // Emptied (its objects let go), it serves the next batch, unless one has started
+        // meanwhile.
+        memset(q, 0, len * sizeof(mp_obj_t));
     }
-    return guarded(p->client, picoredis_client_pipeline, 2, args);
+    if (p->queue == NULL) {
+        p->queue = q;
+        p->alloc = alloc;
+    }
+    return res;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_execute_obj, pipeline_execute);
 
 static mp_obj_t pipeline_reset(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
-    p->commands = mp_obj_new_list(0, NULL);
+    // (The queue's memory goes to the GC.)
+    p->queue = NULL;
+    p->len = p->alloc = p->count = 0;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_reset_obj, pipeline_reset);
@@ -844,7 +873,7 @@ static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
     switch (op) {
         case MP_UNARY_OP_LEN:
-            return mp_obj_len(p->commands);
+            return MP_OBJ_NEW_SMALL_INT(p->count);
         case MP_UNARY_OP_BOOL:
             return mp_const_true;
         default:

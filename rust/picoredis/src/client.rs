@@ -33,7 +33,9 @@ const COLLECT_MIN: usize = 512;
 /// part), each next part twice as long up to `LAST_PART`: the server starts on the first
 /// commands while the client encodes the rest, and the parts are few (a batch of 1000
 /// GETs, 31 KB: 5 writes).
+#[cfg(speed)]
 const FIRST_PART: usize = 2 * 1024;
+#[cfg(speed)]
 const LAST_PART: usize = 16 * 1024;
 
 #[repr(C)]
@@ -116,12 +118,13 @@ impl Input for SocketInput<'_> {
         unsafe { self.conn.fill(deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
-        // Buffered bytes need no deadline (nor a clock read).
-        let n = self.conn.take_buffered(dst);
-        if n > 0 {
-            return Ok(n);
-        }
-        let deadline = self.deadline();
+        // Buffered bytes need no deadline (nor a clock read): `read_into` takes them
+        // without waiting.
+        let deadline = if self.conn.pending().is_empty() {
+            self.deadline()
+        } else {
+            Deadline::UNUSED
+        };
         // SAFETY: the caller's contract; a reply is read only on an open connection.
         unsafe { self.conn.read_into(dst, deadline) }
     }
@@ -964,15 +967,29 @@ impl Client {
     }
 
     /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
-    /// all their replies: a list with server errors in place. With `transaction`, the
-    /// commands are wrapped in MULTI/EXEC and the result is EXEC's reply (None when a
-    /// WATCHed key changed); an error at queue time raises, after all replies are read.
+    /// all their replies (see `run_pipeline`): RedisCluster's way in.
     ///
     /// # Safety
     /// The client contract; `cmds` must be tuples (or lists) of valid objects that no
-    /// Python code can change during the call (the glue hands over its own queue).
+    /// Python code can change during the call.
+    #[cfg(feature = "cluster")]
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
+        // SAFETY: the caller's contract.
+        unsafe { self.run_pipeline(Commands::Tuples(cmds), transaction) }
+    }
+
+    /// Sends every command of `cmds` in one write (in a build for speed: in parts, as it
+    /// is encoded), then reads all their replies: a list with server errors in place.
+    /// With `transaction`, the commands are wrapped in MULTI/EXEC and the result is EXEC's
+    /// reply (None when a WATCHed key changed); an error at queue time raises, after all
+    /// replies are read.
+    ///
+    /// # Safety
+    /// The client contract; `cmds`' objects valid (as `Commands` says), and no Python code
+    /// can change them during the call (the glue hands over its own queue).
+    pub unsafe fn run_pipeline(&mut self, cmds: Commands, transaction: bool) -> Result<Obj, Fail> {
         let mut size = 64;
+        let mut count = 0;
         // MULTI inside a plain pipeline: follow it, as the server will.
         let mut in_multi = self.in_multi;
         // Whether any command touches the session (most pipelines: none, and their
@@ -980,18 +997,19 @@ impl Client {
         let mut effects = false;
         // SAFETY: the caller's contract (each command's items stay put).
         unsafe {
-            for &cmd in cmds {
-                let args = mp::items(cmd);
+            let mut at = 0;
+            while let Some((args, next)) = cmds.at(at) {
+                at = next;
+                count += 1;
                 size += request::check(args)?;
                 let e = session::effect(args);
                 self.admit(e, in_multi && !transaction)?;
+                effects |= e != Effect::None;
                 match e {
-                    Effect::None => continue,
                     Effect::Multi => in_multi = true,
                     Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
                     _ => {}
                 }
-                effects = true;
             }
         }
         // SAFETY: the caller's contract; the commands are sent only on an open
@@ -1006,18 +1024,29 @@ impl Client {
             self.conn.set_timeout(self.timeout_ms());
             let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
             let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
-            // Every argument is checked (above): nothing can fail now but the link, so a
-            // long pipeline goes out in parts as it is encoded (the first soon, the next
-            // ones twice as long each), and the server works on the first commands while
-            // the rest are encoded. (Traced: printed and sent whole.)
+            // In a build for speed: every argument is checked (above), so nothing can fail
+            // now but the link, and a long pipeline goes out in parts as it is encoded
+            // (the first soon, the next ones twice as long each): the server works on the
+            // first commands while the rest are encoded. (Traced: printed and sent whole.)
+            #[cfg(speed)]
             let parts = !self.conn.tracing();
-            self.send_collected(false, size.min(FIRST_PART * 2), &|c| {
+            #[cfg(speed)]
+            let size = if parts {
+                size.min(FIRST_PART * 2)
+            } else {
+                size
+            };
+            self.send_collected(false, size, &|c| {
                 if transaction {
                     request::encode(c, &multi)?;
                 }
+                #[cfg(speed)]
                 let mut part = FIRST_PART;
-                for &cmd in cmds {
-                    request::encode(c, mp::items(cmd))?;
+                let mut at = 0;
+                while let Some((args, next)) = cmds.at(at) {
+                    at = next;
+                    request::encode(c, args)?;
+                    #[cfg(speed)]
                     if parts && c.collected() >= part {
                         c.send_part()?;
                         part = (part * 2).min(LAST_PART);
@@ -1031,7 +1060,7 @@ impl Client {
             // Every reply is read before anything is raised, so the link stays in step.
             // With a transaction they are MULTI's +OK, a +QUEUED (or an error) per
             // command, then EXEC's reply, which is the result.
-            let n = cmds.len() + if transaction { 2 } else { 0 };
+            let n = count + if transaction { 2 } else { 0 };
             let out = mp::new_list(n);
             for slot in mp::items_mut(out) {
                 *slot = self.read_reply(false)?;
@@ -1050,18 +1079,24 @@ impl Client {
             }
             let result = replies.last().copied().unwrap_or(mp::none());
             // The session effects, in order: of each reply, or of EXEC's results.
-            let results = if !transaction {
-                replies
-            } else if mp::type_is(result, mp::list_type()) {
-                mp::items(result)
-            } else {
-                &[]
-            };
-            for (&cmd, &v) in cmds.iter().zip(results).filter(|_| effects) {
-                let args = mp::items(cmd);
-                let e = session::effect(args);
-                if e != Effect::None {
-                    self.observe(e, args, !reply::is_error(v));
+            if effects {
+                let results = if !transaction {
+                    replies
+                } else if mp::type_is(result, mp::list_type()) {
+                    mp::items(result)
+                } else {
+                    &[]
+                };
+                let mut at = 0;
+                for &v in results {
+                    let Some((args, next)) = cmds.at(at) else {
+                        break;
+                    };
+                    at = next;
+                    let e = session::effect(args);
+                    if e != Effect::None {
+                        self.observe(e, args, !reply::is_error(v));
+                    }
                 }
             }
             if !transaction {
@@ -1073,6 +1108,37 @@ impl Client {
                 return Err(Fail::Reply(first.unwrap_or(result)));
             }
             Ok(result)
+        }
+    }
+}
+
+/// A pipeline's commands: one flat array of runs `n, name, args...` (`n` a small int,
+/// the run's length after it: the glue's queue, which allocates nothing per command), or
+/// tuples of arguments (what RedisCluster hands over).
+#[derive(Clone, Copy)]
+pub enum Commands<'a> {
+    Flat(&'a [Obj]),
+    #[cfg(feature = "cluster")]
+    Tuples(&'a [Obj]),
+}
+
+impl<'a> Commands<'a> {
+    /// The arguments of the command at `at`, and where the next command starts; None past
+    /// the end (or at a run that does not fit: the glue never makes one).
+    ///
+    /// # Safety
+    /// VM thread; the objects valid; `Tuples`' items tuples or lists that stay put for
+    /// `'a`.
+    pub(crate) unsafe fn at(self, at: usize) -> Option<(&'a [Obj], usize)> {
+        match self {
+            Commands::Flat(f) => {
+                let n = usize::try_from(mp::small_int_value(*f.get(at)?)?).ok()?;
+                let end = at.checked_add(n)?.checked_add(1)?;
+                Some((f.get(at + 1..end)?, end))
+            }
+            #[cfg(feature = "cluster")]
+            // SAFETY: the caller's contract.
+            Commands::Tuples(t) => Some((unsafe { mp::items(*t.get(at)?) }, at + 1)),
         }
     }
 }

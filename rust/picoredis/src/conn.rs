@@ -48,25 +48,36 @@ pub fn timeout(ms: sys::mp_int_t) -> u32 {
 /// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`).
 pub unsafe fn collect(v: &mut sys::vstr_t, data: &[u8]) {
     // SAFETY: the caller's contract.
-    let room = unsafe { vstr_room(v, data.len()) };
-    let n = mp::copy_prefix(room, data);
-    v.len += n;
+    unsafe {
+        grow(v, data.len());
+        mp::vstr_add(v, data);
+    }
+}
+
+/// Makes room for `n` more bytes in `v`, by doubling: MicroPython's vstr grows to just
+/// what is asked, which makes a long pipeline quadratic in reallocations.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`).
+unsafe fn grow(v: &mut sys::vstr_t, n: usize) {
+    if v.alloc - v.len < n {
+        // SAFETY: the caller's contract.
+        unsafe { mp::vstr_hint_size(v, n.max(v.alloc)) };
+    }
 }
 
 /// The free end of `v`, at least `n` bytes, to write in place (then add what was written
-/// to `v.len`). Grows by doubling: MicroPython's vstr grows to just what is asked, which
-/// makes a long pipeline quadratic in reallocations.
+/// to `v.len`), grown by doubling.
 ///
 /// # Safety
 /// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`); the slice is
 /// valid until `v` changes.
+#[cfg(speed)]
 pub unsafe fn vstr_room<'a>(v: &mut sys::vstr_t, n: usize) -> &'a mut [u8] {
     // SAFETY: the caller's contract; a set-up vstr has `alloc` bytes at `buf` (not null
     // once it has any), `len` of them used.
     unsafe {
-        if v.alloc - v.len < n {
-            mp::vstr_hint_size(v, n.max(v.alloc));
-        }
+        grow(v, n);
         if v.buf.is_null() {
             return &mut [];
         }
@@ -84,6 +95,9 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// A deadline for a read that cannot wait (its bytes are buffered): no clock read.
+    pub const UNUSED: Deadline = Deadline { start: 0, ms: 0 };
+
     pub fn after(ms: u32) -> Self {
         Deadline {
             start: mp::ticks_ms(),
@@ -261,6 +275,7 @@ impl Conn {
     ///
     /// # Safety
     /// The connection contract; the slice is valid until the next call on `self`.
+    #[cfg(speed)]
     pub unsafe fn room<'a>(&mut self, n: usize) -> Option<&'a mut [u8]> {
         if !self.collect.is_null() {
             // SAFETY: the caller's contract: `collect` points to a live, set-up vstr.
@@ -273,6 +288,7 @@ impl Conn {
     }
 
     /// Adds `n` bytes written into the last `room` to what is queued.
+    #[cfg(speed)]
     pub fn commit(&mut self, n: usize) {
         if self.collect.is_null() {
             self.wlen = (self.wlen + n).min(WBUF);
@@ -285,6 +301,7 @@ impl Conn {
     }
 
     /// How many bytes are collected so far (0 when not collecting).
+    #[cfg(speed)]
     pub fn collected(&self) -> usize {
         if self.collect.is_null() {
             return 0;
@@ -299,6 +316,7 @@ impl Conn {
     ///
     /// # Safety
     /// The connection contract; the connection must be open.
+    #[cfg(speed)]
     pub unsafe fn send_part(&mut self) -> Result<(), Fail> {
         if self.collect.is_null() {
             return Ok(());
@@ -450,22 +468,16 @@ impl Conn {
         Ok(())
     }
 
-    /// Moves up to `dst.len()` buffered bytes into `dst`; returns how many (0: none
-    /// buffered).
-    pub fn take_buffered(&mut self, dst: &mut [u8]) -> usize {
-        let n = mp::copy_prefix(dst, self.pending());
-        self.consume(n);
-        n
-    }
-
     /// Takes up to `dst.len()` bytes: first those already buffered, then straight from
     /// the stream into `dst` (a bulk string's final object), never through the buffer.
     ///
     /// # Safety
     /// The connection contract; the connection must be open.
     pub unsafe fn read_into(&mut self, dst: &mut [u8], deadline: Deadline) -> Result<usize, Fail> {
-        let n = self.take_buffered(dst);
-        if n > 0 || dst.is_empty() {
+        let pending = self.pending();
+        if !pending.is_empty() {
+            let n = mp::copy_prefix(dst, pending);
+            self.consume(n);
             return Ok(n);
         }
         // SAFETY: the caller's contract.

@@ -16,7 +16,7 @@
 //! The one operation on no object, `picoredis_encode`, gets `obj` NULL: nothing is
 //! locked, and no `nlr_push` of `guarded()`'s own is needed (there is nothing to abandon).
 
-use crate::client::{Client, CMD_CACHE};
+use crate::client::{Client, Commands, CMD_CACHE};
 #[cfg(feature = "cluster")]
 use crate::cluster::Cluster;
 use crate::fail::Fail;
@@ -333,31 +333,39 @@ pub unsafe extern "C" fn picoredis_client_debug(
     }
 }
 
-/// Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+/// Sends a pipeline: args[0] True for MULTI/EXEC, then the queued commands as runs of
+/// `n, name, args...` (`n` a small int: the run's length after it).
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
-/// `nlr_push`); `a` points to `n_args` valid objects, args[0] a list of tuples that no
-/// Python code can reach (the glue hands over the pipeline's queue, replaced first).
+/// `nlr_push`); `a` points to `n_args` valid objects, the pipeline's queue, which no
+/// Python code can reach (the glue takes it from the pipeline first).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_pipeline(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    // SAFETY: the caller's contract (`a` holds `n_args` objects; the queue's items stay
-    // put: only this call reaches it); the closure captures only Copy values.
+    // SAFETY: the caller's contract (`a` holds `n_args` objects, which stay put: only
+    // this call reaches them); the closure captures only Copy values.
     unsafe {
-        let a = args(n_args, a);
-        let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
+        let Some((&transaction, queue)) = args(n_args, a).split_first() else {
             return outcome(Err(Fail::Type("pipeline needs commands")));
         };
+        let transaction = transaction == mp::boolean(true);
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(client) {
-            return outcome(k.pipeline(mp::items(cmds), transaction == mp::boolean(true)));
+            // RedisCluster routes tuples: one per command, made here.
+            let cmds = mp::new_list(0);
+            let mut at = 0;
+            while let Some((args, next)) = Commands::Flat(queue).at(at) {
+                at = next;
+                mp::list_append(cmds, mp::new_tuple(args));
+            }
+            return outcome(k.pipeline(mp::items(cmds), transaction));
         }
         with_client(client, |c| {
-            c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
+            c.run_pipeline(Commands::Flat(queue), transaction)
         })
     }
 }

@@ -549,6 +549,7 @@ pub unsafe fn is_str(o: Obj) -> bool {
 /// alive, and not be resized (a bytearray), for as long as the slice is used.
 pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
     // SAFETY: the caller's contract.
+    #[cfg(speed)]
     if let Some(s) = unsafe { str_data(o) } {
         return Some(s);
     }
@@ -578,6 +579,8 @@ pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
 /// # Safety
 /// VM thread. `o` must be a valid object; the slice borrows its storage (immutable), so
 /// `o` must stay alive while it is used.
+/// (A build for speed only; elsewhere the protocol, in less flash.)
+#[cfg(speed)]
 #[inline]
 unsafe fn str_data<'a>(o: Obj) -> Option<&'a [u8]> {
     let bits = o as usize;

@@ -145,10 +145,10 @@ unsafe fn window<'w>(input: &dyn Input) -> &'w [u8] {
 /// RESP3 push frame.
 ///
 /// The parser runs over the input's buffered bytes (a window) and builds each value where
-/// it stands: a bulk string whose payload is all buffered (every element of a typical
-/// LRANGE, most replies of a pipeline) becomes its object straight from the window; only
-/// a payload that goes beyond the buffer (and a verbatim string) is read by `bulk`,
-/// straight into its object.
+/// it stands. In a build for speed (`cfg(speed)`), a bulk string that arrived whole
+/// (every element of a typical LRANGE, most replies of a pipeline) is taken in one step
+/// (`Parser::whole_bulk`) and becomes its object straight from the window; otherwise, and
+/// for a payload that goes beyond the buffer, `bulk` reads it straight into its object.
 ///
 /// # Safety
 /// The reply contract.
@@ -171,148 +171,108 @@ pub unsafe fn read(
     let mut pos = 0usize;
     loop {
         let rest = win.get(pos..).unwrap_or(&[]);
-        // The common case first: a bulk string that arrived whole becomes its object
-        // straight from the window.
-        if let Some((kind, payload, used)) = parser.whole_bulk(rest) {
-            // SAFETY: the caller's contract; `payload` borrows the window, which nothing
-            // changes until `consume`.
-            let value = unsafe {
-                if debug {
-                    let head = used - payload.len() - 2;
-                    trace_recv(rest.get(..head).unwrap_or(&[]));
-                    trace_recv(rest.get(head..used).unwrap_or(&[]));
-                }
-                bulk_value(kind, payload, opts)
-            };
-            pos += used;
-            // SAFETY: the caller's contract; `value` is the object just built.
-            if let Some(v) = unsafe { place(&mut stack, value)? } {
-                input.consume(pos);
-                // SAFETY: the caller's contract; `v` is the reply just built.
-                return unsafe { done(v, &stack, opts) };
-            }
-            continue;
-        }
-        let (event, used) = match parser.next(rest) {
-            Step::NeedMore { consumed } => {
-                input.consume(pos + consumed);
-                // SAFETY: the caller's contract.
-                unsafe { input.fill()? };
-                // SAFETY: see above.
-                win = unsafe { window(input) };
-                pos = 0;
-                continue;
-            }
-            Step::Error(e) => return Err(Fail::Parse(e)),
-            Step::Event { event, consumed } => (event, consumed),
-        };
+        #[cfg(speed)]
+        let whole = parser.whole_bulk(rest);
+        #[cfg(not(speed))]
+        let whole: Option<(BulkKind, &[u8], usize)> = None;
         // SAFETY: the caller's contract. The slices the events carry borrow the window,
         // which nothing changes until `consume`; a big number's text is parser-checked
         // digits; `stack` is plain data (checked above), on the C stack where the GC sees
         // the containers it holds.
         let value = unsafe {
-            if debug {
-                trace_recv(rest.get(..used).unwrap_or(&[]));
-            }
-            pos += used;
-            match event {
-                Event::Simple(s) => string(s, opts),
-                Event::Error(s) => fail::redis_error(s),
-                Event::Integer(i) => mp::int(i),
-                Event::Null => mp::none(),
-                Event::Bool(b) => mp::boolean(b),
-                Event::Double(t) => double(t),
-                Event::BigNumber(t) => mp::parse_int(t),
-                // A bulk string not all buffered (or a verbatim one): read into its object.
-                Event::BulkStart { kind, len } => {
-                    input.consume(pos);
-                    let v = bulk(parser, input, kind, len, opts)?;
-                    // SAFETY: see above.
-                    win = window(input);
-                    pos = 0;
-                    v
+            if let Some((kind, payload, used)) = whole {
+                if debug {
+                    let head = used - payload.len() - 2;
+                    trace_recv(rest.get(..head).unwrap_or(&[]));
+                    trace_recv(rest.get(head..used).unwrap_or(&[]));
                 }
-                Event::AggregateStart { kind, len } => {
-                    if stack.len == 0 {
-                        stack.push = kind == AggKind::Push;
-                    }
-                    let (obj, k, children) = container(kind, len)?;
-                    if children > 0 {
-                        let items = if k == Kind::List {
-                            mp::list_get(obj).1
-                        } else {
-                            core::ptr::null_mut()
-                        };
-                        stack.open(Frame {
-                            obj,
-                            kind: k,
-                            left: children,
-                            next: 0,
-                            items,
-                            key: mp::NULL,
-                        })?;
+                pos += used;
+                match kind {
+                    BulkKind::Error => fail::redis_error(payload),
+                    BulkKind::String | BulkKind::Verbatim => string(payload, opts),
+                }
+            } else {
+                let (event, used) = match parser.next(rest) {
+                    Step::NeedMore { consumed } => {
+                        input.consume(pos + consumed);
+                        input.fill()?;
+                        // SAFETY: see above.
+                        win = window(input);
+                        pos = 0;
                         continue;
                     }
-                    obj
+                    Step::Error(e) => return Err(Fail::Parse(e)),
+                    Step::Event { event, consumed } => (event, consumed),
+                };
+                if debug {
+                    trace_recv(rest.get(..used).unwrap_or(&[]));
                 }
-                // Chunks and ends only occur inside `bulk`.
-                Event::BulkChunk(_) | Event::BulkEnd => {
-                    return Err(Fail::Parse(resp::Error::BulkOverrun))
+                pos += used;
+                match event {
+                    Event::Simple(s) => string(s, opts),
+                    Event::Error(s) => fail::redis_error(s),
+                    Event::Integer(i) => mp::int(i),
+                    Event::Null => mp::none(),
+                    Event::Bool(b) => mp::boolean(b),
+                    Event::Double(t) => double(t),
+                    Event::BigNumber(t) => mp::parse_int(t),
+                    Event::BulkStart { kind, len } => {
+                        input.consume(pos);
+                        let v = bulk(parser, input, kind, len, opts)?;
+                        // SAFETY: see above.
+                        win = window(input);
+                        pos = 0;
+                        v
+                    }
+                    Event::AggregateStart { kind, len } => {
+                        if stack.len == 0 {
+                            stack.push = kind == AggKind::Push;
+                        }
+                        let (obj, k, children) = container(kind, len)?;
+                        if children > 0 {
+                            let items = if k == Kind::List {
+                                mp::list_get(obj).1
+                            } else {
+                                core::ptr::null_mut()
+                            };
+                            stack.open(Frame {
+                                obj,
+                                kind: k,
+                                left: children,
+                                next: 0,
+                                items,
+                                key: mp::NULL,
+                            })?;
+                            continue;
+                        }
+                        obj
+                    }
+                    // Chunks and ends only occur inside `bulk`.
+                    Event::BulkChunk(_) | Event::BulkEnd => {
+                        return Err(Fail::Parse(resp::Error::BulkOverrun))
+                    }
                 }
             }
         };
-        // SAFETY: the caller's contract; `value` is the object just built.
-        if let Some(v) = unsafe { place(&mut stack, value)? } {
-            input.consume(pos);
-            // SAFETY: the caller's contract; `v` is the reply just built.
-            return unsafe { done(v, &stack, opts) };
-        }
-    }
-}
-
-/// Places a finished value in the innermost open container; finishing a container may
-/// finish its parent too. Returns the reply once the outermost value is complete.
-///
-/// # Safety
-/// The reply contract; `v` a valid object.
-unsafe fn place(stack: &mut Stack, mut v: Obj) -> Result<Option<Obj>, Fail> {
-    loop {
-        let Some(top) = stack.top() else {
-            return Ok(Some(v));
-        };
-        // SAFETY: the caller's contract; `top` is an open container of the kind its
-        // frame says, built by `container`, with a child still to come.
-        unsafe { add(top, v)? };
-        if top.left > 0 {
-            return Ok(None);
-        }
-        v = top.obj;
-        stack.len -= 1;
-    }
-}
-
-/// The complete reply `v`: an error reply at the top raises when asked to.
-///
-/// # Safety
-/// VM thread; `v` must be a valid object.
-unsafe fn done(v: Obj, stack: &Stack, opts: Options) -> Result<(Obj, bool), Fail> {
-    // SAFETY: the caller's contract.
-    if opts.raise_top_error && unsafe { is_error(v) } {
-        return Err(Fail::Reply(v));
-    }
-    Ok((v, stack.push))
-}
-
-/// The object of a bulk string read whole from the buffer.
-///
-/// # Safety
-/// The reply contract.
-unsafe fn bulk_value(kind: BulkKind, payload: &[u8], opts: Options) -> Obj {
-    // SAFETY: the caller's contract.
-    unsafe {
-        match kind {
-            BulkKind::Error => fail::redis_error(payload),
-            BulkKind::String | BulkKind::Verbatim => string(payload, opts),
+        // Place the finished value; finishing a container may finish its parent too.
+        let mut v = value;
+        loop {
+            let Some(top) = stack.top() else {
+                input.consume(pos);
+                // SAFETY: the caller's contract; `v` is the reply just built.
+                if opts.raise_top_error && unsafe { is_error(v) } {
+                    return Err(Fail::Reply(v));
+                }
+                return Ok((v, stack.push));
+            };
+            // SAFETY: the caller's contract; `top` is an open container of the kind its
+            // frame says, built by `container`, with a child still to come.
+            unsafe { add(top, v)? };
+            if top.left > 0 {
+                break;
+            }
+            v = top.obj;
+            stack.len -= 1;
         }
     }
 }
@@ -412,8 +372,10 @@ unsafe fn string(s: &[u8], opts: Options) -> Obj {
     unsafe {
         if opts.decode {
             text::decode_lossy(s)
-        } else {
+        } else if cfg!(speed) {
             mp::bytes_unhashed(s)
+        } else {
+            mp::bytes(s)
         }
     }
 }

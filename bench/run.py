@@ -58,6 +58,15 @@ BIG_KEY, BIG_VALUE = 'bench:10k', 'x' * (10 * 1024)
 SET_KEY, SET_VALUE = 'bench:set1k', 'x' * 1024
 LIST_KEY, LIST_VALUES = 'bench:list', ['v%d' % i for i in range(1000)]
 
+# The client alone, against an in-memory stream that answers at once (mpy_bench.py's
+# floor_workloads): the ceiling of the picoredis builds on this machine, next to the rows
+# with the same work.
+FLOORS = [  # (id, label, the row it bounds)
+    ('floor_pipe_100', 'pipelined GET, batches of 100, client alone', 'pipe_get_100'),
+    ('floor_pipe_1000', 'pipelined GET, batches of 1000, client alone', 'pipe_get_1000'),
+    ('floor_lrange', 'LRANGE 0 -1 of 1000, client alone', 'lrange_1000'),
+]
+
 WORKLOADS = [  # (id, label)
     ('get_small', 'GET, 3-byte value'),
     ('get_10k', 'GET, 10 KB value'),
@@ -183,7 +192,7 @@ def parse_lines(text):
     results, heap, info = {}, {}, {}
     for line in text.splitlines():
         words = line.split()
-        if len(words) >= 3 and words[0] == 'RESULT':
+        if len(words) >= 3 and words[0] in ('RESULT', 'FLOOR'):
             results[words[1]] = None if words[2] == 'n/a' else float(words[2])
         elif len(words) >= 3 and words[0] == 'HEAP':
             heap[words[1]] = float(words[2])
@@ -447,6 +456,29 @@ def table(report):
     return lines
 
 
+def floor_table(report):
+    """The client-alone ceilings next to the rows they bound: how much of a row's time
+    is the client's own work, and how far redis-benchmark is from what the client alone
+    could do."""
+    st, best = report['stats'], report['best']
+    builds = [c for c in ('picoredis', 'baseline') if c in report['clients']]
+    if not any(st[c].get(f) and st[c][f].get('max') for c in builds for f, _, _ in FLOORS):
+        return []
+    lines = ['The client alone (no server, no kernel: an in-memory stream that answers at once; '
+             'min / median / **max**), its share of the real row, and redis-benchmark against '
+             'it:', '',
+             '| ceiling | ' + ' | '.join(report['clients'][c] for c in builds)
+             + ' | picoredis row / its ceiling | redis-benchmark / picoredis ceiling |',
+             '|' + '---|' * (len(builds) + 3)]
+    for fid, label, wid in FLOORS:
+        ceiling = best['picoredis'].get(fid)
+        row = [label] + [fmt_spread(st[c].get(fid)) for c in builds]
+        row += [fmt_ratio(ratio(best['picoredis'].get(wid), ceiling)),
+                fmt_ratio(ratio(best['redis_benchmark'].get(wid), ceiling))]
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return lines
+
+
 def markdown(report):
     heap = report['heap']
     lines = ['# picoredis benchmark', '',
@@ -481,7 +513,9 @@ def markdown(report):
         lines.append('Baseline: %s B per small GET, %s B per asyncio GET.' % tuple(
             ('%.1f' % v if v is not None else 'n/a')
             for v in (bh.get('get_small'), bh.get('async_get_small_50'))))
-    lines += ['', async_heap, '', '## Targets', '']
+    lines += ['', async_heap]
+    lines += [''] + floor_table(report)
+    lines += ['', '## Targets', '']
     for t in report['targets']:
         if t['target'].startswith('heap per asyncio') and t['value'] is not None \
                 and t['limit'] is not None:
@@ -549,7 +583,7 @@ def main():
         clients.insert(1, ('baseline', 'picoredis, baseline build (A/B)'))
     wanted = set(opts.only_clients.split(',')) if opts.only_clients else None
 
-    samples = {c: {w: [] for w, _ in WORKLOADS} for c, _ in clients}
+    samples = {c: {w: [] for w, _ in WORKLOADS + [f[:2] for f in FLOORS]} for c, _ in clients}
     heap, info, errors, rb_sizes, profiles = {}, {}, {}, {}, {}
     t_start = time.monotonic()
     pinned = None

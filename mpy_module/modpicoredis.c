@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "py/dynruntime.h"
+#include "py/objlist.h"
 #include "py/smallint.h"
 #include "py/mperrno.h"
 #define MP_QSTRnull (0)
@@ -41,6 +42,7 @@ qstr natmod_str_qstr(mp_obj_t name);
 #include "py/runtime.h"
 #include "py/objexcept.h"
 #include "py/objstr.h"
+#include "py/objlist.h"
 #include "py/objint.h"
 #include "py/smallint.h"
 #include "py/mperrno.h"
@@ -652,11 +654,12 @@ static mp_obj_t redis_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_o
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
-    // The queue, one flat array: the transaction flag's slot, then per command a run
-    // `n, name, args...` (n: a small int, the run's length after it). Kept, emptied, for
-    // the next batch: once it has grown, queueing a command allocates nothing.
-    mp_obj_t *queue;
-    size_t len, alloc; // words used, words allocated
+    // The queue, made by the first command. A build for speed (PICOREDIS_SPEED): one flat
+    // list, the transaction flag's slot then per command a run `n, name, args...` (n: a
+    // small int, the run's length after it), kept and emptied between batches, so that
+    // queueing allocates nothing once it has grown. Otherwise (boards, in less flash): a
+    // list of argument tuples.
+    mp_obj_t queue;
     size_t count; // commands queued
     bool transaction;
     // Bound commands (`pipe.get`) by qstr, as the client's cache (direct-mapped).
@@ -727,26 +730,19 @@ LOCALS_TABLE(redis_locals, REDIS_LOCALS)
 // skips both (they read the qstr's text: most of an attribute lookup's cost).
 // A client's slots are read and written without its lock (another thread may be inside a
 // command): whole words, atomically; any object found there is a valid bound command.
-static mp_obj_t cached_command(mp_obj_t *cache, size_t n, qstr attr) {
-    mp_obj_t cmd = __atomic_load_n(&cache[attr % n], __ATOMIC_RELAXED);
-    if (cmd != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name == attr) {
-        return cmd;
-    }
-    return MP_OBJ_NULL;
-}
-
 // The attribute `attr` of a client or pipeline `self` as a bound command (dest[0]), or
 // dest[1] = MP_OBJ_SENTINEL to let MicroPython look in `locals` (methods, AttributeError).
 static void command_attr(mp_obj_t self, mp_obj_t *cache, size_t n, const mp_obj_dict_t *locals,
     qstr attr, mp_obj_t *dest) {
-    mp_obj_t cmd = cached_command(cache, n, attr);
-    if (cmd == MP_OBJ_NULL) {
+    mp_obj_t *slot = &cache[attr % n];
+    mp_obj_t cmd = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (cmd == MP_OBJ_NULL || ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name != attr) {
         if (!is_command_name(attr) || in_locals(locals, attr)) {
             dest[1] = MP_OBJ_SENTINEL;
             return;
         }
         cmd = new_command(self, attr);
-        __atomic_store_n(&cache[attr % n], cmd, __ATOMIC_RELAXED);
+        __atomic_store_n(slot, cmd, __ATOMIC_RELAXED);
     }
     dest[0] = cmd;
 }
@@ -803,22 +799,29 @@ MP_DEFINE_CONST_OBJ_TYPE(
 static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp_obj_t *args) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(pipe);
     size_t n = n_args + (name != MP_QSTRnull);
-    size_t need = p->len + (p->len == 0) + 1 + n;
-    if (need > p->alloc) {
-        size_t alloc = need < 2 * p->alloc ? 2 * p->alloc : need + 16;
-        p->queue = m_renew(mp_obj_t, p->queue, p->alloc, alloc);
-        p->alloc = alloc;
+    #if PICOREDIS_SPEED
+    if (p->queue == MP_OBJ_NULL) {
+        mp_obj_t flag = mp_const_false; // the transaction flag's slot
+        p->queue = mp_obj_new_list(1, &flag);
     }
-    mp_obj_t *q = p->queue + p->len;
-    if (p->len == 0) {
-        *q++ = mp_const_false; // the transaction flag's slot
-    }
-    *q++ = MP_OBJ_NEW_SMALL_INT(n);
+    mp_obj_list_append(p->queue, MP_OBJ_NEW_SMALL_INT(n));
     if (name != MP_QSTRnull) {
-        *q++ = MP_OBJ_NEW_QSTR(name);
+        mp_obj_list_append(p->queue, MP_OBJ_NEW_QSTR(name));
     }
-    memcpy(q, args, n_args * sizeof(mp_obj_t));
-    p->len = q + n_args - p->queue;
+    for (size_t i = 0; i < n_args; i++) {
+        mp_obj_list_append(p->queue, args[i]);
+    }
+    #else
+    if (p->queue == MP_OBJ_NULL) {
+        p->queue = mp_obj_new_list(0, NULL);
+    }
+    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(n, NULL));
+    if (name != MP_QSTRnull) {
+        t->items[0] = MP_OBJ_NEW_QSTR(name);
+    }
+    memcpy(t->items + n - n_args, args, n_args * sizeof(mp_obj_t));
+    mp_obj_list_append(p->queue, MP_OBJ_FROM_PTR(t));
+    #endif
     p->count++;
     return pipe;
 }
@@ -831,35 +834,37 @@ static mp_obj_t pipeline_call(mp_obj_t self, size_t n_args, size_t n_kw, const m
 // execute() -> list of replies (server errors in place), or EXEC's reply.
 static mp_obj_t pipeline_execute(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
-    mp_obj_t *q = p->queue;
-    size_t len = p->len, alloc = p->alloc;
-    // The queue is taken first: whatever happens, the pipeline is empty and reusable (an
-    // exception leaves the taken queue to the GC).
-    p->queue = NULL;
-    p->len = p->alloc = p->count = 0;
-    mp_obj_t res;
-    if (len == 0) {
-        res = mp_obj_new_list(0, NULL);
-    } else {
-        q[0] = mp_obj_new_bool(p->transaction);
-        res = guarded(p->client, picoredis_client_pipeline, len, q);
-        // Emptied (its objects let go), it serves the next batch, unless one has started
-        // meanwhile.
-        memset(q, 0, len * sizeof(mp_obj_t));
+    mp_obj_t q = p->queue;
+    // The queue is taken first: whatever happens, the pipeline is empty and reusable.
+    p->queue = MP_OBJ_NULL;
+    p->count = 0;
+    if (q == MP_OBJ_NULL) {
+        return mp_obj_new_list(0, NULL);
     }
-    if (p->queue == NULL) {
+    #if PICOREDIS_SPEED
+    mp_obj_list_t *l = MP_OBJ_TO_PTR(q);
+    l->items[0] = mp_obj_new_bool(p->transaction);
+    mp_obj_t res = guarded(p->client, picoredis_client_pipeline, l->len, l->items);
+    // Emptied (its objects let go), it serves the next batch, unless one has started
+    // meanwhile. (An exception leaves it to the GC.)
+    memset(l->items + 1, 0, (l->len - 1) * sizeof(mp_obj_t));
+    l->len = 1;
+    if (p->queue == MP_OBJ_NULL) {
         p->queue = q;
-        p->alloc = alloc;
     }
     return res;
+    #else
+    mp_obj_t args[2] = { q, mp_obj_new_bool(p->transaction) };
+    return guarded(p->client, picoredis_client_pipeline, 2, args);
+    #endif
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_execute_obj, pipeline_execute);
 
 static mp_obj_t pipeline_reset(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
     // (The queue's memory goes to the GC.)
-    p->queue = NULL;
-    p->len = p->alloc = p->count = 0;
+    p->queue = MP_OBJ_NULL;
+    p->count = 0;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_reset_obj, pipeline_reset);

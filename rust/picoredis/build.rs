@@ -1,7 +1,7 @@
 // Re-exports the port features micropython-sys found (float, set) as cfgs of this crate,
-// and `speed` for a build optimised for speed (opt-level 2 or 3: the unix port and the x64
-// native module; boards build at opt-level "z"): there the client takes fast paths that
-// cost flash (README: Performance), elsewhere the smaller code.
+// and `speed` for a build for speed over flash (PICOREDIS_SPEED=1, which micropython.mk
+// passes with opt-level 3 and gives the C glue too: the unix port): there the client takes
+// fast paths that cost flash, elsewhere (boards) the smaller code.
 fn main() {
     for cfg in ["mp_float", "mp_set", "mp_float_double"] {
         println!("cargo:rustc-check-cfg=cfg({cfg})");
@@ -12,7 +12,8 @@ fn main() {
         }
     }
     println!("cargo:rustc-check-cfg=cfg(speed)");
-    if matches!(std::env::var("OPT_LEVEL").as_deref(), Ok("2" | "3")) {
+    println!("cargo:rerun-if-env-changed=PICOREDIS_SPEED");
+    if std::env::var("PICOREDIS_SPEED").as_deref() == Ok("1") {
         println!("cargo:rustc-cfg=speed");
     }
 }

@@ -118,12 +118,13 @@ impl Input for SocketInput<'_> {
         unsafe { self.conn.fill(deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
-        // Buffered bytes need no deadline (nor a clock read): `read_into` takes them
-        // without waiting.
-        let deadline = if self.conn.pending().is_empty() {
-            self.deadline()
-        } else {
+        // Buffered bytes need no deadline (nor a clock read, a Python call in a native
+        // module): `read_into` takes them without waiting. (A board's firmware reads its
+        // clock cheaply: there, in less flash, the deadline is always taken.)
+        let deadline = if cfg!(any(speed, feature = "natmod")) && !self.conn.pending().is_empty() {
             Deadline::UNUSED
+        } else {
+            self.deadline()
         };
         // SAFETY: the caller's contract; a reply is read only on an open connection.
         unsafe { self.conn.read_into(dst, deadline) }
@@ -975,7 +976,7 @@ impl Client {
     #[cfg(feature = "cluster")]
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
         // SAFETY: the caller's contract.
-        unsafe { self.run_pipeline(Commands::Tuples(cmds), transaction) }
+        unsafe { self.run_pipeline(Runs::tuples(cmds), transaction) }
     }
 
     /// Sends every command of `cmds` in one write (in a build for speed: in parts, as it
@@ -985,21 +986,19 @@ impl Client {
     /// replies are read.
     ///
     /// # Safety
-    /// The client contract; `cmds`' objects valid (as `Commands` says), and no Python code
-    /// can change them during the call (the glue hands over its own queue).
-    pub unsafe fn run_pipeline(&mut self, cmds: Commands, transaction: bool) -> Result<Obj, Fail> {
+    /// The client contract; `cmds`' objects valid and not changed by any Python code during
+    /// the call (the glue hands over its own queue).
+    pub unsafe fn run_pipeline(&mut self, cmds: Runs, transaction: bool) -> Result<Obj, Fail> {
         let mut size = 64;
         let mut count = 0;
         // MULTI inside a plain pipeline: follow it, as the server will.
         let mut in_multi = self.in_multi;
         // Whether any command touches the session (most pipelines: none, and their
-        // replies need no second look).
-        let mut effects = false;
+        // replies need no second look; a board build looks anyway, in less flash).
+        let mut effects = cfg!(not(speed));
         // SAFETY: the caller's contract (each command's items stay put).
         unsafe {
-            let mut at = 0;
-            while let Some((args, next)) = cmds.at(at) {
-                at = next;
+            for args in cmds {
                 count += 1;
                 size += request::check(args)?;
                 let e = session::effect(args);
@@ -1042,9 +1041,7 @@ impl Client {
                 }
                 #[cfg(speed)]
                 let mut part = FIRST_PART;
-                let mut at = 0;
-                while let Some((args, next)) = cmds.at(at) {
-                    at = next;
+                for args in cmds {
                     request::encode(c, args)?;
                     #[cfg(speed)]
                     if parts && c.collected() >= part {
@@ -1087,12 +1084,11 @@ impl Client {
                 } else {
                     &[]
                 };
-                let mut at = 0;
+                let mut runs = cmds;
                 for &v in results {
-                    let Some((args, next)) = cmds.at(at) else {
+                    let Some(args) = runs.next() else {
                         break;
                     };
-                    at = next;
                     let e = session::effect(args);
                     if e != Effect::None {
                         self.observe(e, args, !reply::is_error(v));
@@ -1112,34 +1108,53 @@ impl Client {
     }
 }
 
-/// A pipeline's commands: one flat array of runs `n, name, args...` (`n` a small int,
-/// the run's length after it: the glue's queue, which allocates nothing per command), or
-/// tuples of arguments (what RedisCluster hands over).
+/// A pipeline's commands, each as its arguments: tuples of arguments (the glue's queue on
+/// a board, and what RedisCluster hands over), or, in a build for speed, the glue's flat
+/// queue: runs `n, name, args...` (`n` a small int, the run's length after it), which
+/// allocates nothing per command. A flat run that does not fit ends it (the glue never
+/// makes one).
 #[derive(Clone, Copy)]
-pub enum Commands<'a> {
-    Flat(&'a [Obj]),
-    #[cfg(feature = "cluster")]
-    Tuples(&'a [Obj]),
+pub struct Runs<'a> {
+    rest: &'a [Obj],
+    #[cfg(speed)]
+    tuples: bool,
 }
 
-impl<'a> Commands<'a> {
-    /// The arguments of the command at `at`, and where the next command starts; None past
-    /// the end (or at a run that does not fit: the glue never makes one).
-    ///
-    /// # Safety
-    /// VM thread; the objects valid; `Tuples`' items tuples or lists that stay put for
-    /// `'a`.
-    pub(crate) unsafe fn at(self, at: usize) -> Option<(&'a [Obj], usize)> {
-        match self {
-            Commands::Flat(f) => {
-                let n = usize::try_from(mp::small_int_value(*f.get(at)?)?).ok()?;
-                let end = at.checked_add(n)?.checked_add(1)?;
-                Some((f.get(at + 1..end)?, end))
-            }
-            #[cfg(feature = "cluster")]
-            // SAFETY: the caller's contract.
-            Commands::Tuples(t) => Some((unsafe { mp::items(*t.get(at)?) }, at + 1)),
+impl<'a> Runs<'a> {
+    #[cfg(speed)]
+    pub fn flat(queue: &'a [Obj]) -> Self {
+        Runs {
+            rest: queue,
+            tuples: false,
         }
+    }
+
+    /// # Safety
+    /// VM thread; `cmds` must be tuples (or lists) whose items stay put for `'a`.
+    #[cfg(any(not(speed), feature = "cluster"))]
+    pub unsafe fn tuples(cmds: &'a [Obj]) -> Self {
+        Runs {
+            rest: cmds,
+            #[cfg(speed)]
+            tuples: true,
+        }
+    }
+}
+
+impl<'a> Iterator for Runs<'a> {
+    type Item = &'a [Obj];
+
+    fn next(&mut self) -> Option<&'a [Obj]> {
+        let (&first, rest) = self.rest.split_first()?;
+        #[cfg(speed)]
+        if !self.tuples {
+            let (args, rest) = rest.split_at_checked(mp::small_int_value(first)? as usize)?;
+            self.rest = rest;
+            return Some(args);
+        }
+        self.rest = rest;
+        // SAFETY: made by `Runs::tuples`, whose contract this is.
+        Some(unsafe { mp::items(first) })
     }
 }
 

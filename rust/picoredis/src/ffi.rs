@@ -16,7 +16,7 @@
 //! The one operation on no object, `picoredis_encode`, gets `obj` NULL: nothing is
 //! locked, and no `nlr_push` of `guarded()`'s own is needed (there is nothing to abandon).
 
-use crate::client::{Client, Commands, CMD_CACHE};
+use crate::client::{Client, Runs, CMD_CACHE};
 #[cfg(feature = "cluster")]
 use crate::cluster::Cluster;
 use crate::fail::Fail;
@@ -333,13 +333,15 @@ pub unsafe extern "C" fn picoredis_client_debug(
     }
 }
 
-/// Sends a pipeline: args[0] True for MULTI/EXEC, then the queued commands as runs of
-/// `n, name, args...` (`n` a small int: the run's length after it).
+/// Sends a pipeline. A build for speed: args[0] True for MULTI/EXEC, then the queued
+/// commands as runs of `n, name, args...` (`n` a small int: the run's length after it).
+/// Otherwise: args[0] a list of argument tuples, args[1] the MULTI/EXEC flag. (The glue
+/// queues one way or the other by the same PICOREDIS_SPEED.)
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
-/// `nlr_push`); `a` points to `n_args` valid objects, the pipeline's queue, which no
-/// Python code can reach (the glue takes it from the pipeline first).
+/// `nlr_push`); `a` points to `n_args` valid objects, as above, which no Python code can
+/// reach (the glue takes its queue from the pipeline first).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_pipeline(
     client: mp_obj_t,
@@ -347,26 +349,37 @@ pub unsafe extern "C" fn picoredis_client_pipeline(
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
     // SAFETY: the caller's contract (`a` holds `n_args` objects, which stay put: only
-    // this call reaches them); the closure captures only Copy values.
+    // this call reaches them; the tuples' items too); the closure captures only Copy
+    // values.
     unsafe {
-        let Some((&transaction, queue)) = args(n_args, a).split_first() else {
+        let a = args(n_args, a);
+        #[cfg(speed)]
+        let Some((&transaction, queue)) = a.split_first() else {
+            return outcome(Err(Fail::Type("pipeline needs commands")));
+        };
+        #[cfg(not(speed))]
+        let (Some(&queue), Some(&transaction)) = (a.first(), a.get(1)) else {
             return outcome(Err(Fail::Type("pipeline needs commands")));
         };
         let transaction = transaction == mp::boolean(true);
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(client) {
-            // RedisCluster routes tuples: one per command, made here.
-            let cmds = mp::new_list(0);
-            let mut at = 0;
-            while let Some((args, next)) = Commands::Flat(queue).at(at) {
-                at = next;
-                mp::list_append(cmds, mp::new_tuple(args));
-            }
-            return outcome(k.pipeline(mp::items(cmds), transaction));
+            // RedisCluster routes tuples: in a build for speed, one per command, made here.
+            #[cfg(speed)]
+            let queue = {
+                let cmds = mp::new_list(0);
+                for args in Runs::flat(queue) {
+                    mp::list_append(cmds, mp::new_tuple(args));
+                }
+                cmds
+            };
+            return outcome(k.pipeline(mp::items(queue), transaction));
         }
-        with_client(client, |c| {
-            c.run_pipeline(Commands::Flat(queue), transaction)
-        })
+        #[cfg(speed)]
+        let cmds = Runs::flat(queue);
+        #[cfg(not(speed))]
+        let cmds = Runs::tuples(mp::items(queue));
+        with_client(client, |c| c.run_pipeline(cmds, transaction))
     }
 }
 

@@ -79,7 +79,9 @@ struct Frame {
     /// Next list slot to fill.
     next: usize,
     /// A `List`'s item array (it never moves: the list is made at its final length and
-    /// only this frame reaches it), so filling a slot calls nothing.
+    /// only this frame reaches it), so filling a slot calls nothing (a build for speed;
+    /// elsewhere `add` asks the list, in less flash).
+    #[cfg(speed)]
     items: *mut Obj,
     /// A map key waiting for its value.
     key: Obj,
@@ -165,11 +167,21 @@ pub unsafe fn read(
         push: false,
     };
     let debug = input.debug();
-    // SAFETY: `win` is taken anew after each `consume`, `fill` and `bulk` (which reads),
-    // and not used across them (so for every `window` below).
-    let mut win = unsafe { window(input) };
+    let mut win: &[u8] = &[];
     let mut pos = 0usize;
+    // The window is taken (anew) at the top of the loop whenever the input changed under
+    // it (`consume`, `fill`, `bulk`, which reads): its slices never outlive those. (A
+    // board build takes it anew for every value, what it used is consumed first: in less
+    // flash.)
+    let mut stale = true;
     loop {
+        if stale || cfg!(not(speed)) {
+            input.consume(pos);
+            // SAFETY: see above.
+            win = unsafe { window(input) };
+            pos = 0;
+            stale = false;
+        }
         let rest = win.get(pos..).unwrap_or(&[]);
         #[cfg(speed)]
         let whole = parser.whole_bulk(rest);
@@ -196,8 +208,7 @@ pub unsafe fn read(
                     Step::NeedMore { consumed } => {
                         input.consume(pos + consumed);
                         input.fill()?;
-                        // SAFETY: see above.
-                        win = window(input);
+                        stale = true;
                         pos = 0;
                         continue;
                     }
@@ -219,8 +230,7 @@ pub unsafe fn read(
                     Event::BulkStart { kind, len } => {
                         input.consume(pos);
                         let v = bulk(parser, input, kind, len, opts)?;
-                        // SAFETY: see above.
-                        win = window(input);
+                        stale = true;
                         pos = 0;
                         v
                     }
@@ -230,17 +240,17 @@ pub unsafe fn read(
                         }
                         let (obj, k, children) = container(kind, len)?;
                         if children > 0 {
-                            let items = if k == Kind::List {
-                                mp::list_get(obj).1
-                            } else {
-                                core::ptr::null_mut()
-                            };
                             stack.open(Frame {
                                 obj,
                                 kind: k,
                                 left: children,
                                 next: 0,
-                                items,
+                                #[cfg(speed)]
+                                items: if k == Kind::List {
+                                    mp::list_get(obj).1
+                                } else {
+                                    core::ptr::null_mut()
+                                },
                                 key: mp::NULL,
                             })?;
                             continue;
@@ -435,16 +445,20 @@ unsafe fn new_set() -> Result<Obj, Fail> {
 /// `container` made it), not yet reachable by Python code, with a child still to come.
 unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
     // SAFETY: the caller's contract: `f.obj` is the kind of container `f.kind` says, and
-    // only this frame reaches it, so a list slot may be written (`f.items` is its item
+    // only this frame reaches it, so a list slot may be written (`items` is its item
     // array, and with a child still to come `f.next < next + left`, its length).
     unsafe {
         match f.kind {
             Kind::List => {
+                #[cfg(speed)]
+                let items = f.items;
+                #[cfg(not(speed))]
+                let items = mp::list_get(f.obj).1;
                 // A list made at its final length `next + left`, so `next` is a slot.
-                if f.left == 0 || f.items.is_null() {
+                if f.left == 0 || items.is_null() {
                     return Err(Fail::Parse(resp::Error::BulkOverrun));
                 }
-                *f.items.add(f.next) = v;
+                *items.add(f.next) = v;
                 f.next += 1;
             }
             Kind::Growing => mp::list_append(f.obj, v),

@@ -228,15 +228,17 @@ test-py: wheel
 
 # Clippy with the no-panic lints on both crates; picoredis needs the unix build's bindings
 # environment (the same variables micropython.mk passes), with every optional part and
-# with none.
+# with none, as boards build it and for speed (PICOREDIS_SPEED=1: the unix port's fast
+# paths, cfg(speed)).
 lint: firmware natmod-x64
 	cargo clippy -p resp --quiet -- -D warnings
-	for features in '--features=reader pubsub tls trace' '--features=cluster' --no-default-features; do \
+	for speed in '' 1; do for features in '--features=reader pubsub tls trace' '--features=cluster' --no-default-features; do \
+	PICOREDIS_SPEED=$$speed \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \
 	MICROPY_CFLAGS_FILE=$(UNIX_BUILD)/rust/cflags.txt \
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \
 	cargo clippy -p picoredis "$$features" --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
-		|| exit 1; done
+		|| exit 1; done; done
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(NATMOD_BUILD)/x64 \
 	MICROPY_CFLAGS_FILE=$(NATMOD_BUILD)/x64/cflags.txt \
 	MICROPY_NATMOD_QSTRS=$(NATMOD_BUILD)/x64/obj/picoredis.config.h \

@@ -6,7 +6,8 @@
 #
 # Include it from the top-level Makefile after FIRMWARE and PYTHON are defined:
 #     include bench/bench.mk
-# Knobs: BENCH_OUT (default build/bench), BENCH_ARGS (e.g. --rounds 5 --strict).
+# Knobs: BENCH_OUT (default build/bench), BENCH_ARGS (e.g. --rounds 7 --strict),
+# BENCH_BASELINE (another unix firmware with picoredis, e.g. main's build: an A/B column).
 # It needs redis-server and redis-benchmark (Debian: redis-server, redis-tools;
 # `make deps` installs them), the venv module of $(PYTHON) (Debian: python3-venv)
 # and the package index for pip the first time (the venv and the seed are kept
@@ -14,8 +15,10 @@
 
 BENCH_OUT ?= build/bench
 BENCH_ARGS ?=
+BENCH_BASELINE ?=
 
 .PHONY: bench
 bench: firmware natmod-x64 firmware-stock wheel
 	$(PYTHON) bench/run.py --firmware $(FIRMWARE) --out $(BENCH_OUT) \
-		--wheels $(WHEEL_DIR) --pypy $(PYPY_VENV)/bin/python $(BENCH_ARGS)
+		--wheels $(WHEEL_DIR) --pypy $(PYPY_VENV)/bin/python \
+		$(if $(BENCH_BASELINE),--baseline-firmware $(BENCH_BASELINE)) $(BENCH_ARGS)

@@ -11,7 +11,8 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = ['#d1495b', '#edae49', '#00798c', '#30638e']
+COLORS = {'picoredis': '#d1495b', 'baseline': '#8f2d56', 'natmod': '#f08a4b',
+          'seed': '#edae49', 'redis_py': '#00798c', 'redis_benchmark': '#30638e'}
 SHORT = {
     'get_small': 'GET\n3 B',
     'get_10k': 'GET\n10 KB',
@@ -54,7 +55,7 @@ def main(src, dst):
             xs.append(x)
             ys.append(v)
             ax.text(x, v * 1.08, fmt(v), ha='center', va='bottom', fontsize=7, rotation=90)
-        ax.bar(xs, ys, width, label=rep['clients'][cid], color=COLORS[i % len(COLORS)])
+        ax.bar(xs, ys, width, label=rep['clients'][cid], color=COLORS.get(cid, '#7a7a7a'))
     ax.set_yscale('log')
     ax.set_ylim(1, max(v for c in clients for v in best[c].values() if v) * 8)
     ax.set_xticks(range(len(workloads)))
@@ -66,10 +67,10 @@ def main(src, dst):
     ax.legend(fontsize=8, loc='upper left')
 
     heap = rep.get('heap', {})
-    bars = [('picoredis\nr.get(k)', heap.get('picoredis', {}).get('get_small'), COLORS[0]),
-            ('seed\nr.get(k)', heap.get('seed', {}).get('get_small'), COLORS[1]),
+    bars = [('picoredis\nr.get(k)', heap.get('picoredis', {}).get('get_small'), COLORS['picoredis']),
+            ('seed\nr.get(k)', heap.get('seed', {}).get('get_small'), COLORS['seed']),
             ('picoredis\nasyncio', heap.get('picoredis', {}).get('async_get_small_50'),
-             COLORS[0]),
+             COLORS['picoredis']),
             ('bytes(3)\nalone', heap.get('picoredis', {}).get('bytes3'), '#888888')]
     bars = [b for b in bars if b[1] is not None]
     axh.bar(range(len(bars)), [b[1] for b in bars], color=[b[2] for b in bars])

@@ -9,6 +9,7 @@
 # MICROPYPATH so that `--module picoredis_seed` imports the original
 # pure-Python picoredis 0.1.1.  Output: one line per result,
 #   RESULT <workload> <ops_per_s|n/a> <ops> <elapsed_us>
+#   FLOOR <workload> <ops_per_s> <ops> <elapsed_us>   (the client alone: floor_workloads)
 #   HEAP <name> <bytes_per_op> <ops>
 #   INFO <what> <value>
 # and nothing else on stdout that starts with those words.  Timing is
@@ -193,6 +194,59 @@ def async_workloads(opts, budget):
     asyncio.run(r.close())
 
 
+def floor_workloads(mod, opts, budget):
+    """The client alone: the pipelined and LRANGE workloads against an in-memory stream
+    that takes every request at once and answers with the reply already made (no server,
+    no kernel, no waiting).  Their rates are the ceiling of this client on this machine:
+    what it would reach if the server and the loopback cost nothing.  Lines:
+        FLOOR <workload> <ops_per_s> <ops> <elapsed_us>"""
+    names = ('floor_pipe_100', 'floor_pipe_1000', 'floor_lrange')
+    wanted = [w for w in names if not opts['only'] or w in opts['only']]
+    if not wanted or opts['module'] != 'picoredis':
+        return
+    import io
+
+    class Canned(io.IOBase):
+        # readinto serves `reply` over and over, never past its end in one call, so each
+        # batch reads exactly one copy of it.
+        def __init__(self, reply):
+            self.reply = memoryview(reply)
+            self.pos = 0
+
+        def readinto(self, buf):
+            n = min(len(buf), len(self.reply) - self.pos)
+            buf[:n] = self.reply[self.pos:self.pos + n]
+            self.pos = (self.pos + n) % len(self.reply)
+            return n
+
+        def write(self, buf):
+            return len(buf)
+
+        def ioctl(self, req, arg):
+            return 0
+
+    for name in wanted:
+        if name == 'floor_lrange':
+            reply = b'*1000\r\n' + b''.join(b'$%d\r\nv%d\r\n' % (len(b'v%d' % i), i)
+                                             for i in range(LIST_LEN))
+            r = mod.Redis(sock=Canned(reply))
+            op = lambda: r.lrange(LIST_KEY, 0, -1)
+            per_op = 1
+        else:
+            per_op = 100 if name == 'floor_pipe_100' else 1000
+            r = mod.Redis(sock=Canned(b'$3\r\nabc\r\n' * per_op))
+            p = r.pipeline()
+
+            def op(p=p, n=per_op):
+                for _ in range(n):
+                    p.get(SMALL_KEY)
+                return p.execute()
+        got = op()
+        assert (len(got) == LIST_LEN) if per_op == 1 else (got[-1] == b'abc'), got[:3]
+        ops, us = run_timed(op, budget)
+        emit('FLOOR', name, '%.1f' % (ops * per_op * 1000000 / us), ops * per_op, us)
+
+
 def emit(kind, *fields):
     print(kind, ' '.join(str(f) for f in fields))
 
@@ -271,6 +325,7 @@ def main():
         emit('HEAP', 'bytes3', '%.1f' % heap_per_op(lambda: bytes(3), n), n)
     r.close()
     async_workloads(opts, budget)
+    floor_workloads(mod, opts, budget)
 
 
 main()

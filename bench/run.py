@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """`make bench`: picoredis against its seed, redis-py+hiredis and redis-benchmark.
 
-    python3 bench/run.py [--firmware build/unix/micropython] [--rounds 3]
+    python3 bench/run.py [--firmware build/unix/micropython] [--rounds 5]
                          [--budget-ms 700] [--rb-seconds 2] [--out build/bench]
-                         [--strict]
+                         [--baseline-firmware OTHER/micropython] [--no-profile]
+                         [--wheels build/wheels --pypy PYPY_VENV/bin/python]
+                         [--only-clients a,b] [--strict]
 
 One throwaway redis-server (tools/redis_fixture.py) serves every client.  Each
 round runs, in turn:
@@ -21,10 +23,15 @@ round runs, in turn:
 plus two asyncio rows, 1 and 50 tasks doing GETs on one client: picoredis.asyncio
 on the firmware, redis.asyncio (+hiredis) on CPython.  When the machine has 2 or
 more CPUs, redis-server runs on the first and every client on the others.
-The best of the rounds counts (ops/s is noisy on a shared machine; every
-sample is kept in results.json).  Writes results.md, results.json and bench.png
-to --out and prints the markdown table.  Exit status: 0 (1 with --strict when
-a target is missed, 2 when a client failed).
+Every cell shows min / median / max of the rounds; the ratios and targets use
+the best of the rounds (ops/s is noisy on a shared machine: interference only
+slows a client down), with the median's ratio beside it.  With
+--baseline-firmware, a second build of picoredis (e.g. main's) runs in every
+round too: an A/B in one run.  Each row under its target gets a profile of the
+picoredis client (the firmware's; not the CPython/PyPy rows) on that workload (perf record/report, perf stat) written to
+--out as profile-<workload>.txt.  Writes results.md, results.json and
+bench.png to --out and prints the markdown table.  Exit status: 0 (1 with
+--strict when a target is missed, 2 when a client failed).
 """
 
 import argparse
@@ -54,6 +61,15 @@ SMALL_KEY, SMALL_VALUE = 'bench:small', 'abc'
 BIG_KEY, BIG_VALUE = 'bench:10k', 'x' * (10 * 1024)
 SET_KEY, SET_VALUE = 'bench:set1k', 'x' * 1024
 LIST_KEY, LIST_VALUES = 'bench:list', ['v%d' % i for i in range(1000)]
+
+# The client alone, against an in-memory stream that answers at once (mpy_bench.py's
+# floor_workloads): the ceiling of the picoredis builds on this machine, next to the rows
+# with the same work.
+FLOORS = [  # (id, label, the row it bounds)
+    ('floor_pipe_100', 'pipelined GET, batches of 100, client alone', 'pipe_get_100'),
+    ('floor_pipe_1000', 'pipelined GET, batches of 1000, client alone', 'pipe_get_1000'),
+    ('floor_lrange', 'LRANGE 0 -1 of 1000, client alone', 'lrange_1000'),
+]
 
 WORKLOADS = [  # (id, label)
     ('get_small', 'GET, 3-byte value'),
@@ -185,7 +201,7 @@ def parse_lines(text):
     results, heap, info = {}, {}, {}
     for line in text.splitlines():
         words = line.split()
-        if len(words) >= 3 and words[0] == 'RESULT':
+        if len(words) >= 3 and words[0] in ('RESULT', 'FLOOR'):
             results[words[1]] = None if words[2] == 'n/a' else float(words[2])
         elif len(words) >= 3 and words[0] == 'HEAP':
             heap[words[1]] = float(words[2])
@@ -250,6 +266,71 @@ def run_redis_benchmark(port, seconds, sizes):
     return results
 
 
+# ---- profiles of the weak rows -----------------------------------------------------
+
+
+def perf_works():
+    """Whether `perf record` can sample this process (software clock: VMs often lack
+    the hardware counters)."""
+    if not shutil.which('perf'):
+        return False
+    probe = subprocess.run(['perf', 'record', '-e', 'cpu-clock', '-o', os.devnull, 'true'],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+def profile(firmware, wid, port, budget_ms, out, seed_dir):
+    """profile-<wid>.txt: where the picoredis client spends its time on one workload.
+    `perf stat` first (task-clock against the elapsed time: how much of the run the
+    client was on the CPU at all, the rest is waiting for the server and the kernel),
+    then `perf report` of a `perf record -e cpu-clock` run, flat, by DSO and symbol.
+    Runs pinned as the clients are (this process's affinity is inherited)."""
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(['.frozen', seed_dir]))
+    cmd = [firmware, os.path.join(HERE, 'mpy_bench.py'), '--only', wid,
+           '--port', str(port), '--budget-ms', str(max(budget_ms, 1000))]
+    path = os.path.join(out, 'profile-%s.txt' % wid)
+    data = os.path.join(out, 'perf-%s.data' % wid)
+    stat = subprocess.run(['perf', 'stat', '-e', 'task-clock,context-switches,cpu-migrations',
+                           '--'] + cmd, capture_output=True, text=True, env=env, timeout=120)
+    rec = subprocess.run(['perf', 'record', '-e', 'cpu-clock', '-F', '10000', '-o', data,
+                          '--'] + cmd, capture_output=True, text=True, env=env, timeout=120)
+    rep = subprocess.run(['perf', 'report', '-i', data, '--stdio', '--no-children',
+                          '--sort', 'dso,sym', '--percent-limit', '0.3'],
+                         capture_output=True, text=True, timeout=120)
+    by_dso = subprocess.run(['perf', 'report', '-i', data, '--stdio', '--no-children',
+                             '--sort', 'dso'], capture_output=True, text=True, timeout=120)
+    # Inclusive times (a function with all it calls), from DWARF call graphs at a low
+    # rate: how the time splits between queueing, encoding, sending and reading.
+    rec_g = subprocess.run(['perf', 'record', '-e', 'cpu-clock', '-F', '1000',
+                            '--call-graph', 'dwarf,8192', '-o', data + '.g', '--'] + cmd,
+                           capture_output=True, text=True, env=env, timeout=120)
+    incl = subprocess.run(['perf', 'report', '-i', data + '.g', '--stdio', '--children',
+                           '--sort', 'sym', '-g', 'none', '--percent-limit', '2'],
+                          capture_output=True, text=True, timeout=300)
+    with open(path, 'w') as f:
+        f.write('# profile of the picoredis client on %s\n# %s\n\n' % (wid, ' '.join(cmd)))
+        f.write('## the run (mpy_bench output)\n\n%s\n' % stat.stdout)
+        f.write('## perf stat (task-clock / elapsed = share of the time the client ran)\n\n')
+        f.write(stat.stderr)
+        f.write('\n## perf report, by DSO\n\n')
+        f.write('\n'.join(l for l in by_dso.stdout.splitlines() if l and not l.startswith('#')))
+        f.write('\n\n## perf report, by symbol (cpu-clock samples, >= 0.3 %)\n\n')
+        f.write('\n'.join(l for l in rep.stdout.splitlines() if l and not l.startswith('#')))
+        f.write('\n\n## perf report, inclusive (children: a function and all it calls, >= 2 %)\n\n')
+        f.write('\n'.join(l for l in incl.stdout.splitlines() if l and not l.startswith('#')))
+        f.write('\n')
+        for what, p in (('record', rec), ('report', rep), ('record -g', rec_g), ('report -g', incl)):
+            if p.returncode != 0:
+                f.write('\nperf %s failed: %s\n' % (what, p.stderr[-500:]))
+    for d in (data, data + '.g'):
+        try:
+            os.remove(d)
+        except OSError:
+            pass
+    log('  profile: %s' % path)
+    return path
+
+
 # ---- report ------------------------------------------------------------------------
 
 
@@ -259,6 +340,25 @@ def fmt_rate(v):
     if v >= 100:
         return '{:,.0f}'.format(v)
     return '%.1f' % v
+
+
+def fmt_short(v):
+    """A rate in 3 significant figures (1.23M, 456k, 7.89k, 12.3)."""
+    if v is None:
+        return 'n/a'
+    for div, unit in ((1e6, 'M'), (1e3, 'k')):
+        if v >= div:
+            x = v / div
+            return ('%.0f' if x >= 100 else '%.1f' if x >= 10 else '%.2f') % x + unit
+    return '%.0f' % v if v >= 100 else '%.1f' % v
+
+
+def fmt_spread(st):
+    """min / median / max of one cell."""
+    if st is None or st.get('max') is None:
+        return 'n/a'
+    return '%s / %s / **%s**' % (fmt_short(st['min']), fmt_short(st['median']),
+                                 fmt_short(st['max']))
 
 
 def ratio(a, b):
@@ -271,6 +371,13 @@ def fmt_ratio(r):
     if r < 0.1:
         return '%.4f×' % r
     return '%.2f×' % r if r < 100 else '%.0f×' % r
+
+
+def fmt_ratio_pair(best, median):
+    """The best's ratio, the median's in brackets."""
+    if best is None:
+        return 'n/a'
+    return '%s (%s)' % (fmt_ratio(best), fmt_ratio(median))
 
 
 def pin_cpus(server_pid):
@@ -292,64 +399,123 @@ def pin_cpus(server_pid):
     return {'redis_server': sorted(server), 'clients': sorted(clients)}
 
 
-def evaluate(best, heap):
+def evaluate(best, median, heap):
+    """The targets, each on the best of the rounds (the median's ratio kept beside it).
+    `workload`: the row a target is about (its profile is written when it is missed)."""
     pico, rb, rp = best['picoredis'], best['redis_benchmark'], best['redis_py']
+    mpico, mrb, mrp = median['picoredis'], median['redis_benchmark'], median['redis_py']
     targets = []
 
-    def target(name, value, limit, text):
-        met = value is not None and value >= limit
-        targets.append({'target': name, 'value': value, 'limit': limit, 'met': met,
+    def target(name, wid, num, den, limit, text, mnum=None, mden=None, profiled=True):
+        value = ratio(num.get(wid), den.get(wid))
+        med = ratio((mnum or {}).get(wid), (mden or {}).get(wid)) if mnum else None
+        targets.append({'target': name, 'workload': wid if profiled else None,
+                        'value': value, 'median': med,
+                        'limit': limit, 'met': value is not None and value >= limit,
                         'text': text})
 
-    target('small GET ≥ 0.9 × redis-benchmark -c 1',
-           ratio(pico['get_small'], rb['get_small']), 0.9,
-           'picoredis / redis-benchmark')
-    target('10 KB GET ≥ redis-py + hiredis',
-           ratio(pico['get_10k'], rp['get_10k']), 1.0, 'picoredis / redis-py')
-    for wid, batch in (('pipe_get_100', 100), ('pipe_get_1000', 1000)):
-        target('pipelined GET (batch %d) ≥ 3 × redis-py + hiredis' % batch,
-               ratio(pico[wid], rp[wid]), 3.0, 'picoredis / redis-py')
+    target('small GET ≥ 0.9 × redis-benchmark -c 1', 'get_small', pico, rb, 0.9,
+           'picoredis / redis-benchmark', mpico, mrb)
+    target('10 KB GET ≥ redis-py + hiredis', 'get_10k', pico, rp, 1.0,
+           'picoredis / redis-py', mpico, mrp)
+    for wid, batch, limit in (('pipe_get_100', 100, 0.9), ('pipe_get_1000', 1000, 0.75)):
+        target('pipelined GET (batch %d) ≥ 3 × redis-py + hiredis' % batch, wid, pico, rp,
+               3.0, 'picoredis / redis-py', mpico, mrp)
+        target('pipelined GET (batch %d) ≥ %g × redis-benchmark -P %d' % (batch, limit, batch),
+               wid, pico, rb, limit, 'picoredis / redis-benchmark', mpico, mrb)
+    target('LRANGE of 1000 ≥ 1.0 × redis-py + hiredis', 'lrange_1000', pico, rp, 1.0,
+           'picoredis / redis-py', mpico, mrp)
+    target('LRANGE of 1000 ≥ 0.9 × redis-benchmark -c 1', 'lrange_1000', pico, rb, 0.9,
+           'picoredis / redis-benchmark', mpico, mrb)
     ph, ref = heap.get('picoredis', {}).get('get_small'), heap.get('picoredis', {}).get('bytes3')
     targets.append({'target': 'heap per small GET ≤ the reply bytes object itself',
-                    'value': ph, 'limit': ref,
+                    'workload': None, 'value': ph, 'limit': ref,
                     'met': ph is not None and ref is not None and ph <= ref,
                     'text': 'bytes per GET vs bytes(3)'})
-    target('asyncio GET, 50 tasks ≥ 5 × blocking GET, 3-byte',
-           ratio(pico['async_get_50'], pico['get_small']), 5.0,
-           'picoredis asyncio 50 tasks / picoredis blocking GET')
-    target('asyncio GET, 50 tasks ≥ 3 × redis-py asyncio (+hiredis), 50 tasks',
-           ratio(pico['async_get_50'], rp['async_get_50']), 3.0,
-           'picoredis / redis.asyncio')
-    target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte',
-           ratio(pico['async_get_1'], pico['get_small']), 0.7,
-           'picoredis asyncio 1 task / picoredis blocking GET')
+    target('asyncio GET, 50 tasks ≥ 5 × blocking GET, 3-byte', 'async_get_50',
+           {'async_get_50': pico['async_get_50']}, {'async_get_50': pico['get_small']}, 5.0,
+           'picoredis asyncio 50 tasks / picoredis blocking GET',
+           {'async_get_50': mpico['async_get_50']}, {'async_get_50': mpico['get_small']})
+    target('asyncio GET, 50 tasks ≥ 3 × redis-py asyncio (+hiredis), 50 tasks', 'async_get_50',
+           pico, rp, 3.0, 'picoredis / redis.asyncio', mpico, mrp)
+    target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte', 'async_get_1',
+           {'async_get_1': pico['async_get_1']}, {'async_get_1': pico['get_small']}, 0.7,
+           'picoredis asyncio 1 task / picoredis blocking GET',
+           {'async_get_1': mpico['async_get_1']}, {'async_get_1': mpico['get_small']})
     # issue 15: picoredis on CPython against redis-py + hiredis on the same interpreter,
-    # and on PyPy ahead of redis-py on every blocking row.
+    # and on PyPy ahead of redis-py on every blocking row. (No profile for these rows:
+    # profile() runs the MicroPython client.)
     pc, pp, rpp = best['pico_cpython'], best['pico_pypy'], best['redis_py_pypy']
+    mpc, mpp, mrpp = median['pico_cpython'], median['pico_pypy'], median['redis_py_pypy']
     for wid, limit, what in (('get_small', 1.5, 'small GET'), ('get_10k', 1.5, '10 KB GET'),
                              ('pipe_get_1000', 3.0, 'pipelined GET (batch 1000)'),
                              ('lrange_1000', 2.0, 'LRANGE of 1000')):
-        target('CPython: %s ≥ %g × redis-py + hiredis' % (what, limit),
-               ratio(pc[wid], rp[wid]), limit, 'picoredis / redis-py, CPython')
+        target('CPython: %s ≥ %g × redis-py + hiredis' % (what, limit), wid, pc, rp, limit,
+               'picoredis / redis-py, CPython', mpc, mrp, profiled=False)
     for wid, label in WORKLOADS:
         if not wid.startswith('async'):
-            target('PyPy: %s ahead of redis-py + hiredis' % label,
-                   ratio(pp[wid], rpp[wid]), 1.0, 'picoredis / redis-py, PyPy')
+            target('PyPy: %s ahead of redis-py + hiredis' % label, wid, pp, rpp, 1.0,
+                   'picoredis / redis-py, PyPy', mpp, mrpp, profiled=False)
     ph = heap.get('picoredis', {})
     ah = ph.get('async_get_small_50')
     lim = (ph['bytes3'] + ph['call_obj']
            if ph.get('bytes3') is not None and ph.get('call_obj') is not None else None)
     targets.append({'target': 'heap per asyncio GET (50 tasks) ≤ reply + one small object',
-                    'value': ah, 'limit': lim,
+                    'workload': None, 'value': ah, 'limit': lim,
                     'met': ah is not None and lim is not None and ah <= lim,
                     'text': 'bytes per GET vs bytes(3) + _Call(1)'})
     return targets
 
 
+def table(report):
+    """The results table: min / median / max per cell, then the ratios (best; median)."""
+    clients, st = report['clients'], report['stats']
+    best, median = report['best'], report['median']
+    ratios = [('native .mpy / picoredis', 'natmod', 'picoredis')]
+    if 'baseline' in clients:
+        ratios.append(('picoredis / baseline', 'picoredis', 'baseline'))
+    ratios += [('picoredis / seed', 'picoredis', 'seed'),
+               ('picoredis / redis-py', 'picoredis', 'redis_py'),
+               ('picoredis / redis-benchmark', 'picoredis', 'redis_benchmark')]
+    ratios += [('picoredis / redis-py (%s)' % name, pico, ref) for pico, ref, name in PY_HOSTS]
+    head = ['workload'] + list(clients.values()) + [r[0] for r in ratios]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for wid, label in report['workloads'].items():
+        row = [label] + [fmt_spread(st[c].get(wid)) for c in clients]
+        row += [fmt_ratio_pair(ratio(best[a].get(wid), best[b].get(wid)),
+                               ratio(median[a].get(wid), median[b].get(wid)))
+                for _, a, b in ratios]
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def floor_table(report):
+    """The client-alone ceilings next to the rows they bound: how much of a row's time
+    is the client's own work, and how far redis-benchmark is from what the client alone
+    could do."""
+    st, best = report['stats'], report['best']
+    builds = [c for c in ('picoredis', 'baseline') if c in report['clients']]
+    if not any(st[c].get(f) and st[c][f].get('max') for c in builds for f, _, _ in FLOORS):
+        return []
+    lines = ['The client alone (no server, no kernel: an in-memory stream that answers at once; '
+             'min / median / **max**), its share of the real row, and redis-benchmark against '
+             'it:', '',
+             '| ceiling | ' + ' | '.join(report['clients'][c] for c in builds)
+             + ' | picoredis row / its ceiling | redis-benchmark / picoredis ceiling |',
+             '|' + '---|' * (len(builds) + 3)]
+    for fid, label, wid in FLOORS:
+        ceiling = best['picoredis'].get(fid)
+        row = [label] + [fmt_spread(st[c].get(fid)) for c in builds]
+        row += [fmt_ratio(ratio(best['picoredis'].get(wid), ceiling)),
+                fmt_ratio(ratio(best['redis_benchmark'].get(wid), ceiling))]
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return lines
+
+
 def markdown(report):
-    best, heap = report['best'], report['heap']
+    heap = report['heap']
     lines = ['# picoredis benchmark', '',
-             'Best of %d rounds, ~%d ms per workload per client (redis-benchmark: ~%g s); '
+             '%d rounds, ~%d ms per workload per client (redis-benchmark: ~%g s); '
              'one throwaway redis-server %s on loopback; %s; %s.'
              % (report['rounds'], report['budget_ms'], report['rb_seconds'],
                 report['env']['redis_server'], report['env']['machine'],
@@ -357,29 +523,11 @@ def markdown(report):
                     ','.join(map(str, report['env']['cpus']['redis_server'])),
                     ','.join(map(str, report['env']['cpus']['clients'])))
                  if report['env'].get('cpus') else 'not pinned')),
-             '', 'ops/s (pipelined rows: GETs/s):', '']
-    head = ['workload'] + [label for _, label in CLIENTS] + [
-        'native .mpy / picoredis', 'picoredis / seed', 'picoredis / redis-py',
-        'picoredis / redis-benchmark'] + [
-        'picoredis / redis-py (%s)' % name for _, _, name in PY_HOSTS]
-    lines.append('| ' + ' | '.join(head) + ' |')
-    lines.append('|' + '---|' * len(head))
-    for wid, label in WORKLOADS:
-        row = [label] + [fmt_rate(best[c].get(wid)) for c, _ in CLIENTS]
-        p = best['picoredis'].get(wid)
-        row += [fmt_ratio(ratio(best['natmod'].get(wid), p)),
-                fmt_ratio(ratio(p, best['seed'].get(wid))),
-                fmt_ratio(ratio(p, best['redis_py'].get(wid))),
-                fmt_ratio(ratio(p, best['redis_benchmark'].get(wid)))]
-        row += [fmt_ratio(ratio(best[pico].get(wid), best[ref].get(wid)))
-                for pico, ref, _ in PY_HOSTS]
-        lines.append('| ' + ' | '.join(row) + ' |')
-    lines += ['', 'Median of the rounds (how noisy the machine was):', '']
-    lines.append('| workload | ' + ' | '.join(label for _, label in CLIENTS) + ' |')
-    lines.append('|' + '---|' * (len(CLIENTS) + 1))
-    for wid, label in WORKLOADS:
-        lines.append('| ' + ' | '.join([label] + [fmt_rate(report['median'][c].get(wid))
-                                                   for c, _ in CLIENTS]) + ' |')
+             '', 'ops/s (pipelined rows: GETs/s), **min / median / max** of the rounds; '
+             'ratios: of the best rounds (of the medians in brackets):', '']
+    if 'baseline' in report['clients']:
+        lines[-2:-2] = ['', 'Baseline (A/B in this run): `%s`.' % report['env']['baseline']]
+    lines += table(report)
     lines.append('')
     ph, sh = heap.get('picoredis', {}), heap.get('seed', {})
     num = ('%.1f' % v if v is not None else 'n/a' for v in (
@@ -393,16 +541,27 @@ def markdown(report):
                  % tuple(('%.1f' % v if v is not None else 'n/a') for v in (
                      ph.get('get_small'), ph.get('call_get_small'), sh.get('get_small'),
                      ph.get('bytes3'))))
-    lines += ['', async_heap, '', '## Targets', '']
+    if 'baseline' in heap:
+        bh = heap['baseline']
+        lines.append('Baseline: %s B per small GET, %s B per asyncio GET.' % tuple(
+            ('%.1f' % v if v is not None else 'n/a')
+            for v in (bh.get('get_small'), bh.get('async_get_small_50'))))
+    lines += ['', async_heap]
+    lines += [''] + floor_table(report)
+    lines += ['', '## Targets', '']
     for t in report['targets']:
-        if t['target'].startswith('heap') and t['value'] is not None and t['limit'] is not None \
-                and t['target'].startswith('heap per asyncio'):
+        if t['target'].startswith('heap per asyncio') and t['value'] is not None \
+                and t['limit'] is not None:
             val = '%.1f B vs %.1f B (bytes(3) + _Call(1))' % (t['value'], t['limit'])
         elif t['target'].startswith('heap'):
             val = ('%.1f B vs %.1f B' % (t['value'], t['limit'])
                    if t['value'] is not None and t['limit'] is not None else 'n/a')
         else:
-            val = '%s: %s (needs ≥ %g)' % (t['text'], fmt_ratio(t['value']), t['limit'])
+            val = '%s: %s (needs ≥ %g)' % (t['text'], fmt_ratio_pair(t['value'], t.get('median')),
+                                           t['limit'])
+        prof = report.get('profiles', {}).get(t.get('workload') or '')
+        if not t['met'] and prof:
+            val += '; profile: `%s`' % os.path.basename(prof)
         lines.append('- **%s** — %s: %s' % ('met' if t['met'] else 'NOT MET', t['target'], val))
     if report.get('errors'):
         lines += ['', '## Errors', '']
@@ -422,11 +581,18 @@ def main():
                     help='the stock firmware (no picoredis) the native module runs on')
     ap.add_argument('--natmod-package', default=os.path.join(REPO, 'build', 'natmod', 'mip', 'x64'),
                     help='the x64 mip package of `make natmod`')
-    ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--baseline-firmware', default=None,
+                    help='another unix firmware with picoredis (e.g. built from main): '
+                         'run in every round too, for an A/B in one run')
+    ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--budget-ms', type=int, default=700,
                     help='time per workload per client and round')
     ap.add_argument('--rb-seconds', type=float, default=2.0,
                     help='redis-benchmark -n is sized for this long per workload')
+    ap.add_argument('--only-clients', default=None,
+                    help='comma-separated client ids to run (default: all)')
+    ap.add_argument('--no-profile', action='store_true',
+                    help='no perf profile of the rows under their targets')
     ap.add_argument('--refresh-seed', action='store_true', help='download the seed again')
     ap.add_argument('--strict', action='store_true', help='exit 1 when a target is missed')
     ap.add_argument('--wheels', default=None,
@@ -456,40 +622,61 @@ def main():
             setup_errors[cid] = str(e)
     if not opts.pypy:
         setup_errors['redis_py_pypy'] = 'not measured: needs --pypy (make bench)'
+    clients = list(CLIENTS)
+    baseline = None
+    if opts.baseline_firmware:
+        baseline = os.path.abspath(opts.baseline_firmware)
+        if not os.access(baseline, os.X_OK):
+            raise SystemExit('no baseline firmware at %s' % baseline)
+        clients.insert(1, ('baseline', 'picoredis, baseline build (A/B)'))
+    wanted = set(opts.only_clients.split(',')) if opts.only_clients else None
 
-    samples = {c: {w: [] for w, _ in WORKLOADS} for c, _ in CLIENTS}
-    heap, info, errors, rb_sizes = {}, {}, dict(setup_errors), {}
+    samples = {c: {w: [] for w, _ in WORKLOADS + [f[:2] for f in FLOORS]} for c, _ in clients}
+    heap, info, errors, rb_sizes, profiles = {}, {}, dict(setup_errors), {}, {}
     t_start = time.monotonic()
     pinned = None
+
+    def stats_of(values):
+        vals = sorted(v for v in values if v is not None)
+        if not vals:
+            return {'min': None, 'median': None, 'max': None}
+        return {'min': vals[0], 'median': statistics.median(vals), 'max': vals[-1]}
+
     with RedisServer() as srv:
         pinned = pin_cpus(srv.proc.pid)
         log('CPUs: %s' % (pinned or 'not pinned (fewer than 2)'))
         populate(srv)
         version = subprocess.run(['redis-server', '--version'], capture_output=True,
                                  text=True).stdout.split()[2]
+        runs = {
+            'picoredis': lambda: run_mpy(firmware, 'picoredis', srv.port,
+                                         opts.budget_ms, seed_dir),
+            'baseline': lambda: run_mpy(baseline, 'picoredis', srv.port,
+                                        opts.budget_ms, seed_dir),
+            'natmod': lambda: run_mpy(os.path.abspath(opts.natmod_firmware), 'picoredis',
+                                      srv.port, opts.budget_ms, seed_dir,
+                                      lib=os.path.abspath(opts.natmod_package)),
+            'seed': lambda: run_mpy(firmware, 'picoredis_seed', srv.port,
+                                    opts.budget_ms, seed_dir),
+            'redis_py': lambda: run_py(vpy, srv.port, opts.budget_ms),
+            'redis_benchmark': lambda: (run_redis_benchmark(
+                srv.port, opts.rb_seconds, rb_sizes), {}, {}),
+            'pico_cpython': lambda: run_py(vpy, srv.port, opts.budget_ms, 'picoredis'),
+            'pico_pypy': lambda: run_py(opts.pypy, srv.port, opts.budget_ms, 'picoredis'),
+            'redis_py_pypy': lambda: run_py(opts.pypy, srv.port, opts.budget_ms),
+        }
         for rnd in range(opts.rounds):
             log('round %d/%d' % (rnd + 1, opts.rounds))
-            runs = [
-                ('picoredis', lambda: run_mpy(firmware, 'picoredis', srv.port,
-                                              opts.budget_ms, seed_dir)),
-                ('natmod', lambda: run_mpy(os.path.abspath(opts.natmod_firmware), 'picoredis',
-                                           srv.port, opts.budget_ms, seed_dir,
-                                           lib=os.path.abspath(opts.natmod_package))),
-                ('seed', lambda: run_mpy(firmware, 'picoredis_seed', srv.port,
-                                         opts.budget_ms, seed_dir)),
-                ('redis_py', lambda: run_py(vpy, srv.port, opts.budget_ms)),
-                ('redis_benchmark', lambda: (run_redis_benchmark(
-                    srv.port, opts.rb_seconds, rb_sizes), {}, {})),
-                ('pico_cpython', lambda: run_py(vpy, srv.port, opts.budget_ms, 'picoredis')),
-                ('pico_pypy', lambda: run_py(opts.pypy, srv.port, opts.budget_ms,
-                                             'picoredis')),
-                ('redis_py_pypy', lambda: run_py(opts.pypy, srv.port, opts.budget_ms)),
-            ]
-            for cid, fn in runs:
-                if cid in errors:
+            # The picoredis builds run next to each other, in alternating order, so
+            # that a slow spell of the machine does not always hit the same one.
+            order = [c for c, _ in clients]
+            if baseline and rnd % 2:
+                order[0], order[1] = order[1], order[0]
+            for cid in order:
+                if cid in errors or (wanted and cid not in wanted):
                     continue
                 try:
-                    res, h, inf = fn()
+                    res, h, inf = runs[cid]()
                 except Exception as e:  # report and go on with the other clients
                     errors[cid] = str(e)
                     log('  %s FAILED: %s' % (cid, e))
@@ -500,27 +687,37 @@ def main():
                     heap[cid] = h
                 info.update({'%s.%s' % (cid, k): v for k, v in inf.items()})
 
-    def best_of(values):
-        vals = [v for v in values if v is not None]
-        return max(vals) if vals else None
+        stats = {c: {w: stats_of(v) for w, v in ws.items()} for c, ws in samples.items()}
+        best = {c: {w: s['max'] for w, s in ws.items()} for c, ws in stats.items()}
+        median = {c: {w: s['median'] for w, s in ws.items()} for c, ws in stats.items()}
+        targets = evaluate(best, median, heap)
+        weak = sorted({t['workload'] for t in targets if not t['met'] and t['workload']})
+        if weak and not opts.no_profile:
+            if perf_works():
+                log('profiling the rows under their targets: %s' % ', '.join(weak))
+                for wid in weak:
+                    try:
+                        profiles[wid] = profile(firmware, wid, srv.port, opts.budget_ms,
+                                                out, seed_dir)
+                    except Exception as e:
+                        log('  profile of %s failed: %s' % (wid, e))
+            else:
+                log('no profiles: perf record does not work here')
 
-    best = {c: {w: best_of(v) for w, v in ws.items()} for c, ws in samples.items()}
-    median = {c: {w: (statistics.median([x for x in v if x is not None])
-                      if any(x is not None for x in v) else None)
-                  for w, v in ws.items()} for c, ws in samples.items()}
     report = {
         'rounds': opts.rounds, 'budget_ms': opts.budget_ms, 'rb_seconds': opts.rb_seconds,
         'rb_requests': rb_sizes,
-        'workloads': dict(WORKLOADS), 'clients': dict(CLIENTS),
-        'best': best, 'median': median, 'samples': samples, 'heap': heap,
-        'info': info, 'errors': errors,
+        'workloads': dict(WORKLOADS), 'clients': dict(clients),
+        'stats': stats, 'best': best, 'median': median, 'samples': samples, 'heap': heap,
+        'info': info, 'errors': errors, 'profiles': profiles,
         'env': {'redis_server': version, 'machine': '%s, %d CPUs' % (
             platform.machine(), os.cpu_count() or 0), 'firmware': firmware,
+            'baseline': baseline,
             'python': platform.python_version(), 'cpus': pinned,
             'date': time.strftime('%Y-%m-%d %H:%M:%S')},
         'seconds': round(time.monotonic() - t_start, 1),
+        'targets': targets,
     }
-    report['targets'] = evaluate(best, heap)
     md = markdown(report)
     with open(os.path.join(out, 'results.md'), 'w') as f:
         f.write(md)

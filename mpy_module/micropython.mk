@@ -23,6 +23,14 @@ CFLAGS_USERMOD += $(foreach f,$(PICOREDIS_FEATURES),-DPICOREDIS_$(shell echo $(f
 # (thumbv7m-none-eabi, riscv32imac-unknown-none-elf, ...).
 PICOREDIS_RUST_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 PICOREDIS_CARGO ?= cargo
+# PICOREDIS_SPEED=1: a build for speed over flash (the unix port): the Rust core at
+# opt-level 3 instead of the workspace's "z", with its fast paths (cfg(speed)), and the glue
+# with the matching ones (PICOREDIS_SPEED: the pipeline's flat queue, which the core must
+# read the same way). Boards leave it unset: the smaller code.
+PICOREDIS_SPEED ?=
+ifeq ($(PICOREDIS_SPEED),1)
+CFLAGS_USERMOD += -DPICOREDIS_SPEED=1
+endif
 PICOREDIS_CARGO_DIR := $(abspath $(BUILD))/rust
 PICOREDIS_LIB := $(PICOREDIS_CARGO_DIR)/$(PICOREDIS_RUST_TARGET)/release/libpicoredis.a
 # What is linked: the staticlib's own object only. Its other members are Rust's
@@ -56,6 +64,7 @@ $(PICOREDIS_LIB): picoredis-cargo-always | $(PICOREDIS_GENHDR)
 	  MICROPY_CFLAGS_FILE=$(PICOREDIS_CARGO_DIR)/cflags.txt \
 	  MICROPY_SYSINC="$(PICOREDIS_SYSINC)" \
 	  MICROPY_QSTR_HEADER=$(abspath $(HEADER_BUILD)/qstrdefs.generated.h) \
+	  $(if $(filter 1,$(PICOREDIS_SPEED)),PICOREDIS_SPEED=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3) \
 	  $(PICOREDIS_CARGO) build --release --locked -p picoredis \
 	    --no-default-features --features "$(PICOREDIS_FEATURES)" \
 	    --target $(PICOREDIS_RUST_TARGET) --target-dir $(PICOREDIS_CARGO_DIR) $(if $(Q),-q,)

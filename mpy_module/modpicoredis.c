@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "py/dynruntime.h"
+#include "py/objlist.h"
 #include "py/smallint.h"
 #include "py/mperrno.h"
 #define MP_QSTRnull (0)
@@ -44,6 +45,7 @@ qstr natmod_str_qstr(mp_obj_t name);
 #include "py/runtime.h"
 #include "py/objexcept.h"
 #include "py/objstr.h"
+#include "py/objlist.h"
 #include "py/objint.h"
 #include "py/smallint.h"
 #include "py/mperrno.h"
@@ -665,11 +667,20 @@ static mp_obj_t redis_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_o
 }
 
 // pipeline(transaction=False) -> Pipeline
+#define PIPELINE_CMD_CACHE 4
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
-    mp_obj_t commands; // list of argument tuples
+    // The queue, made by the first command. A build for speed (PICOREDIS_SPEED): one flat
+    // list, the transaction flag's slot then per command a run `n, name, args...` (n: a
+    // small int, the run's length after it), kept and emptied between batches, so that
+    // queueing allocates nothing once it has grown. Otherwise (boards, in less flash): a
+    // list of argument tuples.
+    mp_obj_t queue;
+    size_t count; // commands queued
     bool transaction;
+    // Bound commands (`pipe.get`) by qstr, as the client's cache (direct-mapped).
+    mp_obj_t cmd_cache[PIPELINE_CMD_CACHE];
 } pipeline_obj_t;
 
 static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
@@ -679,8 +690,8 @@ static mp_obj_t redis_pipeline(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, a);
     pipeline_obj_t *p = mp_obj_malloc(pipeline_obj_t, &picoredis_type_Pipeline);
+    memset(&p->client, 0, sizeof(*p) - offsetof(pipeline_obj_t, client));
     p->client = pos_args[0];
-    p->commands = mp_obj_new_list(0, NULL);
     p->transaction = a[0].u_bool;
     return MP_OBJ_FROM_PTR(p);
 }
@@ -743,21 +754,34 @@ static MP_DEFINE_CONST_FUN_OBJ_2(cluster_keyslot_obj, cluster_keyslot);
 
 LOCALS_TABLE(redis_locals, REDIS_LOCALS)
 
-// A bound command from the client's small cache, so `r.get(k)` allocates nothing but the
-// reply once warm.
-// The slots are read and written without the client's lock (another thread may be inside
-// a command): whole words, atomically; any object found there is a valid bound command.
-static mp_obj_t cached_command(mp_obj_t self, qstr attr) {
-    size_t n;
-    mp_obj_t *cache = picoredis_client_command_cache(self, &n);
+// A bound command from a small cache (`n` slots, direct-mapped by qstr), so `r.get(k)`
+// allocates nothing but the reply once warm, and `pipe.get(k)` nothing but its arguments.
+// A name is cached only once it has passed `is_command_name` and the method check, so a hit
+// skips both (they read the qstr's text: most of an attribute lookup's cost).
+// A client's slots are read and written without its lock (another thread may be inside a
+// command): whole words, atomically; any object found there is a valid bound command.
+// The attribute `attr` of a client or pipeline `self` as a bound command (dest[0]), or
+// dest[1] = MP_OBJ_SENTINEL to let MicroPython look in `locals` (methods, AttributeError).
+static void command_attr(mp_obj_t self, mp_obj_t *cache, size_t n, const mp_obj_dict_t *locals,
+    qstr attr, mp_obj_t *dest) {
     mp_obj_t *slot = &cache[attr % n];
     mp_obj_t cmd = __atomic_load_n(slot, __ATOMIC_RELAXED);
-    if (cmd != MP_OBJ_NULL && ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name == attr) {
-        return cmd;
+    if (cmd == MP_OBJ_NULL || ((command_obj_t *)MP_OBJ_TO_PTR(cmd))->name != attr) {
+        if (!is_command_name(attr) || in_locals(locals, attr)) {
+            dest[1] = MP_OBJ_SENTINEL;
+            return;
+        }
+        cmd = new_command(self, attr);
+        __atomic_store_n(slot, cmd, __ATOMIC_RELAXED);
     }
-    cmd = new_command(self, attr);
-    __atomic_store_n(slot, cmd, __ATOMIC_RELAXED);
-    return cmd;
+    dest[0] = cmd;
+}
+
+// A client's (or a RedisCluster's) command cache.
+static void client_command_attr(mp_obj_t self, const mp_obj_dict_t *locals, qstr attr, mp_obj_t *dest) {
+    size_t n;
+    mp_obj_t *cache = picoredis_client_command_cache(self, &n);
+    command_attr(self, cache, n, locals, attr, dest);
 }
 
 static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
@@ -783,11 +807,7 @@ static void redis_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
         return; // no other attribute can be stored or deleted
     }
     // (RedisCluster's hook too, with the same methods; its `debug` is a TypeError.)
-    if (!is_command_name(attr) || in_locals(&redis_locals, attr)) {
-        dest[1] = MP_OBJ_SENTINEL; // methods, or AttributeError
-        return;
-    }
-    dest[0] = cached_command(self, attr);
+    client_command_attr(self, &redis_locals, attr, dest);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME
@@ -804,19 +824,36 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // ---- Pipeline -----------------------------------------------------------------------------
 
-// Queues (name, *args); returns the pipeline so calls can be chained.
+// Queues (name, *args); returns the pipeline so calls can be chained. (Another thread
+// queueing on the same pipeline at once races as it would on a list; execute() takes the
+// queue away first, so what it sends is its own.)
 static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp_obj_t *args) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(pipe);
-    mp_obj_t cmd = mp_obj_new_tuple(n_args + (name != MP_QSTRnull), NULL);
-    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(cmd);
-    size_t i = 0;
+    size_t n = n_args + (name != MP_QSTRnull);
+    #if PICOREDIS_SPEED
+    if (p->queue == MP_OBJ_NULL) {
+        mp_obj_t flag = mp_const_false; // the transaction flag's slot
+        p->queue = mp_obj_new_list(1, &flag);
+    }
+    mp_obj_list_append(p->queue, MP_OBJ_NEW_SMALL_INT(n));
     if (name != MP_QSTRnull) {
-        t->items[i++] = MP_OBJ_NEW_QSTR(name);
+        mp_obj_list_append(p->queue, MP_OBJ_NEW_QSTR(name));
     }
-    for (size_t j = 0; j < n_args; j++) {
-        t->items[i++] = args[j];
+    for (size_t i = 0; i < n_args; i++) {
+        mp_obj_list_append(p->queue, args[i]);
     }
-    mp_obj_list_append(p->commands, cmd);
+    #else
+    if (p->queue == MP_OBJ_NULL) {
+        p->queue = mp_obj_new_list(0, NULL);
+    }
+    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(n, NULL));
+    if (name != MP_QSTRnull) {
+        t->items[0] = MP_OBJ_NEW_QSTR(name);
+    }
+    memcpy(t->items + n - n_args, args, n_args * sizeof(mp_obj_t));
+    mp_obj_list_append(p->queue, MP_OBJ_FROM_PTR(t));
+    #endif
+    p->count++;
     return pipe;
 }
 
@@ -828,19 +865,37 @@ static mp_obj_t pipeline_call(mp_obj_t self, size_t n_args, size_t n_kw, const m
 // execute() -> list of replies (server errors in place), or EXEC's reply.
 static mp_obj_t pipeline_execute(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
-    mp_obj_t args[2] = { p->commands, mp_obj_new_bool(p->transaction) };
-    // The queue is emptied first: whatever happens, the pipeline is reusable.
-    p->commands = mp_obj_new_list(0, NULL);
-    if (mp_obj_get_int(mp_obj_len(args[0])) == 0) {
+    mp_obj_t q = p->queue;
+    // The queue is taken first: whatever happens, the pipeline is empty and reusable.
+    p->queue = MP_OBJ_NULL;
+    p->count = 0;
+    if (q == MP_OBJ_NULL) {
         return mp_obj_new_list(0, NULL);
     }
+    #if PICOREDIS_SPEED
+    mp_obj_list_t *l = MP_OBJ_TO_PTR(q);
+    l->items[0] = mp_obj_new_bool(p->transaction);
+    mp_obj_t res = guarded(p->client, picoredis_client_pipeline, l->len, l->items);
+    // Emptied (its objects let go), it serves the next batch, unless one has started
+    // meanwhile. (An exception leaves it to the GC.)
+    memset(l->items + 1, 0, (l->len - 1) * sizeof(mp_obj_t));
+    l->len = 1;
+    if (p->queue == MP_OBJ_NULL) {
+        p->queue = q;
+    }
+    return res;
+    #else
+    mp_obj_t args[2] = { q, mp_obj_new_bool(p->transaction) };
     return guarded(p->client, picoredis_client_pipeline, 2, args);
+    #endif
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_execute_obj, pipeline_execute);
 
 static mp_obj_t pipeline_reset(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
-    p->commands = mp_obj_new_list(0, NULL);
+    // (The queue's memory goes to the GC.)
+    p->queue = MP_OBJ_NULL;
+    p->count = 0;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pipeline_reset_obj, pipeline_reset);
@@ -854,7 +909,7 @@ static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
     switch (op) {
         case MP_UNARY_OP_LEN:
-            return mp_obj_len(p->commands);
+            return MP_OBJ_NEW_SMALL_INT(p->count);
         case MP_UNARY_OP_BOOL:
             return mp_const_true;
         default:
@@ -870,11 +925,12 @@ static mp_obj_t pipeline_unary_op(mp_unary_op_t op, mp_obj_t self) {
 LOCALS_TABLE(pipeline_locals, PIPELINE_LOCALS)
 
 static void pipeline_attr(mp_obj_t self, qstr attr, mp_obj_t *dest) {
-    if (dest[0] != MP_OBJ_NULL || !is_command_name(attr) || in_locals(&pipeline_locals, attr)) {
+    if (dest[0] != MP_OBJ_NULL) {
         dest[1] = MP_OBJ_SENTINEL;
         return;
     }
-    dest[0] = new_command(self, attr);
+    pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    command_attr(self, p->cmd_cache, PIPELINE_CMD_CACHE, &pipeline_locals, attr, dest);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME

@@ -200,12 +200,15 @@ picoredis_result_t picoredis_client_debug(mp_obj_t client, size_t n_args, const 
 #endif
 
 /**
- * Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+ * Sends a pipeline. A build for speed: args[0] True for MULTI/EXEC, then the queued
+ * commands as runs of `n, name, args...` (`n` a small int: the run's length after it).
+ * Otherwise: args[0] a list of argument tuples, args[1] the MULTI/EXEC flag. (The glue
+ * queues one way or the other by the same PICOREDIS_SPEED.)
  *
  * # Safety
  * Called by the glue's `guarded()` (VM thread, the object's lock held, under its
- * `nlr_push`); `a` points to `n_args` valid objects, args[0] a list of tuples that no
- * Python code can reach (the glue hands over the pipeline's queue, replaced first).
+ * `nlr_push`); `a` points to `n_args` valid objects, as above, which no Python code can
+ * reach (the glue takes its queue from the pipeline first).
  */
 picoredis_result_t picoredis_client_pipeline(mp_obj_t client, size_t n_args, const mp_obj_t *a);
 

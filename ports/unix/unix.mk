@@ -10,7 +10,9 @@
 # - MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 : their libraries are submodules too;
 # - MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 : the `tls` module against the system mbedTLS
 #   (Debian's patch to extmod.mk links -lmbedtls), for Redis(ssl_context=...);
-# - STRIP= : keep symbols, so `make check-no-panic` can inspect the image.
+# - STRIP= : keep symbols, so `make check-no-panic` can inspect the image;
+# - PICOREDIS_SPEED=1 : speed over flash (boards keep opt-level "z" and the smaller code; a
+#   desktop has the room, and `make bench` measures this build): mpy_module/micropython.mk.
 # mpy-cross, the compiler that turns frozen .py into bytecode, built from MICROPY_DIR
 # outside its tree. Handed to every port build as MICROPY_MPYCROSS, so the port does not
 # build its own copy (in the MicroPython tree, and twice at once under make -j).
@@ -19,7 +21,7 @@ MPY_CROSS := $(MPY_CROSS_BUILD)/mpy-cross
 
 UNIX_FLAGS := FROZEN_MANIFEST=$(REPO)/ports/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
 	MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
-	MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 STRIP=
+	MICROPY_SSL_MBEDTLS=1 MICROPY_PY_SSL=1 STRIP= PICOREDIS_SPEED=1
 
 .PHONY: firmware mpy-cross
 mpy-cross: $(MICROPY_DIR)/py/mpconfig.h

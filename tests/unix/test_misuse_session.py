@@ -179,6 +179,53 @@ def item5_multi_after_kill_of_watch_raises():
     eq(peek.get('sess:w'), b'x')
 
 
+@test
+def item5_unwatch_ends_watch_before_a_kill():
+    # UNWATCH (any case, as every session name) ends the WATCH: a kill after it loses no
+    # transaction, and the next command simply runs on a new connection.
+    for name in ('UNWATCH', 'unwatch', 'UnWatch'):
+        fresh('sess:uw')
+        r = client()
+        eq(r.watch('sess:uw'), b'OK')
+        eq(r(name), b'OK')
+        kill(r)
+        eq(r.set('sess:uw', name), b'OK')
+        eq(peek.get('sess:uw'), name.encode())
+
+
+@test
+def every_session_name_is_recognised():
+    # The names the client follows (a packed table): each one, in any case, is told apart
+    # from commands that only share its length or first letter.
+    r = client()
+    for name in ('SUBSCRIBE', 'psubscribe', 'SSubscribe'):
+        e = raises(RedisError, r, name, 'sess:chan')
+        check('connection of its own' in str(e), '%s: %r' % (name, e))
+    raises(RedisError, r, 'Monitor')
+    eq(r.ping(), b'PONG')
+    eq(r('Select', 1), b'OK')
+    eq(r('CLIENT', 'SetName', 'sess-n'), b'OK')
+    check_session(r, 1, b'sess-n', 2, 'after Select and CLIENT SetName')
+    kill(r)
+    check_session(r, 1, b'sess-n', 2, 'after a kill: both re-applied')
+    eq(r('Reset'), b'RESET')
+    check_session(r, 0, b'', 2, 'after Reset')
+    eq(r('Multi'), b'OK')
+    raises(RedisError, r.select, 2)  # refused inside MULTI: MULTI was followed
+    eq(r('Discard'), b'OK')
+    eq(r('Multi'), b'OK')
+    eq(r('Exec'), [])
+    eq(r.select(2), b'OK')  # EXEC ended it
+    eq(r('Hello', 3)[b'proto'], 3)
+    kill(r)
+    check_session(r, 2, b'', 3, 'after Hello 3 and a kill')
+    # Names that only look like session commands run as plain commands.
+    for name, args in (('ECHO', ('x',)), ('EXISTS', ('sess:none',)), ('SETNX', ('sess:nx', 'v')),
+                       ('SUNION', ('sess:s1',)), ('MGET', ('sess:m',))):
+        r(name, *args)
+    eq(r.ping(), b'PONG')
+
+
 def select_refused_in_multi(r):
     e = raises(RedisError, r.select, 2)
     msg = str(e)

@@ -74,6 +74,73 @@ def bad_argument_sends_nothing():
 
 
 @test
+def bad_argument_late_in_a_long_pipeline_sends_nothing():
+    # A long pipeline goes out in parts as it is encoded (the unix build), but only once
+    # every argument is checked: a bad one at the end still sends nothing at all.
+    p = r.pipeline()
+    for i in range(3000):
+        p.set('pl:late%d' % i, 'v' * (i % 50))
+    p.set('pl:late-bad', [1])
+    raises(TypeError, p.execute)
+    eq(len(p), 0)
+    eq(r.exists('pl:late0', 'pl:late1500', 'pl:late2999'), 0)
+    eq(r.ping(), b'PONG')
+
+
+@test
+def long_pipeline_in_parts_keeps_order():
+    # Parts of 2, 4, 8 and 16 KB and a value larger than any part: every reply in order.
+    p = r.pipeline()
+    big = b'B' * 40000
+    for i in range(3000):
+        p.set('pl:part%d' % i, b'%d:' % i + b'x' * (i % 97))
+        if i == 1700:
+            p.set('pl:big', big)
+    p.execute()
+    for i in range(3000):
+        p.get('pl:part%d' % i)
+    p.get('pl:big')
+    res = p.execute()
+    eq(len(res), 3001)
+    eq(res[-1], big)
+    for i in range(3000):
+        if res[i] != b'%d:' % i + b'x' * (i % 97):
+            eq(res[i], b'%d:' % i + b'x' * (i % 97))
+
+
+@test
+def pipeline_reused_across_batches_and_errors():
+    # The queue is kept and emptied between batches (and after an error): batches of other
+    # sizes and shapes, then one after a TypeError, give exactly their own replies.
+    p = r.pipeline()
+    r.set('pl:r', 'r')
+    for n in (1, 300, 5, 0, 2000, 2):
+        for i in range(n):
+            p.get('pl:r')
+        eq(len(p), n)
+        eq(p.execute(), [b'r'] * n)
+        eq(len(p), 0)
+    p('SET', 'pl:r2', 'x')
+    p.echo()  # a bound command with no argument: a server error in place
+    p('PING')
+    res = p.execute()
+    eq(res[0], b'OK')
+    check(isinstance(res[1], RedisError), 'ECHO without its argument: %r' % (res[1],))
+    eq(res[2], b'PONG')
+    p.get('pl:r')
+    p.get(None)
+    raises(TypeError, p.execute)
+    eq(len(p), 0)
+    p.get('pl:r').get('pl:r2')
+    eq(p.execute(), [b'r', b'x'])
+    t = r.pipeline(transaction=True)
+    for n in (3, 1):
+        for i in range(n):
+            t.incr('pl:tx')
+        eq(t.execute()[-1], r.get('pl:tx') and int(r.get('pl:tx')))
+
+
+@test
 def context_manager_resets():
     with r.pipeline() as p:
         p.ping()

@@ -103,6 +103,13 @@ add('encode_300_args', encodes_as_client,
 # Past the client's 512-byte write buffer, and past the 64 KB it collects whole: the
 # client writes these in other ways, the bytes must not differ.
 add('encode_1k_value', encodes_as_client, ('SET', 'k', b'v' * 1000), resp(b'SET', b'k', b'v' * 1000))
+# Lengths at every digit count's edges, with 1 to 9 arguments (a command of up to 8 buffer
+# arguments is written in one piece by the unix build, a longer one piece by piece).
+add('encode_length_digits', lambda: [encodes_as_client(
+    tuple([b'x' * n] * k), resp(*[b'x' * n] * k))
+    for n in (0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000) for k in (1, 2, 8, 9)])
+add('encode_str_and_memoryview', encodes_as_client,
+    ('SET', 'cl\u00e9', memoryview(b'abc')[1:]), resp(b'SET', 'cl\u00e9'.encode(), b'bc'))
 add('encode_100k_value', encodes_as_client,
     ('SET', 'k', bytearray(b'x' * 100000)), resp(b'SET', b'k', b'x' * 100000))
 

@@ -16,7 +16,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-use crate::client::Client;
+use crate::client::{Client, Runs};
 use crate::fail::Fail;
 use crate::hold::Held;
 use crate::mp::{self, Obj};
@@ -732,21 +732,31 @@ impl Pipeline {
         if cmds.is_empty() {
             return Ok(pyo3::types::PyList::empty(py).into_any().unbind());
         }
-        let items: Vec<Obj> = cmds.iter().map(|c| c.as_ptr()).collect();
+        // The queue as the core takes it in a build for speed (`Runs::flat`, what the C
+        // glue queues): per command its length as an int, then its arguments, borrowed
+        // from the tuples (`cmds`) and the ints (`counts`), alive until the end.
+        let mut counts = Vec::with_capacity(cmds.len());
+        let mut flat: Vec<Obj> = Vec::with_capacity(cmds.len() * 3);
+        for cmd in &cmds {
+            let t = cmd.bind(py);
+            let n = t.len().into_pyobject(py)?;
+            flat.push(n.as_ptr());
+            counts.push(n);
+            flat.extend(t.iter_borrowed().map(|a| a.as_ptr()));
+        }
         let transaction = self.transaction;
         self.client.get().h.op(py, false, &mut |c| {
-            // SAFETY: inside the operation; the tuples are alive (`cmds`) and only this
-            // call reaches them.
+            // SAFETY: inside the operation; the tuples and ints are alive (`cmds`,
+            // `counts`) and only this call reaches them.
             unsafe {
-                for &cmd in &items {
-                    let args = mp::items(cmd);
+                for args in Runs::flat(&flat) {
                     if session::effect(args) != Effect::None {
                         for &a in args {
                             given(a);
                         }
                     }
                 }
-                (**c).pipeline(&items, transaction)
+                (**c).run_pipeline(Runs::flat(&flat), transaction)
             }
         })
     }

@@ -173,7 +173,12 @@ pub fn is_none(o: Obj) -> bool {
 }
 
 /// An exact int that fits a machine word (MicroPython's "small int"; a bool is not one).
-pub unsafe fn small_int_value(o: Obj) -> Option<isize> {
+/// Not `unsafe`, as the core's is not (there it reads the word's tag bits alone, and the
+/// core calls it outside `unsafe`: `Runs::next`); here it reads the object, which any
+/// `Obj` the core holds is: a valid object, alive for the operation (pool.rs).
+pub fn small_int_value(o: Obj) -> Option<isize> {
+    // SAFETY: `o` is a valid object (above); the calls do not raise (an overflow is
+    // reported in `overflow`, not as an error).
     unsafe {
         if ffi::PyLong_CheckExact(o) == 0 {
             return None;
@@ -211,6 +216,13 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
             data.len() as ffi::Py_ssize_t,
         ))
     }
+}
+
+/// The core's bytes without its hash set (MicroPython computes a bytes' hash when it is
+/// made, unless told not to): CPython and PyPy compute it when it is first needed anyway,
+/// so a plain bytes.
+pub unsafe fn bytes_unhashed(data: &[u8]) -> Obj {
+    unsafe { bytes(data) }
 }
 
 pub unsafe fn str_utf8(text: &[u8]) -> Obj {

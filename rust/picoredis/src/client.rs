@@ -26,6 +26,17 @@ const IDLE_CHECK_MS: u32 = 250;
 
 /// Commands up to this size are sent with a single write.
 const COLLECT_MAX: usize = 64 * 1024;
+/// The smallest buffer a request is collected in (grown by doubling if it is too small).
+const COLLECT_MIN: usize = 512;
+
+/// A pipeline is sent in parts once its request grows past this many bytes (the first
+/// part), each next part twice as long up to `LAST_PART`: the server starts on the first
+/// commands while the client encodes the rest, and the parts are few (a batch of 1000
+/// GETs, 31 KB: 5 writes).
+#[cfg(speed)]
+const FIRST_PART: usize = 2 * 1024;
+#[cfg(speed)]
+const LAST_PART: usize = 16 * 1024;
 
 #[repr(C)]
 pub struct Client {
@@ -113,7 +124,14 @@ impl Input for SocketInput<'_> {
         unsafe { self.conn.fill(deadline) }
     }
     unsafe fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, Fail> {
-        let deadline = self.deadline();
+        // Buffered bytes need no deadline (nor a clock read, a Python call in a native
+        // module): `read_into` takes them without waiting. (A board's firmware reads its
+        // clock cheaply: there, in less flash, the deadline is always taken.)
+        let deadline = if cfg!(any(speed, feature = "natmod")) && !self.conn.pending().is_empty() {
+            Deadline::UNUSED
+        } else {
+            self.deadline()
+        };
         // SAFETY: the caller's contract; a reply is read only on an open connection.
         unsafe { self.conn.read_into(dst, deadline) }
     }
@@ -737,7 +755,7 @@ impl Client {
         // exception leaves the connection to be abandoned, which clears `collect`); its
         // text is written, then it is cleared.
         unsafe {
-            mp::vstr_init(&mut v, size_hint.max(conn::WBUF));
+            mp::vstr_init(&mut v, size_hint.max(COLLECT_MIN));
             self.conn.collect = &mut v;
             let queued = encode(&mut self.conn);
             self.conn.collect = core::ptr::null_mut();
@@ -940,24 +958,42 @@ impl Client {
     }
 
     /// Sends every command of `cmds` (each a tuple of arguments) in one write, then reads
-    /// all their replies: a list with server errors in place. With `transaction`, the
-    /// commands are wrapped in MULTI/EXEC and the result is EXEC's reply (None when a
-    /// WATCHed key changed); an error at queue time raises, after all replies are read.
+    /// all their replies (see `run_pipeline`): RedisCluster's way in.
     ///
     /// # Safety
     /// The client contract; `cmds` must be tuples (or lists) of valid objects that no
-    /// Python code can change during the call (the glue hands over its own queue).
+    /// Python code can change during the call.
+    #[cfg(feature = "cluster")]
     pub unsafe fn pipeline(&mut self, cmds: &[Obj], transaction: bool) -> Result<Obj, Fail> {
+        // SAFETY: the caller's contract.
+        unsafe { self.run_pipeline(Runs::tuples(cmds), transaction) }
+    }
+
+    /// Sends every command of `cmds` in one write (in a build for speed: in parts, as it
+    /// is encoded), then reads all their replies: a list with server errors in place.
+    /// With `transaction`, the commands are wrapped in MULTI/EXEC and the result is EXEC's
+    /// reply (None when a WATCHed key changed); an error at queue time raises, after all
+    /// replies are read.
+    ///
+    /// # Safety
+    /// The client contract; `cmds`' objects valid and not changed by any Python code during
+    /// the call (the glue hands over its own queue).
+    pub unsafe fn run_pipeline(&mut self, cmds: Runs, transaction: bool) -> Result<Obj, Fail> {
         let mut size = 64;
+        let mut count = 0;
         // MULTI inside a plain pipeline: follow it, as the server will.
         let mut in_multi = self.in_multi;
+        // Whether any command touches the session (most pipelines: none, and their
+        // replies need no second look; a board build looks anyway, in less flash).
+        let mut effects = cfg!(not(speed));
         // SAFETY: the caller's contract (each command's items stay put).
         unsafe {
-            for &cmd in cmds {
-                let args = mp::items(cmd);
+            for args in cmds {
+                count += 1;
                 size += request::check(args)?;
                 let e = session::effect(args);
                 self.admit(e, in_multi && !transaction)?;
+                effects |= e != Effect::None;
                 match e {
                     Effect::Multi => in_multi = true,
                     Effect::Exec | Effect::Discard | Effect::Reset => in_multi = false,
@@ -977,12 +1013,31 @@ impl Client {
             self.conn.set_timeout(self.timeout_ms());
             let multi = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_MULTI))];
             let exec = [mp::qstr_obj(mp::qstr(sys::MP_QSTR_EXEC))];
+            // In a build for speed: every argument is checked (above), so nothing can fail
+            // now but the link, and a long pipeline goes out in parts as it is encoded
+            // (the first soon, the next ones twice as long each): the server works on the
+            // first commands while the rest are encoded. (Traced: printed and sent whole.)
+            #[cfg(speed)]
+            let parts = !self.conn.tracing();
+            #[cfg(speed)]
+            let size = if parts {
+                size.min(FIRST_PART * 2)
+            } else {
+                size
+            };
             self.send_collected(false, size, &|c| {
                 if transaction {
                     request::encode(c, &multi)?;
                 }
-                for &cmd in cmds {
-                    request::encode(c, mp::items(cmd))?;
+                #[cfg(speed)]
+                let mut part = FIRST_PART;
+                for args in cmds {
+                    request::encode(c, args)?;
+                    #[cfg(speed)]
+                    if parts && c.collected() >= part {
+                        c.send_part()?;
+                        part = (part * 2).min(LAST_PART);
+                    }
                 }
                 if transaction {
                     request::encode(c, &exec)?;
@@ -992,7 +1047,7 @@ impl Client {
             // Every reply is read before anything is raised, so the link stays in step.
             // With a transaction they are MULTI's +OK, a +QUEUED (or an error) per
             // command, then EXEC's reply, which is the result.
-            let n = cmds.len() + if transaction { 2 } else { 0 };
+            let n = count + if transaction { 2 } else { 0 };
             let out = mp::new_list(n);
             for slot in mp::items_mut(out) {
                 *slot = self.read_reply(false)?;
@@ -1011,18 +1066,23 @@ impl Client {
             }
             let result = replies.last().copied().unwrap_or(mp::none());
             // The session effects, in order: of each reply, or of EXEC's results.
-            let results = if !transaction {
-                replies
-            } else if mp::type_is(result, mp::list_type()) {
-                mp::items(result)
-            } else {
-                &[]
-            };
-            for (&cmd, &v) in cmds.iter().zip(results) {
-                let args = mp::items(cmd);
-                let e = session::effect(args);
-                if e != Effect::None {
-                    self.observe(e, args, !reply::is_error(v));
+            if effects {
+                let results = if !transaction {
+                    replies
+                } else if mp::type_is(result, mp::list_type()) {
+                    mp::items(result)
+                } else {
+                    &[]
+                };
+                let mut runs = cmds;
+                for &v in results {
+                    let Some(args) = runs.next() else {
+                        break;
+                    };
+                    let e = session::effect(args);
+                    if e != Effect::None {
+                        self.observe(e, args, !reply::is_error(v));
+                    }
                 }
             }
             if !transaction {
@@ -1035,6 +1095,56 @@ impl Client {
             }
             Ok(result)
         }
+    }
+}
+
+/// A pipeline's commands, each as its arguments: tuples of arguments (the glue's queue on
+/// a board, and what RedisCluster hands over), or, in a build for speed, the glue's flat
+/// queue: runs `n, name, args...` (`n` a small int, the run's length after it), which
+/// allocates nothing per command. A flat run that does not fit ends it (the glue never
+/// makes one).
+#[derive(Clone, Copy)]
+pub struct Runs<'a> {
+    rest: &'a [Obj],
+    #[cfg(speed)]
+    tuples: bool,
+}
+
+impl<'a> Runs<'a> {
+    #[cfg(speed)]
+    pub fn flat(queue: &'a [Obj]) -> Self {
+        Runs {
+            rest: queue,
+            tuples: false,
+        }
+    }
+
+    /// # Safety
+    /// VM thread; `cmds` must be tuples (or lists) whose items stay put for `'a`.
+    #[cfg(any(not(speed), feature = "cluster"))]
+    pub unsafe fn tuples(cmds: &'a [Obj]) -> Self {
+        Runs {
+            rest: cmds,
+            #[cfg(speed)]
+            tuples: true,
+        }
+    }
+}
+
+impl<'a> Iterator for Runs<'a> {
+    type Item = &'a [Obj];
+
+    fn next(&mut self) -> Option<&'a [Obj]> {
+        let (&first, rest) = self.rest.split_first()?;
+        #[cfg(speed)]
+        if !self.tuples {
+            let (args, rest) = rest.split_at_checked(mp::small_int_value(first)? as usize)?;
+            self.rest = rest;
+            return Some(args);
+        }
+        self.rest = rest;
+        // SAFETY: made by `Runs::tuples`, whose contract this is.
+        Some(unsafe { mp::items(first) })
     }
 }
 

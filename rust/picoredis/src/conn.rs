@@ -15,8 +15,19 @@ use crate::fail::Fail;
 use crate::mp::{self, Obj};
 use crate::sys;
 
+/// The read and write buffers, part of every client object. Boards: 1 KB and 512 B (RAM
+/// is scarce; a bigger reply is read in more calls, a bulk payload straight into its
+/// object). A hosted (Linux) build, the unix port or a native module on it: 16 KB and
+/// 4 KB, so a 10 KB reply (LRANGE of 1000 small elements) takes one `read` instead of
+/// eleven and a 1 KB SET goes out of the buffer without a temporary one.
+#[cfg(not(target_os = "linux"))]
 pub const RBUF: usize = 1024;
+#[cfg(not(target_os = "linux"))]
 pub const WBUF: usize = 512;
+#[cfg(target_os = "linux")]
+pub const RBUF: usize = 16 * 1024;
+#[cfg(target_os = "linux")]
+pub const WBUF: usize = 4 * 1024;
 
 /// A timeout of this many ms means none: wait without limit (`timeout=None`).
 pub const FOREVER: u32 = u32::MAX;
@@ -31,18 +42,46 @@ pub fn timeout(ms: sys::mp_int_t) -> u32 {
 }
 
 /// Appends `data` to the vstr a request is collected in (a connection's `collect`, or
-/// `picoredis.encode()`'s own). Grows by doubling: MicroPython's vstr grows to just what
-/// is asked, which makes a long pipeline quadratic in reallocations.
+/// `picoredis.encode()`'s own).
 ///
 /// # Safety
 /// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`).
 pub unsafe fn collect(v: &mut sys::vstr_t, data: &[u8]) {
     // SAFETY: the caller's contract.
     unsafe {
-        if v.alloc - v.len < data.len() {
-            mp::vstr_hint_size(v, data.len().max(v.alloc));
-        }
+        grow(v, data.len());
         mp::vstr_add(v, data);
+    }
+}
+
+/// Makes room for `n` more bytes in `v`, by doubling: MicroPython's vstr grows to just
+/// what is asked, which makes a long pipeline quadratic in reallocations.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`).
+unsafe fn grow(v: &mut sys::vstr_t, n: usize) {
+    if v.alloc - v.len < n {
+        // SAFETY: the caller's contract.
+        unsafe { mp::vstr_hint_size(v, n.max(v.alloc)) };
+    }
+}
+
+/// The free end of `v`, at least `n` bytes, to write in place (then add what was written
+/// to `v.len`), grown by doubling.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError). `v` must be set up (`vstr_init`); the slice is
+/// valid until `v` changes.
+#[cfg(speed)]
+pub unsafe fn vstr_room<'a>(v: &mut sys::vstr_t, n: usize) -> &'a mut [u8] {
+    // SAFETY: the caller's contract; a set-up vstr has `alloc` bytes at `buf` (not null
+    // once it has any), `len` of them used.
+    unsafe {
+        grow(v, n);
+        if v.buf.is_null() {
+            return &mut [];
+        }
+        core::slice::from_raw_parts_mut((v.buf as *mut u8).add(v.len), v.alloc - v.len)
     }
 }
 
@@ -56,6 +95,9 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// A deadline for a read that cannot wait (its bytes are buffered): no clock read.
+    pub const UNUSED: Deadline = Deadline { start: 0, ms: 0 };
+
     pub fn after(ms: u32) -> Self {
         Deadline {
             start: mp::ticks_ms(),
@@ -225,6 +267,70 @@ impl Conn {
     }
 
     // ---- writing -------------------------------------------------------------------
+
+    /// Room for `n` bytes after what is queued, to write in place and then `commit`: the
+    /// free end of the vstr being collected into (grown when short), or of the write
+    /// buffer when that much is free. None: the buffer is too full or too small for `n`
+    /// (`write` then queues the piece, flushing or writing it straight from its source).
+    ///
+    /// # Safety
+    /// The connection contract; the slice is valid until the next call on `self`.
+    #[cfg(speed)]
+    pub unsafe fn room<'a>(&mut self, n: usize) -> Option<&'a mut [u8]> {
+        if !self.collect.is_null() {
+            // SAFETY: the caller's contract: `collect` points to a live, set-up vstr.
+            return Some(unsafe { vstr_room(&mut *self.collect, n) });
+        }
+        let free = self.wbuf.get_mut(self.wlen..).filter(|f| f.len() >= n)?;
+        // SAFETY: unbound from `self` for the caller, who writes it before the next call
+        // on `self` (the contract).
+        Some(unsafe { core::slice::from_raw_parts_mut(free.as_mut_ptr(), free.len()) })
+    }
+
+    /// Adds `n` bytes written into the last `room` to what is queued.
+    #[cfg(speed)]
+    pub fn commit(&mut self, n: usize) {
+        if self.collect.is_null() {
+            self.wlen = (self.wlen + n).min(WBUF);
+        } else {
+            // SAFETY: `collect` points to a live, set-up vstr (the field's contract), whose
+            // free end `room` gave out.
+            let v = unsafe { &mut *self.collect };
+            v.len = (v.len + n).min(v.alloc);
+        }
+    }
+
+    /// How many bytes are collected so far (0 when not collecting).
+    #[cfg(speed)]
+    pub fn collected(&self) -> usize {
+        if self.collect.is_null() {
+            return 0;
+        }
+        // SAFETY: `collect` points to a live, set-up vstr (the field's contract).
+        unsafe { (*self.collect).len }
+    }
+
+    /// Writes what has been collected so far and empties the collector: a long pipeline
+    /// goes out in parts, so the server works on its first commands while the rest are
+    /// encoded.
+    ///
+    /// # Safety
+    /// The connection contract; the connection must be open.
+    #[cfg(speed)]
+    pub unsafe fn send_part(&mut self) -> Result<(), Fail> {
+        if self.collect.is_null() {
+            return Ok(());
+        }
+        // SAFETY: the caller's contract: `collect` points to a live, set-up vstr, which
+        // `write_all` does not touch; it is emptied once its bytes are written.
+        unsafe {
+            let v = &mut *self.collect;
+            let data = mp::vstr_slice(v);
+            self.write_all(data)?;
+            (*self.collect).len = 0;
+        }
+        Ok(())
+    }
 
     /// Queues `data`; a piece too large for the buffer is written straight from its source.
     ///

@@ -16,7 +16,7 @@
 //! The one operation on no object, `picoredis_encode`, gets `obj` NULL: nothing is
 //! locked, and no `nlr_push` of `guarded()`'s own is needed (there is nothing to abandon).
 
-use crate::client::{Client, CMD_CACHE};
+use crate::client::{Client, Runs, CMD_CACHE};
 #[cfg(feature = "cluster")]
 use crate::cluster::Cluster;
 use crate::fail::Fail;
@@ -343,32 +343,53 @@ pub unsafe extern "C" fn picoredis_client_debug(
     }
 }
 
-/// Sends a pipeline: args[0] a list of argument tuples, args[1] true for MULTI/EXEC.
+/// Sends a pipeline. A build for speed: args[0] True for MULTI/EXEC, then the queued
+/// commands as runs of `n, name, args...` (`n` a small int: the run's length after it).
+/// Otherwise: args[0] a list of argument tuples, args[1] the MULTI/EXEC flag. (The glue
+/// queues one way or the other by the same PICOREDIS_SPEED.)
 ///
 /// # Safety
 /// Called by the glue's `guarded()` (VM thread, the object's lock held, under its
-/// `nlr_push`); `a` points to `n_args` valid objects, args[0] a list of tuples that no
-/// Python code can reach (the glue hands over the pipeline's queue, replaced first).
+/// `nlr_push`); `a` points to `n_args` valid objects, as above, which no Python code can
+/// reach (the glue takes its queue from the pipeline first).
 #[no_mangle]
 pub unsafe extern "C" fn picoredis_client_pipeline(
     client: mp_obj_t,
     n_args: usize,
     a: *const mp_obj_t,
 ) -> picoredis_result_t {
-    // SAFETY: the caller's contract (`a` holds `n_args` objects; the queue's items stay
-    // put: only this call reaches it); the closure captures only Copy values.
+    // SAFETY: the caller's contract (`a` holds `n_args` objects, which stay put: only
+    // this call reaches them; the tuples' items too); the closure captures only Copy
+    // values.
     unsafe {
         let a = args(n_args, a);
-        let (Some(&cmds), Some(&transaction)) = (a.first(), a.get(1)) else {
+        #[cfg(speed)]
+        let Some((&transaction, queue)) = a.split_first() else {
             return outcome(Err(Fail::Type("pipeline needs commands")));
         };
+        #[cfg(not(speed))]
+        let (Some(&queue), Some(&transaction)) = (a.first(), a.get(1)) else {
+            return outcome(Err(Fail::Type("pipeline needs commands")));
+        };
+        let transaction = transaction == mp::boolean(true);
         #[cfg(feature = "cluster")]
         if let Some(k) = Cluster::from_obj(client) {
-            return outcome(k.pipeline(mp::items(cmds), transaction == mp::boolean(true)));
+            // RedisCluster routes tuples: in a build for speed, one per command, made here.
+            #[cfg(speed)]
+            let queue = {
+                let cmds = mp::new_list(0);
+                for args in Runs::flat(queue) {
+                    mp::list_append(cmds, mp::new_tuple(args));
+                }
+                cmds
+            };
+            return outcome(k.pipeline(mp::items(queue), transaction));
         }
-        with_client(client, |c| {
-            c.pipeline(mp::items(cmds), transaction == mp::boolean(true))
-        })
+        #[cfg(speed)]
+        let cmds = Runs::flat(queue);
+        #[cfg(not(speed))]
+        let cmds = Runs::tuples(mp::items(queue));
+        with_client(client, |c| c.run_pipeline(cmds, transaction))
     }
 }
 

@@ -100,6 +100,37 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
     unsafe { sys::mp_obj_new_bytes(data.as_ptr(), data.len()) }
 }
 
+/// A new `bytes` object holding a copy of `data`, its hash left 0 ("not computed yet",
+/// as `bytes_from_vstr` leaves it): a reply's bytes are rarely hashed, and MicroPython's
+/// own constructor would read them all once more for it. Two allocations, the data's
+/// first: a bytes object's data must be a heap block of its own (its head), because
+/// MicroPython shares it without the object (`bytes.decode()` makes a str over the same
+/// data, `memoryview` keeps only the data pointer) and its GC keeps a block alive only
+/// through a pointer to its start.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+pub unsafe fn bytes_unhashed(data: &[u8]) -> Obj {
+    // SAFETY: the caller's contract. `buf` is a fresh block of len + 1 bytes (the data
+    // and MicroPython's NUL after it), reachable by the GC from this frame until the
+    // object holds it; the object is written whole before anything reads it.
+    unsafe {
+        let buf = heap(data.len() + 1) as *mut u8;
+        ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len());
+        *buf.add(data.len()) = 0;
+        let o = heap(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+        o.write(sys::mp_obj_str_t {
+            base: sys::mp_obj_base_t {
+                type_: bytes_type(),
+            },
+            hash: 0,
+            len: data.len(),
+            data: buf,
+        });
+        o as Obj
+    }
+}
+
 /// A new `str` object from text known to be valid UTF-8.
 ///
 /// # Safety
@@ -256,6 +287,16 @@ pub unsafe fn parse_float(text: &[u8]) -> Obj {
 pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
     // SAFETY: the caller's contract.
     unsafe { sys::mp_binary_op(sys::MP_BINARY_OP_TRUE_DIVIDE, a, b) }
+}
+
+/// `n` bytes of GC heap, not zeroed.
+///
+/// # Safety
+/// VM thread; may raise (MemoryError).
+#[cfg_attr(feature = "natmod", inline(never))] // (see natmod_qstr)
+unsafe fn heap(n: usize) -> *mut c_void {
+    // SAFETY: the caller's contract.
+    unsafe { sys::m_malloc(n) }
 }
 
 /// Zeroed heap memory for one `T`, seen by the GC (an object's storage).
@@ -537,6 +578,11 @@ pub unsafe fn is_str(o: Obj) -> bool {
 /// VM thread. `o` must be a valid object. The slice borrows `o`'s storage: `o` must stay
 /// alive, and not be resized (a bytearray), for as long as the slice is used.
 pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract.
+    #[cfg(speed)]
+    if let Some(s) = unsafe { str_data(o) } {
+        return Some(s);
+    }
     // SAFETY: all zeroes is a valid buffer info (a null buffer, length 0, typecode 0);
     // `o` is valid (the caller's contract) and the "maybe" lookup does not raise.
     let (found, info) = unsafe {
@@ -553,6 +599,53 @@ pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
         Some(unsafe { core::slice::from_raw_parts(info.buf as *const u8, info.len) })
     } else {
         None
+    }
+}
+
+/// The bytes of a `str` or `bytes` object (an interned str too), read from the object
+/// itself: what every command name and most arguments are, without the buffer protocol's
+/// three calls. None for other objects (`buffer` asks the protocol).
+///
+/// # Safety
+/// VM thread. `o` must be a valid object; the slice borrows its storage (immutable), so
+/// `o` must stay alive while it is used.
+/// (A build for speed only; elsewhere the protocol, in less flash.)
+#[cfg(speed)]
+#[inline]
+unsafe fn str_data<'a>(o: Obj) -> Option<&'a [u8]> {
+    let bits = o as usize;
+    if bits & 7 == 2 {
+        // An interned str (representation A: the qstr number above the tag).
+        #[cfg(not(feature = "natmod"))]
+        {
+            let mut len = 0;
+            // SAFETY: `o` is a valid qstr object, so its number names a qstr; its text
+            // lives as long as the firmware.
+            unsafe {
+                let data = sys::qstr_data((bits >> 3) as Qstr, &mut len);
+                return Some(core::slice::from_raw_parts(data, len));
+            }
+        }
+        // (A native module has no `qstr_data`: the protocol answers.)
+        #[cfg(feature = "natmod")]
+        return None;
+    }
+    if bits & 3 != 0 {
+        return None; // a small int or an immediate (None, True, False)
+    }
+    let s = o as *const sys::mp_obj_str_t;
+    // SAFETY: `o` is a valid object, so a pointer to a struct starting with its base;
+    // only a str or bytes object is read as one, and its `len` bytes at `data` live with
+    // it and never change (both types are immutable).
+    unsafe {
+        let t = (*s).base.type_;
+        if !(ptr::eq(t, str_type()) || ptr::eq(t, bytes_type())) {
+            return None;
+        }
+        if (*s).len == 0 {
+            return Some(&[]);
+        }
+        Some(core::slice::from_raw_parts((*s).data, (*s).len))
     }
 }
 
@@ -1077,7 +1170,7 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
         if !v.buf.is_null() && v.alloc > v.len {
             *v.buf.add(v.len) = 0;
         }
-        let o = sys::m_malloc(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
+        let o = heap(core::mem::size_of::<sys::mp_obj_str_t>()) as *mut sys::mp_obj_str_t;
         o.write(sys::mp_obj_str_t {
             base: sys::mp_obj_base_t {
                 type_: bytes_type(),

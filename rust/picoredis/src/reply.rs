@@ -13,6 +13,8 @@
 
 use resp::parse::{AggKind, BulkKind, Event, Limits, Parser, Step};
 
+use core::mem::MaybeUninit;
+
 use crate::fail::{self, Fail};
 use crate::mp::{self, Obj};
 use crate::text;
@@ -20,12 +22,17 @@ use crate::text;
 /// Deepest nesting the builder holds; the parser's limit is clamped to it.
 pub const MAX_DEPTH: usize = 32;
 
+/// The longest header or simple line (error message, status) picoredis reads.
+pub const MAX_LINE: usize = 1024;
+const _: () = assert!(MAX_LINE <= crate::conn::RBUF);
+
 /// The parser limits of every reply picoredis reads (socket or Reader).
 pub fn limits() -> Limits {
     Limits {
         max_depth: MAX_DEPTH,
-        // A header or simple line must fit the connection's read buffer.
-        max_line_len: crate::conn::RBUF,
+        // A header or simple line must fit the smallest read buffer (a board's), so a
+        // reply is refused or read alike on every build.
+        max_line_len: MAX_LINE,
         ..Limits::default()
     }
 }
@@ -71,23 +78,44 @@ struct Frame {
     left: usize,
     /// Next list slot to fill.
     next: usize,
+    /// A `List`'s item array (it never moves: the list is made at its final length and
+    /// only this frame reaches it), so filling a slot calls nothing (a build for speed;
+    /// elsewhere `add` asks the list, in less flash).
+    #[cfg(speed)]
+    items: *mut Obj,
     /// A map key waiting for its value.
     key: Obj,
 }
 
-const EMPTY: Frame = Frame {
-    obj: mp::NULL,
-    kind: Kind::List,
-    left: 0,
-    next: 0,
-    key: mp::NULL,
-};
-
+/// The containers under construction. The frames are not initialised: only `frames[..len]`
+/// hold frames (each written when its container opens), so starting a reply costs
+/// nothing but `len = 0` (a reply is read per command, a pipeline's many times over).
+/// Stale words in the other slots are at most a conservative GC's false positives.
 struct Stack {
-    frames: [Frame; MAX_DEPTH],
+    frames: [MaybeUninit<Frame>; MAX_DEPTH],
     len: usize,
     /// The reply is a RESP3 push frame (out-of-band data, not a command's reply).
     push: bool,
+}
+
+impl Stack {
+    /// The innermost open container.
+    fn top(&mut self) -> Option<&mut Frame> {
+        let i = self.len.checked_sub(1)?;
+        let f = self.frames.get_mut(i)?;
+        // SAFETY: `frames[..len]` are initialised (written by `open` before `len` grew).
+        Some(unsafe { f.assume_init_mut() })
+    }
+
+    fn open(&mut self, f: Frame) -> Result<(), Fail> {
+        let slot = self
+            .frames
+            .get_mut(self.len)
+            .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
+        slot.write(f);
+        self.len += 1;
+        Ok(())
+    }
 }
 
 /// Options of the conversion.
@@ -101,11 +129,28 @@ pub struct Options {
     pub decode: bool,
 }
 
-/// (`input` is a trait object: one copy of the builder serves sockets and the Reader,
-/// which saves flash on boards; the calls through it are per chunk, not per byte.)
+/// The input's pending bytes as a slice the builder parses on its own: the calls through
+/// the trait object are per buffer refill, not per value (`input` is a trait object: one
+/// copy of the builder serves sockets and the Reader, which saves flash on boards).
 ///
+/// # Safety
+/// The slice is valid until the next `consume`, `fill` or `read_into` of `input` (nothing
+/// else changes its pending bytes while the reply is read: the object's lock keeps every
+/// other caller out); it must not be used after one of them.
+unsafe fn window<'w>(input: &dyn Input) -> &'w [u8] {
+    let p = input.pending();
+    // SAFETY: the caller's contract.
+    unsafe { core::slice::from_raw_parts(p.as_ptr(), p.len()) }
+}
+
 /// Reads one complete reply and returns it as a Python object, and whether it was a
 /// RESP3 push frame.
+///
+/// The parser runs over the input's buffered bytes (a window) and builds each value where
+/// it stands. In a build for speed (`cfg(speed)`), a bulk string that arrived whole
+/// (every element of a typical LRANGE, most replies of a pipeline) is taken in one step
+/// (`Parser::whole_bulk`) and becomes its object straight from the window; otherwise, and
+/// for a payload that goes beyond the buffer, `bulk` reads it straight into its object.
 ///
 /// # Safety
 /// The reply contract.
@@ -116,23 +161,115 @@ pub unsafe fn read(
     opts: Options,
 ) -> Result<(Obj, bool), Fail> {
     let mut stack = Stack {
-        frames: [EMPTY; MAX_DEPTH],
+        // (`const { .. }`: the plain repeat expression makes opt-level 3 zero the array.)
+        frames: [const { MaybeUninit::uninit() }; MAX_DEPTH],
         len: 0,
         push: false,
     };
+    let debug = input.debug();
+    let mut win: &[u8] = &[];
+    let mut pos = 0usize;
+    // The window is taken (anew) at the top of the loop whenever the input changed under
+    // it (`consume`, `fill`, `bulk`, which reads): its slices never outlive those. (A
+    // board build takes it anew for every value, what it used is consumed first: in less
+    // flash.)
+    let mut stale = true;
     loop {
-        // SAFETY: the caller's contract; `stack` is plain data (checked above), on the C
-        // stack where the GC sees the containers it holds.
-        let value = unsafe { next_value(parser, input, &mut stack, opts)? };
-        let Some(mut v) = value else { continue };
+        if stale || cfg!(not(speed)) {
+            input.consume(pos);
+            // SAFETY: see above.
+            win = unsafe { window(input) };
+            pos = 0;
+            stale = false;
+        }
+        let rest = win.get(pos..).unwrap_or(&[]);
+        #[cfg(speed)]
+        let whole = parser.whole_bulk(rest);
+        #[cfg(not(speed))]
+        let whole: Option<(BulkKind, &[u8], usize)> = None;
+        // SAFETY: the caller's contract. The slices the events carry borrow the window,
+        // which nothing changes until `consume`; a big number's text is parser-checked
+        // digits; `stack` is plain data (checked above), on the C stack where the GC sees
+        // the containers it holds.
+        let value = unsafe {
+            if let Some((kind, payload, used)) = whole {
+                if debug {
+                    let head = used - payload.len() - 2;
+                    trace_recv(rest.get(..head).unwrap_or(&[]));
+                    trace_recv(rest.get(head..used).unwrap_or(&[]));
+                }
+                pos += used;
+                match kind {
+                    BulkKind::Error => fail::redis_error(payload),
+                    BulkKind::String | BulkKind::Verbatim => string(payload, opts),
+                }
+            } else {
+                let (event, used) = match parser.next(rest) {
+                    Step::NeedMore { consumed } => {
+                        input.consume(pos + consumed);
+                        input.fill()?;
+                        stale = true;
+                        pos = 0;
+                        continue;
+                    }
+                    Step::Error(e) => return Err(Fail::Parse(e)),
+                    Step::Event { event, consumed } => (event, consumed),
+                };
+                if debug {
+                    trace_recv(rest.get(..used).unwrap_or(&[]));
+                }
+                pos += used;
+                match event {
+                    Event::Simple(s) => string(s, opts),
+                    Event::Error(s) => fail::redis_error(s),
+                    Event::Integer(i) => mp::int(i),
+                    Event::Null => mp::none(),
+                    Event::Bool(b) => mp::boolean(b),
+                    Event::Double(t) => double(t),
+                    Event::BigNumber(t) => mp::parse_int(t),
+                    Event::BulkStart { kind, len } => {
+                        input.consume(pos);
+                        let v = bulk(parser, input, kind, len, opts)?;
+                        stale = true;
+                        pos = 0;
+                        v
+                    }
+                    Event::AggregateStart { kind, len } => {
+                        if stack.len == 0 {
+                            stack.push = kind == AggKind::Push;
+                        }
+                        let (obj, k, children) = container(kind, len)?;
+                        if children > 0 {
+                            stack.open(Frame {
+                                obj,
+                                kind: k,
+                                left: children,
+                                next: 0,
+                                #[cfg(speed)]
+                                items: if k == Kind::List {
+                                    mp::list_get(obj).1
+                                } else {
+                                    core::ptr::null_mut()
+                                },
+                                key: mp::NULL,
+                            })?;
+                            continue;
+                        }
+                        obj
+                    }
+                    // Chunks and ends only occur inside `bulk`.
+                    Event::BulkChunk(_) | Event::BulkEnd => {
+                        return Err(Fail::Parse(resp::Error::BulkOverrun))
+                    }
+                }
+            }
+        };
         // Place the finished value; finishing a container may finish its parent too.
+        let mut v = value;
         loop {
-            let Some(top) = stack
-                .len
-                .checked_sub(1)
-                .and_then(|i| stack.frames.get_mut(i))
-            else {
-                // SAFETY: the caller's contract; `v` is the object just built.
+            let Some(top) = stack.top() else {
+                input.consume(pos);
+                // SAFETY: the caller's contract; `v` is the reply just built.
                 if opts.raise_top_error && unsafe { is_error(v) } {
                     return Err(Fail::Reply(v));
                 }
@@ -147,82 +284,6 @@ pub unsafe fn read(
             v = top.obj;
             stack.len -= 1;
         }
-    }
-}
-
-/// One parser step: `Some(value)` when a value is complete, `None` when a container was
-/// opened (its children follow).
-///
-/// # Safety
-/// The reply contract.
-unsafe fn next_value(
-    parser: &mut Parser,
-    input: &mut dyn Input,
-    stack: &mut Stack,
-    opts: Options,
-) -> Result<Option<Obj>, Fail> {
-    loop {
-        let pending = input.pending();
-        let (event, consumed) = match parser.next(pending) {
-            Step::NeedMore { consumed } => {
-                input.consume(consumed);
-                // SAFETY: the caller's contract.
-                unsafe { input.fill()? };
-                continue;
-            }
-            Step::Error(e) => return Err(Fail::Parse(e)),
-            Step::Event { event, consumed } => (event, consumed),
-        };
-        // SAFETY: the caller's contract. The slices the events carry borrow the input's
-        // pending bytes, which nothing changes until `consume`; a big number's text is
-        // parser-checked digits.
-        let value = unsafe {
-            if input.debug() {
-                trace_recv(pending.get(..consumed).unwrap_or(&[]));
-            }
-            match event {
-                Event::Simple(s) => string(s, opts),
-                Event::Error(s) => fail::redis_error(s),
-                Event::Integer(i) => mp::int(i),
-                Event::Null => mp::none(),
-                Event::Bool(b) => mp::boolean(b),
-                Event::Double(t) => double(t),
-                Event::BigNumber(t) => mp::parse_int(t),
-                Event::BulkStart { kind, len } => {
-                    input.consume(consumed);
-                    return bulk(parser, input, kind, len, opts).map(Some);
-                }
-                Event::AggregateStart { kind, len } => {
-                    if stack.len == 0 {
-                        stack.push = kind == AggKind::Push;
-                    }
-                    let (obj, k, children) = container(kind, len)?;
-                    input.consume(consumed);
-                    if children == 0 {
-                        return Ok(Some(obj));
-                    }
-                    let frame = stack
-                        .frames
-                        .get_mut(stack.len)
-                        .ok_or(Fail::Parse(resp::Error::DepthExceeded))?;
-                    *frame = Frame {
-                        obj,
-                        kind: k,
-                        left: children,
-                        next: 0,
-                        key: mp::NULL,
-                    };
-                    stack.len += 1;
-                    return Ok(None);
-                }
-                // Chunks and ends only occur inside `bulk`.
-                Event::BulkChunk(_) | Event::BulkEnd => {
-                    return Err(Fail::Parse(resp::Error::BulkOverrun))
-                }
-            }
-        };
-        input.consume(consumed);
-        return Ok(Some(value));
     }
 }
 
@@ -321,6 +382,8 @@ unsafe fn string(s: &[u8], opts: Options) -> Obj {
     unsafe {
         if opts.decode {
             text::decode_lossy(s)
+        } else if cfg!(speed) {
+            mp::bytes_unhashed(s)
         } else {
             mp::bytes(s)
         }
@@ -382,16 +445,19 @@ unsafe fn new_set() -> Result<Obj, Fail> {
 /// `container` made it), not yet reachable by Python code, with a child still to come.
 unsafe fn add(f: &mut Frame, v: Obj) -> Result<(), Fail> {
     // SAFETY: the caller's contract: `f.obj` is the kind of container `f.kind` says, and
-    // only this frame reaches it, so a list slot may be written (slot `f.next` is checked
-    // to be one of the list's `len`).
+    // only this frame reaches it, so a list slot may be written (`items` is its item
+    // array, and with a child still to come `f.next < next + left`, its length).
     unsafe {
         match f.kind {
             Kind::List => {
-                let (len, items) = mp::list_get(f.obj);
-                if f.next >= len || items.is_null() {
+                #[cfg(speed)]
+                let items = f.items;
+                #[cfg(not(speed))]
+                let items = mp::list_get(f.obj).1;
+                // A list made at its final length `next + left`, so `next` is a slot.
+                if f.left == 0 || items.is_null() {
                     return Err(Fail::Parse(resp::Error::BulkOverrun));
                 }
-                // `f.next < len` slots at `items`, not null.
                 *items.add(f.next) = v;
                 f.next += 1;
             }

@@ -2,7 +2,7 @@
 //! bytes are split, and encoded commands parse back as arrays of bulks.
 
 use crate::encode::{encode_command, CRLF};
-use crate::testkit::{drive, End, Outcome, Tree};
+use crate::testkit::{drive, drive_with, End, Outcome, Tree};
 use crate::{AggKind, BulkKind, Limits};
 use proptest::collection::vec as vec_of;
 use proptest::prelude::*;
@@ -122,6 +122,9 @@ proptest! {
         // Out-of-band payload reads give the same trees as BulkChunks.
         prop_assert_eq!(&drive(&wire, &splits, limits(), true), &want);
         prop_assert_eq!(&drive(&wire, &bytes, limits(), true), &want);
+        // Bulk strings taken whole (`Parser::whole_bulk`) where they can be, too.
+        prop_assert_eq!(&drive_with(&wire, &[], limits(), false, true), &want);
+        prop_assert_eq!(&drive_with(&wire, &splits, limits(), true, true), &want);
     }
 
     /// A truncated reply is never complete and never an error.

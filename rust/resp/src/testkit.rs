@@ -301,6 +301,19 @@ impl Builder {
 /// `splits`. With `out_of_band`, bulk payloads are taken from the buffer by
 /// the driver and acknowledged with `consume_bulk` instead of `BulkChunk`s.
 pub fn drive(input: &[u8], splits: &[usize], limits: Limits, out_of_band: bool) -> Outcome {
+    drive_with(input, splits, limits, out_of_band, false)
+}
+
+/// `drive`, and with `whole_bulks` every bulk string that `Parser::whole_bulk` takes in
+/// one step is taken so (its events rebuilt from what it returns), as a reply builder's
+/// fast path does; the outcome must not change.
+pub fn drive_with(
+    input: &[u8],
+    splits: &[usize],
+    limits: Limits,
+    out_of_band: bool,
+    whole_bulks: bool,
+) -> Outcome {
     let mut p = Parser::new(limits);
     let mut b = Builder::default();
     let mut buf: Vec<u8> = Vec::new();
@@ -323,6 +336,46 @@ pub fn drive(input: &[u8], splits: &[usize], limits: Limits, out_of_band: bool) 
                 p.consume_bulk(n).unwrap();
                 b.bulk.as_mut().unwrap().data.extend(buf.drain(..n));
                 continue;
+            }
+            if whole_bulks {
+                let before = p.clone();
+                if let Some((kind, data, used)) = p.whole_bulk(&buf) {
+                    assert!(used <= buf.len());
+                    let (data, len) = (data.to_vec(), data.len());
+                    // The same bulk the slow way, on a copy: the same events, the same
+                    // parser after it.
+                    let mut slow = before.clone();
+                    let Step::Event { event, consumed } = slow.next(&buf) else {
+                        panic!("whole_bulk took what next does not start");
+                    };
+                    assert_eq!(event, Event::BulkStart { kind, len });
+                    b.event(event, &slow);
+                    slow.consume_bulk(len).unwrap();
+                    if len > 0 {
+                        b.event(Event::BulkChunk(&data), &slow);
+                    }
+                    let end = slow.next(&buf[consumed + len..]);
+                    assert_eq!(
+                        end,
+                        Step::Event {
+                            event: Event::BulkEnd,
+                            consumed: 2
+                        }
+                    );
+                    assert_eq!(consumed + len + 2, used);
+                    assert_eq!(format!("{slow:?}"), format!("{p:?}"), "after a whole bulk");
+                    b.event(Event::BulkEnd, &p);
+                    assert_eq!(p.depth(), b.stack.len(), "depth after a whole bulk");
+                    assert_eq!(p.is_idle(), b.idle(), "idle after a whole bulk");
+                    assert_eq!(p.error(), None);
+                    buf.drain(..used);
+                    continue;
+                }
+                assert_eq!(
+                    format!("{p:?}"),
+                    format!("{before:?}"),
+                    "whole_bulk changed the parser"
+                );
             }
             match p.next(&buf) {
                 Step::NeedMore { consumed } => {
@@ -378,5 +431,15 @@ pub fn drive_all_ways(input: &[u8], limits: Limits) -> Outcome {
     assert_eq!(drive(input, &bytes, limits, false), whole, "byte at a time");
     assert_eq!(drive(input, &bytes, limits, true), whole, "out of band");
     assert_eq!(drive(input, &[], limits, true), whole, "whole, out of band");
+    assert_eq!(
+        drive_with(input, &[], limits, false, true),
+        whole,
+        "whole bulks"
+    );
+    assert_eq!(
+        drive_with(input, &bytes, limits, false, true),
+        whole,
+        "byte at a time, whole bulks"
+    );
     whole
 }

@@ -1,11 +1,12 @@
 //! Random bytes at random split points, with tiny limits. The parser must
 //! never panic, and `testkit::drive` asserts its invariants after every step
 //! (consumed <= input, depth/idle bookkeeping, chunk sizes, poisoning).
-//! Whole-input, split and out-of-band runs must produce identical outcomes.
+//! Whole-input, split and out-of-band runs, and runs that take bulk strings whole where
+//! `Parser::whole_bulk` can, must produce identical outcomes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resp::testkit::drive;
+use resp::testkit::{drive, drive_with};
 use resp::Limits;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let whole = drive(input, &[], limits, false);
     assert_eq!(drive(input, &splits, limits, false), whole);
     assert_eq!(drive(input, &splits, limits, true), whole);
+    assert_eq!(drive_with(input, &splits, limits, false, true), whole);
     if input.len() <= 64 {
         let bytes: Vec<usize> = (1..input.len()).collect();
         assert_eq!(drive(input, &bytes, limits, false), whole);

@@ -239,6 +239,52 @@ impl Parser {
         Ok(())
     }
 
+    /// A whole bulk string (`$` or `!`) at the front of `input`, taken in one step when
+    /// a value starts there and its header, payload and CRLF are all in `input`: returns
+    /// its kind, its payload and the bytes it used, and leaves the parser where `next`,
+    /// `consume_bulk` and `next` (the `BulkEnd`) would have. `None` for anything else,
+    /// the parser unchanged: the caller goes on with `next`, which also reports every
+    /// error (a bad length, a missing CRLF: this never fails).
+    ///
+    /// The fast path of a reply builder: most replies of a pipeline and every element of
+    /// an `LRANGE` are small bulk strings that arrived whole.
+    pub fn whole_bulk<'a>(&mut self, input: &'a [u8]) -> Option<(BulkKind, &'a [u8], usize)> {
+        let kind = match input.first() {
+            Some(b'$') => BulkKind::String,
+            Some(b'!') => BulkKind::Error,
+            _ => return None,
+        };
+        if self.error.is_some() || self.state != State::Value || self.attr_mask != 0 {
+            return None;
+        }
+        // A canonical length (no sign, no leading zero), then CRLF.
+        let mut len = 0usize;
+        let mut i = 1;
+        loop {
+            match *input.get(i)? {
+                d @ b'0'..=b'9' if i == 1 || len != 0 => {
+                    len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+                }
+                b'\r' if i > 1 => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        if input.get(i + 1) != Some(&b'\n') || len > self.limits.max_bulk_len {
+            return None;
+        }
+        let start = i + 2;
+        let end = start.checked_add(len)?;
+        let payload = input.get(start..end)?;
+        if input.get(end..end.checked_add(2)?)? != b"\r\n" {
+            return None;
+        }
+        self.scanned = 0;
+        self.annotated = false;
+        self.complete();
+        Some((kind, payload, end + 2))
+    }
+
     /// Parses the next token at the front of `input`.
     pub fn next<'a>(&mut self, input: &'a [u8]) -> Step<'a> {
         if self.error.is_some() {

@@ -91,7 +91,8 @@ impl Lock {
 /// # Safety
 /// Holding the GIL, inside an operation; `o` valid.
 unsafe fn given(o: Obj) {
-    // SAFETY: the caller's contract: holding the GIL, inside an operation, `o` valid; the new reference is the pool's.
+    // SAFETY: the caller's contract: holding the GIL, inside an operation, `o` valid; the
+    // new reference is the pool's.
     unsafe {
         ffi::Py_INCREF(o);
         pool::own(o);
@@ -968,7 +969,8 @@ impl PyReader {
     fn has_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
         self.h.op(py, true, &mut |r| {
-            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and runs this under `protect`).
+            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and
+            // runs this under `protect`).
             Ok(unsafe { mp::boolean((**r).has_data()) })
         })
     }
@@ -977,7 +979,8 @@ impl PyReader {
     fn is_push(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
         self.h.op(py, true, &mut |r| {
-            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and runs this under `protect`).
+            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and
+            // runs this under `protect`).
             Ok(unsafe { mp::boolean((**r).is_push()) })
         })
     }

@@ -56,7 +56,8 @@ extern "C" {
 #[cold]
 #[inline(never)]
 pub unsafe fn raise() -> ! {
-    // SAFETY: the caller's contract: inside `protect` (a `pr_protect` frame is live), nothing to drop on the way.
+    // SAFETY: the caller's contract: inside `protect` (a `pr_protect` frame is live),
+    // nothing to drop on the way.
     unsafe { pr_raise() }
 }
 
@@ -65,13 +66,17 @@ pub unsafe fn raise() -> ! {
 /// # Safety
 /// Holding the GIL; `f` and the frames it calls hold nothing to drop.
 pub unsafe fn protect_raw(f: &mut dyn FnMut()) -> bool {
+    /// # Safety
+    /// `ctx` points to a live `&mut dyn FnMut()` (what `protect_raw` passes).
     unsafe extern "C" fn trampoline(ctx: *mut c_void) {
-        // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+        // SAFETY: `ctx` is the `&mut &mut dyn FnMut()` that `protect_raw` passed to
+        // `pr_protect`, alive on its stack for this call.
         let f = unsafe { &mut **(ctx as *mut &mut dyn FnMut()) };
         f();
     }
     let mut f = f;
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: `trampoline` gets `ctx` unchanged, which points to `f` on this frame for the
+    // whole call; the caller's contract (GIL, nothing to drop) covers `f`'s raise.
     unsafe { pr_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void) != 0 }
 }
 
@@ -81,7 +86,8 @@ pub unsafe fn protect_raw(f: &mut dyn FnMut()) -> bool {
 /// # Safety
 /// As `protect_raw`; inside an operation.
 pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
-    // SAFETY: the caller's contract is `protect_raw`'s; `fetch_exception` runs only after a raise, with the indicator set.
+    // SAFETY: the caller's contract is `protect_raw`'s; `fetch_exception` runs only after a
+    // raise, with the indicator set.
     unsafe {
         if !protect_raw(f) {
             return None;
@@ -95,7 +101,8 @@ pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
 /// # Safety
 /// Holding the GIL, inside an operation, the error indicator set.
 pub unsafe fn fetch_exception() -> Obj {
-    // SAFETY: the caller's contract (error indicator set); fetched references are released once or pooled.
+    // SAFETY: the caller's contract (error indicator set); fetched references are released
+    // once or pooled.
     unsafe {
         let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
         ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
@@ -120,10 +127,12 @@ pub unsafe fn fetch_exception() -> Obj {
 /// In an operation (module docs); object arguments valid.
 unsafe fn new(o: Obj) -> Obj {
     if o.is_null() {
-        // SAFETY: the caller's contract: in an operation; `o` non-null here is a new reference for the pool.
+        // SAFETY: the caller's contract: in an operation; `o` non-null here is a new
+        // reference for the pool.
         unsafe { raise() }
     }
-    // SAFETY: the caller's contract: in an operation; `o` non-null here is a new reference for the pool.
+    // SAFETY: the caller's contract: in an operation; `o` non-null here is a new reference
+    // for the pool.
     unsafe { pool::own(o) }
 }
 
@@ -146,7 +155,10 @@ static mut SOCKET_TYPE: Obj = NULL;
 /// # Safety
 /// Holding the GIL, once, before any operation.
 pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
-    // SAFETY: holding the GIL, once, before any operation (the caller's contract): no operation reads these statics while they are written; each result is null-checked before use (an interning failure leaves a NULL name, which `qstr_obj` users pass to calls that then raise).
+    // SAFETY: holding the GIL, once, before any operation (the caller's contract): no
+    // operation reads these statics while they are written; each result is null-checked
+    // before use (an interning failure leaves a NULL name, which `qstr_obj` users pass to
+    // calls that then raise).
     unsafe {
         let objs = &mut *ptr::addr_of_mut!(QSTR_OBJS);
         for (slot, q) in objs.iter_mut().zip(sys::QSTRS) {
@@ -235,7 +247,9 @@ pub fn qstr_obj(q: Qstr) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn bytes(data: &[u8]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyBytes_FromStringAndSize(
             data.as_ptr() as *const c_char,
@@ -251,14 +265,18 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn bytes_unhashed(data: &[u8]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { bytes(data) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn str_utf8(text: &[u8]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyUnicode_FromStringAndSize(
             text.as_ptr() as *const c_char,
@@ -270,14 +288,18 @@ pub unsafe fn str_utf8(text: &[u8]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn int(v: i64) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyLong_FromLongLong(v)) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn small_int(v: isize) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyLong_FromSsize_t(v)) }
 }
 
@@ -286,7 +308,9 @@ pub unsafe fn small_int(v: isize) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn new_list(n: usize) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let l = new(ffi::PyList_New(n as ffi::Py_ssize_t));
         if n > 0 {
@@ -299,7 +323,9 @@ pub unsafe fn new_list(n: usize) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn list_append(list: Obj, v: Obj) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyList_Append(list, v) != 0 {
             raise()
@@ -311,14 +337,18 @@ pub unsafe fn list_append(list: Obj, v: Obj) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn new_dict(_n: usize) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyDict_New()) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyDict_SetItem(dict, key, v) != 0 {
             raise()
@@ -331,14 +361,18 @@ pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn new_set() -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PySet_New(NULL)) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn set_store(set: Obj, v: Obj) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PySet_Add(set, v) != 0 {
             raise()
@@ -353,7 +387,8 @@ pub unsafe fn set_store(set: Obj, v: Obj) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
-    // SAFETY: the caller's contract; `t` is a fresh tuple of `items.len()` slots (`new` raised otherwise), and `take(n)` keeps every write inside them.
+    // SAFETY: the caller's contract; `t` is a fresh tuple of `items.len()` slots (`new`
+    // raised otherwise), and `take(n)` keeps every write inside them.
     unsafe {
         let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
         let (n, slots) = slots(t);
@@ -372,7 +407,8 @@ pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn owned_tuple(items: &[Obj]) -> Obj {
-    // SAFETY: the caller's contract (items valid); `t` is fresh with `items.len()` slots; `PyTuple_SetItem` steals the reference taken just before it.
+    // SAFETY: the caller's contract (items valid); `t` is fresh with `items.len()` slots;
+    // `PyTuple_SetItem` steals the reference taken just before it.
     unsafe {
         let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
         for (i, &o) in items.iter().enumerate() {
@@ -397,7 +433,9 @@ fn c_text<'a>(text: &[u8], buf: &'a mut [u8; 1100]) -> &'a [u8] {
 pub unsafe fn parse_int(text: &[u8]) -> Obj {
     let mut buf = [0u8; 1100];
     let t = c_text(text, &mut buf);
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyLong_FromString(
             t.as_ptr() as *const c_char,
@@ -412,7 +450,9 @@ pub unsafe fn parse_int(text: &[u8]) -> Obj {
 pub unsafe fn parse_float(text: &[u8]) -> Obj {
     let mut buf = [0u8; 1100];
     let t = c_text(text, &mut buf);
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let v = ffi::PyOS_string_to_double(t.as_ptr() as *const c_char, ptr::null_mut(), NULL);
         if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
@@ -425,7 +465,9 @@ pub unsafe fn parse_float(text: &[u8]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyNumber_TrueDivide(a, b)) }
 }
 
@@ -441,7 +483,8 @@ pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract: `o` valid, `t` a type object (the host's
+    // `mp_obj_type_t` is `PyTypeObject`); these checks do not raise.
     unsafe {
         let ot = ffi::Py_TYPE(o);
         if ptr::eq(ot, t) {
@@ -491,7 +534,8 @@ exc_types! {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn is_redis_error(o: Obj) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { type_is(o, redis_error_type()) }
 }
 
@@ -500,9 +544,12 @@ pub unsafe fn is_redis_error(o: Obj) -> bool {
 /// The bytes behind str (UTF-8), bytes and other buffers, without raising.
 ///
 /// # Safety
-/// `o` valid, neither freed nor resized while the slice is used (`'a`): a generic buffer's view is released before return, as MicroPython's borrow is.
+/// `o` valid, neither freed nor resized while the slice is used (`'a`): a generic buffer's
+/// view is released before return, as MicroPython's borrow is.
 pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
-    // SAFETY: the caller's contract: `o` valid. bytes/str data live as long as `o`; for other buffers the slice outlives `PyBuffer_Release` and is sound only while `o` is neither freed nor resized (the core's contract, as in MicroPython; not checked here).
+    // SAFETY: the caller's contract: `o` valid. bytes/str data live as long as `o`; for
+    // other buffers the slice outlives `PyBuffer_Release` and is sound only while `o` is
+    // neither freed nor resized (the core's contract, as in MicroPython; not checked here).
     unsafe {
         let (p, n) = if ffi::PyBytes_CheckExact(o) != 0 {
             (ffi::PyBytes_AsString(o) as *const u8, ffi::PyBytes_Size(o))
@@ -539,7 +586,9 @@ pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn slots(o: Obj) -> (usize, *mut Obj) {
-    // SAFETY: the caller's contract: `o` valid; the struct reads happen only after the type check says `o` is a list/tuple, whose layout pyo3-ffi mirrors (PyPy: cpyext's item array).
+    // SAFETY: the caller's contract: `o` valid; the struct reads happen only after the type
+    // check says `o` is a list/tuple, whose layout pyo3-ffi mirrors (PyPy: cpyext's item
+    // array).
     unsafe {
         #[cfg(not(PyPy))]
         {
@@ -571,9 +620,12 @@ unsafe fn slots(o: Obj) -> (usize, *mut Obj) {
 }
 
 /// # Safety
-/// In an operation (module docs); the object valid, alive and not resized while the slice is used (`'a`); a `_mut` slice not aliased.
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
-    // SAFETY: the caller's contract: `o` valid and alive (pool) for `'a`; `p`/`n` from `slots` describe its item array. Sound only while the list is not resized during `'a`.
+    // SAFETY: the caller's contract: `o` valid and alive (pool) for `'a`; `p`/`n` from
+    // `slots` describe its item array. Sound only while the list is not resized during
+    // `'a`.
     unsafe {
         let (n, p) = slots(o);
         if p.is_null() {
@@ -591,9 +643,11 @@ pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
 }
 
 /// # Safety
-/// In an operation (module docs); the object valid, alive and not resized while the slice is used (`'a`); a `_mut` slice not aliased.
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
-    // SAFETY: the caller's contract: `list` valid, its items not aliased during `'a`; `p`/`n` from `slots`.
+    // SAFETY: the caller's contract: `list` valid, its items not aliased during `'a`;
+    // `p`/`n` from `slots`.
     unsafe {
         let (n, p) = slots(list);
         if p.is_null() || n == 0 {
@@ -604,14 +658,16 @@ pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
 }
 
 /// # Safety
-/// In an operation (module docs); the object valid, alive and not resized while the slice is used (`'a`); a `_mut` slice not aliased.
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn list_get(list: Obj) -> (usize, *mut Obj) {
     // SAFETY: the caller's contract: `list` valid.
     unsafe { slots(list) }
 }
 
 /// # Safety
-/// In an operation (module docs); the object valid, alive and not resized while the slice is used (`'a`); a `_mut` slice not aliased.
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
     // SAFETY: the caller's contract is `items_mut`'s.
     unsafe { items_mut(tuple) }
@@ -620,7 +676,8 @@ pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn float_value(o: Obj) -> Option<f64> {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract: `o` valid; `PyFloat_AsDouble` of an exact float cannot
+    // fail.
     unsafe { (ffi::PyFloat_CheckExact(o) != 0).then(|| ffi::PyFloat_AsDouble(o)) }
 }
 
@@ -629,7 +686,9 @@ pub unsafe fn float_value(o: Obj) -> Option<f64> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let a = owned_tuple(args);
         new(ffi::PyObject_Call(t as *mut ffi::PyObject, a, NULL))
@@ -639,7 +698,9 @@ pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { exception(t, &[str_utf8(msg.as_bytes())]) }
 }
 
@@ -649,7 +710,8 @@ pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn os_error(errno: c_int) -> Obj {
-    // SAFETY: `strerror` returns a NUL-terminated string (read before any other call could change it); the rest is the caller's contract.
+    // SAFETY: `strerror` returns a NUL-terminated string (read before any other call could
+    // change it); the rest is the caller's contract.
     unsafe {
         let text = core::ffi::CStr::from_ptr(libc::strerror(errno));
         exception(
@@ -667,7 +729,9 @@ pub unsafe fn os_error(errno: c_int) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn print(text: &[u8]) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let s = new(ffi::PyUnicode_DecodeUTF8(
             text.as_ptr() as *const c_char,
@@ -681,7 +745,9 @@ pub unsafe fn print(text: &[u8]) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn write_stdout(s: Obj) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let out = ffi::PySys_GetObject(c"stdout".as_ptr());
         if out.is_null() || is_none(out) {
@@ -698,7 +764,8 @@ unsafe fn write_stdout(s: Obj) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
-    // SAFETY: the caller's contract; `p`/`n` come from a successful `PyUnicode_AsUTF8AndSize` on `r`, which the pool keeps alive.
+    // SAFETY: the caller's contract; `p`/`n` come from a successful
+    // `PyUnicode_AsUTF8AndSize` on `r`, which the pool keeps alive.
     unsafe {
         let o = if as_bytes {
             bytes(data)
@@ -731,7 +798,8 @@ pub fn ticks_ms() -> u32 {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn delay_ms(ms: u32) {
-    // SAFETY: the caller's contract (holding the GIL): released around the sleep, restored before any C-API call.
+    // SAFETY: the caller's contract (holding the GIL): released around the sleep, restored
+    // before any C-API call.
     unsafe {
         let save = ffi::PyEval_SaveThread();
         libc::usleep(ms.saturating_mul(1000));
@@ -747,7 +815,9 @@ pub unsafe fn delay_ms(ms: u32) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let a = owned_tuple(args);
@@ -765,7 +835,8 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn socket_timed_out() -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: holding the GIL (the caller's contract); `SOCKET_TIMEOUT` is set by `init`,
+    // never NULL after it; matching does not raise.
     unsafe {
         ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0
             || ffi::PyErr_ExceptionMatches(SOCKET_TIMEOUT) != 0
@@ -779,7 +850,9 @@ unsafe fn socket_timed_out() -> bool {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn errno_timeout() {
-    // SAFETY: holding the GIL (callers' contract); every C-API result is null-checked, except `PyTuple_SetItem`'s items: a failed item (out of memory) would leave a NULL slot in `args` (not sound under OOM; see the hygiene report).
+    // SAFETY: holding the GIL (callers' contract); every C-API result is null-checked,
+    // except `PyTuple_SetItem`'s items: a failed item (out of memory) would leave a NULL
+    // slot in `args` (not sound under OOM; see the hygiene report).
     unsafe {
         let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
         ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
@@ -811,7 +884,9 @@ unsafe fn errno_timeout() {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value: Obj) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let kw = new(ffi::PyDict_New());
@@ -833,7 +908,8 @@ pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value:
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn is_timeout(exc: Obj) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract: `exc` valid; every error is cleared, the one reference
+    // taken is released once.
     unsafe {
         let t = ffi::Py_TYPE(exc) as Obj;
         if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_TimeoutError) != 0
@@ -859,7 +935,7 @@ pub unsafe fn is_timeout(exc: Obj) -> bool {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract: `obj` valid; `PyObject_HasAttr` clears any error itself.
     unsafe { ffi::PyObject_HasAttr(obj, qstr_obj(name)) != 0 }
 }
 
@@ -902,7 +978,8 @@ static mut STREAMS: [(Obj, c_int, u8); 64] = [(NULL, -1, KIND_FD); 64];
 /// # Safety
 /// Holding the GIL.
 pub unsafe fn forget_stream(o: Obj) {
-    // SAFETY: holding the GIL (the caller's contract), which guards `STREAMS`; no other reference to it is alive.
+    // SAFETY: holding the GIL (the caller's contract), which guards `STREAMS`; no other
+    // reference to it is alive.
     unsafe {
         let t = &mut *ptr::addr_of_mut!(STREAMS);
         for slot in t.iter_mut().filter(|(s, _, _)| *s == o) {
@@ -938,7 +1015,9 @@ pub unsafe fn settle_streams(keep: &[Obj]) {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn classify(o: Obj) -> (u8, c_int) {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::Py_TYPE(o) as Obj == SOCKET_TYPE {
             // s.fileno() (PyPy has no PyObject_AsFileDescriptor).
@@ -1015,7 +1094,8 @@ fn errno() -> c_int {
 /// # Safety
 /// `buf` valid for `len` bytes (read by send, written by recv).
 unsafe fn once(fd: c_int, buf: *mut u8, len: usize, write: bool) -> isize {
-    // SAFETY: the caller's contract: `buf` valid for `len` bytes (written by recv, read by send).
+    // SAFETY: the caller's contract: `buf` valid for `len` bytes (written by recv, read by
+    // send).
     unsafe {
         if write {
             libc::send(
@@ -1035,7 +1115,9 @@ unsafe fn once(fd: c_int, buf: *mut u8, len: usize, write: bool) -> isize {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn socket_timeout_ms(s: Obj) -> c_int {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let t = new(ffi::PyObject_GetAttr(s, qstr_obj(sys::MP_QSTR_timeout)));
         if is_none(t) {
@@ -1056,7 +1138,8 @@ unsafe fn socket_timeout_ms(s: Obj) -> c_int {
 /// # Safety
 /// In an operation (module docs); `s` valid; `buf` valid for `len` bytes.
 pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
-    // SAFETY: the caller's contract (`buf` valid for `len` bytes, in an operation); the GIL is released only around `poll`, which touches no Python object.
+    // SAFETY: the caller's contract (`buf` valid for `len` bytes, in an operation); the GIL
+    // is released only around `poll`, which touches no Python object.
     unsafe {
         let (kind, fd) = kind_of(s);
         if kind != KIND_FD {
@@ -1110,7 +1193,8 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
 /// # Safety
 /// In an operation (module docs); `s` valid; `buf` valid for `len` bytes.
 unsafe fn method_once(s: Obj, kind: u8, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
-    // SAFETY: the caller's contract (`buf` valid for `len` bytes); the copy is bounded by the bytearray's size and `len`.
+    // SAFETY: the caller's contract (`buf` valid for `len` bytes); the copy is bounded by
+    // the bytearray's size and `len`.
     unsafe {
         let name = match (kind, write) {
             (KIND_SOCKET, false) => sys::MP_QSTR_recv_into,
@@ -1166,7 +1250,8 @@ unsafe fn method_once(s: Obj, kind: u8, buf: *mut u8, len: usize, write: bool) -
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn socket_errno() -> Option<c_int> {
-    // SAFETY: holding the GIL, the error indicator set (callers' contract); every reference fetched is released or restored exactly once.
+    // SAFETY: holding the GIL, the error indicator set (callers' contract); every reference
+    // fetched is released or restored exactly once.
     unsafe {
         let e = if socket_timed_out() {
             libc::ETIMEDOUT
@@ -1211,7 +1296,8 @@ unsafe fn socket_errno() -> Option<c_int> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn io_ioctl(s: Obj, request: isize, arg: usize) -> Option<isize> {
-    // SAFETY: holding the GIL, `s` valid (the caller's contract); every result is null-checked and released once; errors are cleared, never raised.
+    // SAFETY: holding the GIL, `s` valid (the caller's contract); every result is
+    // null-checked and released once; errors are cleared, never raised.
     unsafe {
         if !has_method(s, sys::MP_QSTR_ioctl) {
             return None;
@@ -1262,7 +1348,8 @@ unsafe fn fd_ready(fd: c_int, flags: usize) -> Option<bool> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
-    // SAFETY: the caller's contract (`p` null or a protocol from `stream_of`); results are null-checked and released once; errors cleared.
+    // SAFETY: the caller's contract (`p` null or a protocol from `stream_of`); results are
+    // null-checked and released once; errors cleared.
     unsafe {
         let kind = p.as_ref().map_or(KIND_FD, |p| p.kind);
         match kind {
@@ -1311,7 +1398,8 @@ pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
-    // SAFETY: the caller's contract; results are null-checked and released once; the fetched exception is pooled or dropped.
+    // SAFETY: the caller's contract; results are null-checked and released once; the
+    // fetched exception is pooled or dropped.
     unsafe {
         let io = kind_of_quiet(s) == Some(KIND_IO);
         forget_stream(s);
@@ -1353,7 +1441,8 @@ pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn kind_of_quiet(s: Obj) -> Option<u8> {
-    // SAFETY: holding the GIL (guards `STREAMS`); `classify` runs inside `protect_raw`, whose raise is cleared.
+    // SAFETY: holding the GIL (guards `STREAMS`); `classify` runs inside `protect_raw`,
+    // whose raise is cleared.
     unsafe {
         let t = &*ptr::addr_of!(STREAMS);
         if let Some(&(_, _, kind)) = t.iter().find(|(o, _, _)| *o == s) {
@@ -1378,9 +1467,11 @@ pub fn vstr_empty() -> sys::vstr_t {
 /// after them), owned by the pool; nothing reads it until it is handed over.
 ///
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
-    // SAFETY: the caller's contract; a bytes of `alloc - 1` bytes has `alloc` writable bytes (with its NUL) until it is handed over.
+    // SAFETY: the caller's contract; a bytes of `alloc - 1` bytes has `alloc` writable
+    // bytes (with its NUL) until it is handed over.
     unsafe {
         let alloc = alloc.max(1);
         let o = new(ffi::PyBytes_FromStringAndSize(
@@ -1395,9 +1486,11 @@ pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
 }
 
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
-    // SAFETY: the caller's contract (`v` from `vstr_init`/empty); the old buffer (still pooled, so alive) holds `len` bytes and the new one at least `len + extra`.
+    // SAFETY: the caller's contract (`v` from `vstr_init`/empty); the old buffer (still
+    // pooled, so alive) holds `len` bytes and the new one at least `len + extra`.
     unsafe {
         if v.alloc - v.len >= extra {
             return;
@@ -1416,9 +1509,11 @@ pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
 /// a bytes object's storage).
 ///
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
-    // SAFETY: the caller's contract; after the growth above `v.buf` has room for `data.len()` more bytes past `v.len`.
+    // SAFETY: the caller's contract; after the growth above `v.buf` has room for
+    // `data.len()` more bytes past `v.len`.
     unsafe {
         if v.alloc - v.len < data.len() {
             vstr_hint_size(v, data.len().max(v.alloc));
@@ -1431,18 +1526,21 @@ pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
 /// Forgets the buffer (the pool frees its object when the operation ends).
 ///
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_clear(v: &mut sys::vstr_t) {
     *v = vstr_empty();
 }
 
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
     if v.buf.is_null() || v.len == 0 {
         return &mut [];
     }
-    // SAFETY: `v.buf` holds `v.len` filled bytes (vstr invariant, the caller's contract), alive in the pool for `'a`.
+    // SAFETY: `v.buf` holds `v.len` filled bytes (vstr invariant, the caller's contract),
+    // alive in the pool for `'a`.
     unsafe { core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len) }
 }
 
@@ -1458,6 +1556,7 @@ unsafe fn bytes_len(o: Obj) -> usize {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 unsafe fn bytes_len(o: Obj) -> usize {
+    // SAFETY: the caller's contract: `o` a valid bytes (`PyBytes_Size` cannot fail then).
     unsafe { ffi::PyBytes_Size(o) as usize }
 }
 
@@ -1465,7 +1564,8 @@ unsafe fn bytes_len(o: Obj) -> usize {
 /// reply read in place, the usual case), else a copy of the part filled.
 ///
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
     // SAFETY: the caller's contract; `o`, when set, is the bytes `vstr_init` made.
     unsafe {
@@ -1481,16 +1581,22 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
 }
 
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn bytes_from_vstr_fit(v: &mut sys::vstr_t) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { bytes_from_vstr(v) }
 }
 
 /// # Safety
-/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in the pool).
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let s = str_utf8(vstr_slice(v));
         *v = vstr_empty();
@@ -1503,7 +1609,8 @@ pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
-    // SAFETY: the caller's contract; `p`/`n` from a successful `PyUnicode_AsUTF8AndSize` on the pooled `s`.
+    // SAFETY: the caller's contract; `p`/`n` from a successful `PyUnicode_AsUTF8AndSize` on
+    // the pooled `s`.
     unsafe {
         let s = new(ffi::PyObject_Str(o));
         let mut n: ffi::Py_ssize_t = 0;
@@ -1531,7 +1638,8 @@ pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
 /// for it (glue.rs frees it): not a Python object itself on this host.
 ///
 /// # Safety
-/// In an operation (module docs); the memory is freed by its owner (glue.rs), never by the pool.
+/// In an operation (module docs); the memory is freed by its owner (glue.rs), never by the
+/// pool.
 pub unsafe fn malloc0<T>() -> *mut T {
     // SAFETY: holding the GIL (the caller's contract); a NULL result raises MemoryError.
     unsafe {
@@ -1558,7 +1666,9 @@ pub unsafe fn is_client(_o: Obj) -> bool {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn int_arg(o: Obj) -> isize {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyLong_Check(o) == 0 {
             ffi::PyErr_SetString(ffi::PyExc_TypeError, c"an int is required".as_ptr());
@@ -1586,7 +1696,7 @@ pub unsafe fn is_reader(_o: Obj) -> bool {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn int_small(o: Obj) -> Option<isize> {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract: `o` valid; an overflow or error is cleared, not raised.
     unsafe {
         if ffi::PyLong_Check(o) == 0 || type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) {
             return None;
@@ -1604,14 +1714,16 @@ pub unsafe fn int_small(o: Obj) -> Option<isize> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn is_int(o: Obj) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { ffi::PyLong_Check(o) != 0 && !type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn is_str(o: Obj) -> bool {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { ffi::PyUnicode_Check(o) != 0 }
 }
 
@@ -1621,7 +1733,9 @@ pub unsafe fn is_str(o: Obj) -> bool {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn frozen(o: Obj) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyUnicode_CheckExact(o) != 0 || ffi::PyBytes_CheckExact(o) != 0 {
             return o;
@@ -1636,14 +1750,18 @@ pub unsafe fn frozen(o: Obj) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn import(name: Qstr) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyImport_Import(qstr_obj(name))) }
 }
 
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyObject_GetAttr(obj, qstr_obj(name))) }
 }
 
@@ -1652,7 +1770,9 @@ pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let r = ffi::PyObject_GetAttr(obj, qstr_obj(name));
         if r.is_null() {
@@ -1669,7 +1789,9 @@ pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
 /// # Safety
 /// In an operation (module docs); object arguments valid.
 pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
-    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is used.
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let a = owned_tuple(args);
         new(ffi::PyObject_Call(f, a, NULL))

@@ -156,9 +156,9 @@ static mut SOCKET_TYPE: Obj = NULL;
 /// Holding the GIL, once, before any operation.
 pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
     // SAFETY: holding the GIL, once, before any operation (the caller's contract): no
-    // operation reads these statics while they are written; each result is null-checked
-    // before use (an interning failure leaves a NULL name, which `qstr_obj` users pass to
-    // calls that then raise).
+    // operation reads these statics while they are written; the socket lookups are
+    // null-checked. NOT checked: an interning failure (out of memory at import) leaves a
+    // NULL name, and a later `PyObject_GetAttr(o, NULL)` would crash rather than raise.
     unsafe {
         let objs = &mut *ptr::addr_of_mut!(QSTR_OBJS);
         for (slot, q) in objs.iter_mut().zip(sys::QSTRS) {

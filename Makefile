@@ -226,12 +226,17 @@ test-py: wheel
 		$$v/bin/pip install -q --no-index --no-deps --force-reinstall --find-links $(WHEEL_DIR) picoredis \
 		&& $$v/bin/python -m pytest -q -p no:cacheprovider tests/python || exit 1; done
 
-# Clippy with the no-panic lints on both crates; picoredis needs the unix build's bindings
+# Clippy with the no-panic lints on both crates and the CPython/PyPy host crate (its own
+# workspace; pyo3 needs the venv's interpreter; CPython and PyPy builds differ by cfg); picoredis needs the unix build's bindings
 # environment (the same variables micropython.mk passes), with every optional part and
 # with none, as boards build it and for speed (PICOREDIS_SPEED=1: the unix port's fast
 # paths, cfg(speed)).
 lint: firmware natmod-x64
 	cargo clippy -p resp --quiet -- -D warnings
+	for py in $(PY_VENV) $(PYPY_VENV); do \
+	PYO3_PYTHON=$$py/bin/python cargo clippy --manifest-path rust/picoredis-py/Cargo.toml \
+		--locked --target-dir $(BUILD_DIR)/clippy-$${py##*/} --quiet -- -D warnings -A clippy::unnecessary_cast \
+		|| exit 1; done  # (unnecessary_cast: the core's mp_int_t casts, isize on this host)
 	for speed in '' 1; do for features in '--features=reader pubsub tls trace' '--features=cluster' --no-default-features; do \
 	PICOREDIS_SPEED=$$speed \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \

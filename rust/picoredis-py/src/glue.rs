@@ -91,6 +91,8 @@ impl Lock {
 /// # Safety
 /// Holding the GIL, inside an operation; `o` valid.
 unsafe fn given(o: Obj) {
+    // SAFETY: the caller's contract: holding the GIL, inside an operation, `o` valid; the
+    // new reference is the pool's.
     unsafe {
         ffi::Py_INCREF(o);
         pool::own(o);
@@ -168,6 +170,7 @@ struct Handle<T: Block> {
 // SAFETY: `core` is only touched with the GIL held and the object's lock taken (`op`), or
 // by the object's own drop (no other reference left).
 unsafe impl<T: Block> Send for Handle<T> {}
+// SAFETY: as for `Send` above: every access to `core` is serialised by the GIL and the lock.
 unsafe impl<T: Block> Sync for Handle<T> {}
 
 #[pyclass(module = "picoredis", name = "Redis", frozen, subclass)]
@@ -657,7 +660,7 @@ impl Command {
                 let mut small = [mp::NULL; 8];
                 let mut big = Vec::new();
                 let argv: &mut [Obj] = if rest.len() < small.len() {
-                    &mut small[..=rest.len()]
+                    small.get_mut(..=rest.len()).unwrap_or(&mut [])
                 } else {
                     big.resize(rest.len() + 1, mp::NULL);
                     &mut big
@@ -966,6 +969,8 @@ impl PyReader {
     fn has_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
         self.h.op(py, true, &mut |r| {
+            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and
+            // runs this under `protect`).
             Ok(unsafe { mp::boolean((**r).has_data()) })
         })
     }
@@ -974,6 +979,8 @@ impl PyReader {
     fn is_push(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // SAFETY: inside the operation.
         self.h.op(py, true, &mut |r| {
+            // SAFETY: inside the operation (`op` holds the GIL and the object's lock, and
+            // runs this under `protect`).
             Ok(unsafe { mp::boolean((**r).is_push()) })
         })
     }

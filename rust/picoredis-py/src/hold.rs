@@ -42,6 +42,8 @@ impl Held {
     /// Holding the GIL; `o` a valid object.
     pub unsafe fn add(&mut self, o: Obj) {
         if !o.is_null() && !self.objs.contains(&o) {
+            // SAFETY: holding the GIL, `o` valid (the caller's contract); the reference
+            // taken here is released by `clear`/`rescan`.
             unsafe { ffi::Py_INCREF(o) };
             self.objs.push(o);
         }
@@ -123,6 +125,8 @@ impl Held {
     /// Holding the GIL.
     pub unsafe fn clear(&mut self) {
         for o in core::mem::take(&mut self.objs) {
+            // SAFETY: holding the GIL (the caller's contract); each `o` was increfed by
+            // `add`, released once here.
             unsafe {
                 crate::mp::forget_stream(o);
                 ffi::Py_DECREF(o);

@@ -9,11 +9,18 @@
 //! tracing GC), `hold` (the objects a client keeps between calls), `guard.c` (a failed
 //! C-API call jumps to its operation's guard, as nlr does) and `glue` (the Python types,
 //! the PyO3 counterpart of mpy_module/modpicoredis.c).
-#![allow(
-    dead_code,
-    non_camel_case_types,
-    non_upper_case_globals,
-    clippy::missing_safety_doc
+#![allow(dead_code, non_camel_case_types, non_upper_case_globals)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::missing_safety_doc,
+    clippy::undocumented_unsafe_blocks,
+    unsafe_op_in_unsafe_fn
 )]
 
 mod hold;

@@ -16,6 +16,14 @@
 //!   are borrowed until the pool makes them owned when the operation ends.
 //! - I/O: a socket is used at the fd level: recv/send without blocking, then `poll` with
 //!   the GIL released for as long as the socket's own timeout says.
+//!
+//! Unsafe contracts (the `# Safety` sections' terms): *in an operation* means holding the
+//! GIL, inside `protect` (an operation's `pr_protect` frame is live, so a failed call may
+//! raise: longjmp), with no frame up to it holding anything to drop, and the running
+//! operation's pool open (`pool::mark` .. `pool::release`); an object argument is *valid*
+//! when it points to a live Python object (the pool or a caller keeps it alive). The raw
+//! pyo3-ffi calls of the core's surface live here; glue.rs, pool.rs and hold.rs make the
+//! few reference-count and type-object calls of their own layer.
 
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
@@ -48,6 +56,8 @@ extern "C" {
 #[cold]
 #[inline(never)]
 pub unsafe fn raise() -> ! {
+    // SAFETY: the caller's contract: inside `protect` (a `pr_protect` frame is live),
+    // nothing to drop on the way.
     unsafe { pr_raise() }
 }
 
@@ -56,11 +66,17 @@ pub unsafe fn raise() -> ! {
 /// # Safety
 /// Holding the GIL; `f` and the frames it calls hold nothing to drop.
 pub unsafe fn protect_raw(f: &mut dyn FnMut()) -> bool {
+    /// # Safety
+    /// `ctx` points to a live `&mut dyn FnMut()` (what `protect_raw` passes).
     unsafe extern "C" fn trampoline(ctx: *mut c_void) {
+        // SAFETY: `ctx` is the `&mut &mut dyn FnMut()` that `protect_raw` passed to
+        // `pr_protect`, alive on its stack for this call.
         let f = unsafe { &mut **(ctx as *mut &mut dyn FnMut()) };
         f();
     }
     let mut f = f;
+    // SAFETY: `trampoline` gets `ctx` unchanged, which points to `f` on this frame for the
+    // whole call; the caller's contract (GIL, nothing to drop) covers `f`'s raise.
     unsafe { pr_protect(trampoline, &mut f as *mut &mut dyn FnMut() as *mut c_void) != 0 }
 }
 
@@ -70,6 +86,8 @@ pub unsafe fn protect_raw(f: &mut dyn FnMut()) -> bool {
 /// # Safety
 /// As `protect_raw`; inside an operation.
 pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
+    // SAFETY: the caller's contract is `protect_raw`'s; `fetch_exception` runs only after a
+    // raise, with the indicator set.
     unsafe {
         if !protect_raw(f) {
             return None;
@@ -83,6 +101,8 @@ pub unsafe fn protect(f: &mut dyn FnMut()) -> Option<Obj> {
 /// # Safety
 /// Holding the GIL, inside an operation, the error indicator set.
 pub unsafe fn fetch_exception() -> Obj {
+    // SAFETY: the caller's contract (error indicator set); fetched references are released
+    // once or pooled.
     unsafe {
         let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
         ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
@@ -102,10 +122,17 @@ pub unsafe fn fetch_exception() -> Obj {
 
 /// A new object from a C-API call (NULL: raise), owned by the operation's pool.
 #[inline(always)]
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn new(o: Obj) -> Obj {
     if o.is_null() {
+        // SAFETY: the caller's contract: in an operation; `o` non-null here is a new
+        // reference for the pool.
         unsafe { raise() }
     }
+    // SAFETY: the caller's contract: in an operation; `o` non-null here is a new reference
+    // for the pool.
     unsafe { pool::own(o) }
 }
 
@@ -128,6 +155,10 @@ static mut SOCKET_TYPE: Obj = NULL;
 /// # Safety
 /// Holding the GIL, once, before any operation.
 pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
+    // SAFETY: holding the GIL, once, before any operation (the caller's contract): no
+    // operation reads these statics while they are written; the socket lookups are
+    // null-checked. NOT checked: an interning failure (out of memory at import) leaves a
+    // NULL name, and a later `PyObject_GetAttr(o, NULL)` would crash rather than raise.
     unsafe {
         let objs = &mut *ptr::addr_of_mut!(QSTR_OBJS);
         for (slot, q) in objs.iter_mut().zip(sys::QSTRS) {
@@ -153,11 +184,15 @@ pub unsafe fn init(redis_error: Obj, parse_error: Obj, timeout: Obj) {
     }
 }
 
-pub unsafe fn none() -> Obj {
+pub fn none() -> Obj {
+    // SAFETY: `Py_None` only takes the address of the interpreter's None singleton (a static).
     unsafe { ffi::Py_None() }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn boolean(v: bool) -> Obj {
+    // SAFETY: `Py_True`/`Py_False` only take the addresses of the interpreter's static bools.
     unsafe {
         if v {
             ffi::Py_True()
@@ -209,7 +244,12 @@ pub fn qstr_obj(q: Qstr) -> Obj {
 
 // ---- new objects -----------------------------------------------------------------------
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn bytes(data: &[u8]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyBytes_FromStringAndSize(
             data.as_ptr() as *const c_char,
@@ -221,11 +261,22 @@ pub unsafe fn bytes(data: &[u8]) -> Obj {
 /// The core's bytes without its hash set (MicroPython computes a bytes' hash when it is
 /// made, unless told not to): CPython and PyPy compute it when it is first needed anyway,
 /// so a plain bytes.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn bytes_unhashed(data: &[u8]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { bytes(data) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn str_utf8(text: &[u8]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyUnicode_FromStringAndSize(
             text.as_ptr() as *const c_char,
@@ -234,16 +285,32 @@ pub unsafe fn str_utf8(text: &[u8]) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn int(v: i64) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyLong_FromLongLong(v)) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn small_int(v: isize) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyLong_FromSsize_t(v)) }
 }
 
 /// A new list of `n` empty slots, for the core to fill raw (`list_get`).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn new_list(n: usize) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let l = new(ffi::PyList_New(n as ffi::Py_ssize_t));
         if n > 0 {
@@ -253,7 +320,12 @@ pub unsafe fn new_list(n: usize) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn list_append(list: Obj, v: Obj) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyList_Append(list, v) != 0 {
             raise()
@@ -262,11 +334,21 @@ pub unsafe fn list_append(list: Obj, v: Obj) {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn new_dict(_n: usize) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyDict_New()) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyDict_SetItem(dict, key, v) != 0 {
             raise()
@@ -276,11 +358,21 @@ pub unsafe fn dict_store(dict: Obj, key: Obj, v: Obj) {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn new_set() -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PySet_New(NULL)) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn set_store(set: Obj, v: Obj) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PySet_Add(set, v) != 0 {
             raise()
@@ -291,7 +383,12 @@ pub unsafe fn set_store(set: Obj, v: Obj) {
 
 /// A new tuple of `items`, its slots borrowed (the core may rewrite them raw) until the
 /// operation ends.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract; `t` is a fresh tuple of `items.len()` slots (`new`
+    // raised otherwise), and `take(n)` keeps every write inside them.
     unsafe {
         let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
         let (n, slots) = slots(t);
@@ -306,7 +403,12 @@ pub unsafe fn new_tuple(items: &[Obj]) -> Obj {
 }
 
 /// A tuple that owns its items at once (exception arguments: not rewritten).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn owned_tuple(items: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract (items valid); `t` is fresh with `items.len()` slots;
+    // `PyTuple_SetItem` steals the reference taken just before it.
     unsafe {
         let t = new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t));
         for (i, &o) in items.iter().enumerate() {
@@ -319,14 +421,21 @@ unsafe fn owned_tuple(items: &[Obj]) -> Obj {
 
 /// `text` with a NUL after it, in `buf` (the parser bounds a line to 1024 bytes).
 fn c_text<'a>(text: &[u8], buf: &'a mut [u8; 1100]) -> &'a [u8] {
-    let n = copy_prefix(&mut buf[..1099], text);
-    buf[n] = 0;
-    &buf[..=n]
+    let n = copy_prefix(buf.get_mut(..1099).unwrap_or(&mut []), text);
+    if let Some(nul) = buf.get_mut(n) {
+        *nul = 0;
+    }
+    buf.get(..=n).unwrap_or(&[])
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn parse_int(text: &[u8]) -> Obj {
     let mut buf = [0u8; 1100];
     let t = c_text(text, &mut buf);
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         new(ffi::PyLong_FromString(
             t.as_ptr() as *const c_char,
@@ -336,9 +445,14 @@ pub unsafe fn parse_int(text: &[u8]) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn parse_float(text: &[u8]) -> Obj {
     let mut buf = [0u8; 1100];
     let t = c_text(text, &mut buf);
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let v = ffi::PyOS_string_to_double(t.as_ptr() as *const c_char, ptr::null_mut(), NULL);
         if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
@@ -348,7 +462,12 @@ pub unsafe fn parse_float(text: &[u8]) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyNumber_TrueDivide(a, b)) }
 }
 
@@ -360,7 +479,12 @@ pub unsafe fn true_divide(a: Obj, b: Obj) -> Obj {
 /// from) with `type_is`; CPython and PyPy raise the errno's subclass instead
 /// (`ConnectionRefusedError`, `TimeoutError`, `ssl.SSLError`), which an exact match would
 /// take for a different error: no retry, and the error returned as it is.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn type_is(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
+    // SAFETY: the caller's contract: `o` valid, `t` a type object (the host's
+    // `mp_obj_type_t` is `PyTypeObject`); these checks do not raise.
     unsafe {
         let ot = ffi::Py_TYPE(o);
         if ptr::eq(ot, t) {
@@ -407,14 +531,25 @@ exc_types! {
     os_error_type = ffi::PyExc_OSError;
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn is_redis_error(o: Obj) -> bool {
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { type_is(o, redis_error_type()) }
 }
 
 // ---- reading objects -------------------------------------------------------------------
 
 /// The bytes behind str (UTF-8), bytes and other buffers, without raising.
+///
+/// # Safety
+/// `o` valid, neither freed nor resized while the slice is used (`'a`): a generic buffer's
+/// view is released before return, as MicroPython's borrow is.
 pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract: `o` valid. bytes/str data live as long as `o`; for
+    // other buffers the slice outlives `PyBuffer_Release` and is sound only while `o` is
+    // neither freed nor resized (the core's contract, as in MicroPython; not checked here).
     unsafe {
         let (p, n) = if ffi::PyBytes_CheckExact(o) != 0 {
             (ffi::PyBytes_AsString(o) as *const u8, ffi::PyBytes_Size(o))
@@ -447,7 +582,13 @@ pub unsafe fn buffer<'a>(o: Obj) -> Option<&'a [u8]> {
 }
 
 /// The length and item array of a list or tuple (null when it is neither).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn slots(o: Obj) -> (usize, *mut Obj) {
+    // SAFETY: the caller's contract: `o` valid; the struct reads happen only after the type
+    // check says `o` is a list/tuple, whose layout pyo3-ffi mirrors (PyPy: cpyext's item
+    // array).
     unsafe {
         #[cfg(not(PyPy))]
         {
@@ -478,7 +619,13 @@ unsafe fn slots(o: Obj) -> (usize, *mut Obj) {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
+    // SAFETY: the caller's contract: `o` valid and alive (pool) for `'a`; `p`/`n` from
+    // `slots` describe its item array. Sound only while the list is not resized during
+    // `'a`.
     unsafe {
         let (n, p) = slots(o);
         if p.is_null() {
@@ -495,7 +642,12 @@ pub unsafe fn items<'a>(o: Obj) -> &'a [Obj] {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
+    // SAFETY: the caller's contract: `list` valid, its items not aliased during `'a`;
+    // `p`/`n` from `slots`.
     unsafe {
         let (n, p) = slots(list);
         if p.is_null() || n == 0 {
@@ -505,34 +657,61 @@ pub unsafe fn items_mut<'a>(list: Obj) -> &'a mut [Obj] {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn list_get(list: Obj) -> (usize, *mut Obj) {
+    // SAFETY: the caller's contract: `list` valid.
     unsafe { slots(list) }
 }
 
+/// # Safety
+/// In an operation (module docs); the object valid, alive and not resized while the slice
+/// is used (`'a`); a `_mut` slice not aliased.
 pub unsafe fn tuple_items_mut<'a>(tuple: Obj) -> &'a mut [Obj] {
+    // SAFETY: the caller's contract is `items_mut`'s.
     unsafe { items_mut(tuple) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn float_value(o: Obj) -> Option<f64> {
+    // SAFETY: the caller's contract: `o` valid; `PyFloat_AsDouble` of an exact float cannot
+    // fail.
     unsafe { (ffi::PyFloat_CheckExact(o) != 0).then(|| ffi::PyFloat_AsDouble(o)) }
 }
 
 // ---- exceptions ------------------------------------------------------------------------
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn exception(t: *const sys::mp_obj_type_t, args: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let a = owned_tuple(args);
         new(ffi::PyObject_Call(t as *mut ffi::PyObject, a, NULL))
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn exception_msg(t: *const sys::mp_obj_type_t, msg: &str) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { exception(t, &[str_utf8(msg.as_bytes())]) }
 }
 
 /// `OSError(errno, strerror)`: CPython makes it the errno's subclass
 /// (ConnectionResetError, ...).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn os_error(errno: c_int) -> Obj {
+    // SAFETY: `strerror` returns a NUL-terminated string (read before any other call could
+    // change it); the rest is the caller's contract.
     unsafe {
         let text = core::ffi::CStr::from_ptr(libc::strerror(errno));
         exception(
@@ -546,7 +725,13 @@ pub unsafe fn os_error(errno: c_int) -> Obj {
 
 /// Writes `text` (UTF-8; other bytes as U+FFFD) to `sys.stdout`, where Python's own
 /// output goes (the debug trace).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn print(text: &[u8]) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let s = new(ffi::PyUnicode_DecodeUTF8(
             text.as_ptr() as *const c_char,
@@ -557,7 +742,12 @@ pub unsafe fn print(text: &[u8]) {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn write_stdout(s: Obj) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let out = ffi::PySys_GetObject(c"stdout".as_ptr());
         if out.is_null() || is_none(out) {
@@ -570,7 +760,12 @@ unsafe fn write_stdout(s: Obj) {
 
 /// Writes `data` to `sys.stdout` as Python's repr of a str (or, `as_bytes`, of a bytes)
 /// shows it, without the `b` prefix.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
+    // SAFETY: the caller's contract; `p`/`n` come from a successful
+    // `PyUnicode_AsUTF8AndSize` on `r`, which the pool keeps alive.
     unsafe {
         let o = if as_bytes {
             bytes(data)
@@ -593,13 +788,18 @@ pub unsafe fn print_quoted(data: &[u8], as_bytes: bool) {
 }
 
 pub fn ticks_ms() -> u32 {
+    // SAFETY: all zeroes is a valid `timespec` (plain integers).
     let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out-pointer; the monotonic clock cannot fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     (ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000) as u32
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn delay_ms(ms: u32) {
+    // SAFETY: the caller's contract (holding the GIL): released around the sleep, restored
+    // before any C-API call.
     unsafe {
         let save = ffi::PyEval_SaveThread();
         libc::usleep(ms.saturating_mul(1000));
@@ -612,7 +812,12 @@ pub unsafe fn delay_ms(ms: u32) {
 
 // ---- calling Python --------------------------------------------------------------------
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let a = owned_tuple(args);
@@ -626,7 +831,12 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
 
 /// The error indicator holds a socket's own timeout (`TimeoutError`, or PyPy 3.9's
 /// `socket.timeout`).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn socket_timed_out() -> bool {
+    // SAFETY: holding the GIL (the caller's contract); `SOCKET_TIMEOUT` is set by `init`,
+    // never NULL after it; matching does not raise.
     unsafe {
         ffi::PyErr_ExceptionMatches(ffi::PyExc_TimeoutError) != 0
             || ffi::PyErr_ExceptionMatches(SOCKET_TIMEOUT) != 0
@@ -636,7 +846,13 @@ unsafe fn socket_timed_out() -> bool {
 /// Python's socket reports its own timeout as `TimeoutError('timed out')`, without an
 /// errno; MicroPython's (and the README's error table) as OSError(ETIMEDOUT). The same
 /// type, with the errno the table names.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn errno_timeout() {
+    // SAFETY: holding the GIL (callers' contract); every C-API result is null-checked,
+    // except `PyTuple_SetItem`'s items: a failed item (out of memory) would leave a NULL
+    // slot in `args` (not sound under OOM; see the hygiene report).
     unsafe {
         let (mut t, mut v, mut tb) = (NULL, NULL, NULL);
         ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
@@ -664,7 +880,13 @@ unsafe fn errno_timeout() {
 }
 
 /// Calls `obj.name(arg, key=value)`.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value: Obj) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let m = new(ffi::PyObject_GetAttr(obj, qstr_obj(name)));
         let kw = new(ffi::PyDict_New());
@@ -682,7 +904,12 @@ pub unsafe fn call_method_1_kw(obj: Obj, name: Qstr, arg: Obj, key: Qstr, value:
 /// Whether `exc` is a timeout: a socket's own (`TimeoutError`, PyPy 3.9's
 /// `socket.timeout`, as a TLS handshake that got no answer raises it) or an OSError with
 /// ETIMEDOUT or EAGAIN, as MicroPython's streams report one.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn is_timeout(exc: Obj) -> bool {
+    // SAFETY: the caller's contract: `exc` valid; every error is cleared, the one reference
+    // taken is released once.
     unsafe {
         let t = ffi::Py_TYPE(exc) as Obj;
         if ffi::PyErr_GivenExceptionMatches(t, ffi::PyExc_TimeoutError) != 0
@@ -705,7 +932,10 @@ pub unsafe fn is_timeout(exc: Obj) -> bool {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn has_method(obj: Obj, name: Qstr) -> bool {
+    // SAFETY: the caller's contract: `obj` valid; `PyObject_HasAttr` clears any error itself.
     unsafe { ffi::PyObject_HasAttr(obj, qstr_obj(name)) != 0 }
 }
 
@@ -748,6 +978,8 @@ static mut STREAMS: [(Obj, c_int, u8); 64] = [(NULL, -1, KIND_FD); 64];
 /// # Safety
 /// Holding the GIL.
 pub unsafe fn forget_stream(o: Obj) {
+    // SAFETY: holding the GIL (the caller's contract), which guards `STREAMS`; no other
+    // reference to it is alive.
     unsafe {
         let t = &mut *ptr::addr_of_mut!(STREAMS);
         for slot in t.iter_mut().filter(|(s, _, _)| *s == o) {
@@ -779,7 +1011,13 @@ pub unsafe fn settle_streams(keep: &[Obj]) {
 
 /// `o`'s kind and fd (-1 for the method kinds), found out now; raises OSError when `o`
 /// is no stream.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn classify(o: Obj) -> (u8, c_int) {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::Py_TYPE(o) as Obj == SOCKET_TYPE {
             // s.fileno() (PyPy has no PyObject_AsFileDescriptor).
@@ -808,7 +1046,11 @@ unsafe fn classify(o: Obj) -> (u8, c_int) {
 }
 
 /// `s`'s kind and fd, from the table (or found out again when the table was full).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn kind_of(s: Obj) -> (u8, c_int) {
+    // SAFETY: holding the GIL (guards `STREAMS`); then `classify`'s contract, the caller's.
     unsafe {
         let t = &*ptr::addr_of!(STREAMS);
         if let Some(&(_, fd, kind)) = t.iter().find(|(o, _, _)| *o == s) {
@@ -820,7 +1062,11 @@ unsafe fn kind_of(s: Obj) -> (u8, c_int) {
 
 /// Checks that `o` is a stream, notes its kind (and fd), and returns the protocol the
 /// core keeps with it (its kind).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn stream_of(o: Obj) -> *const sys::mp_stream_p_t {
+    // SAFETY: the caller's contract; `STREAMS` is guarded by the GIL, one reference at a time.
     unsafe {
         let (kind, fd) = classify(o);
         forget_stream(o);
@@ -845,7 +1091,11 @@ fn errno() -> c_int {
     unsafe { *libc::__errno_location() }
 }
 
+/// # Safety
+/// `buf` valid for `len` bytes (read by send, written by recv).
 unsafe fn once(fd: c_int, buf: *mut u8, len: usize, write: bool) -> isize {
+    // SAFETY: the caller's contract: `buf` valid for `len` bytes (written by recv, read by
+    // send).
     unsafe {
         if write {
             libc::send(
@@ -861,7 +1111,13 @@ unsafe fn once(fd: c_int, buf: *mut u8, len: usize, write: bool) -> isize {
 }
 
 /// The socket's own timeout (settimeout) in ms, -1 for none.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn socket_timeout_ms(s: Obj) -> c_int {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let t = new(ffi::PyObject_GetAttr(s, qstr_obj(sys::MP_QSTR_timeout)));
         if is_none(t) {
@@ -878,7 +1134,12 @@ unsafe fn socket_timeout_ms(s: Obj) -> c_int {
 /// One read or write: the count and errno, as mp_stream_rw with MP_STREAM_RW_ONCE
 /// reports them. A socket not ready waits (GIL released) as long as its timeout says;
 /// still not ready: ETIMEDOUT (the core's deadline logic decides what next).
+///
+/// # Safety
+/// In an operation (module docs); `s` valid; `buf` valid for `len` bytes.
 pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
+    // SAFETY: the caller's contract (`buf` valid for `len` bytes, in an operation); the GIL
+    // is released only around `poll`, which touches no Python object.
     unsafe {
         let (kind, fd) = kind_of(s);
         if kind != KIND_FD {
@@ -928,7 +1189,12 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
 /// stream's `readinto`/`write`, as MicroPython calls them: with a bytearray (a read is
 /// copied out of it, at most `len` bytes; a write's bytes are copied in), so a method
 /// that keeps what it was given keeps its own object, never a view of the core's buffer.
+///
+/// # Safety
+/// In an operation (module docs); `s` valid; `buf` valid for `len` bytes.
 unsafe fn method_once(s: Obj, kind: u8, buf: *mut u8, len: usize, write: bool) -> (usize, c_int) {
+    // SAFETY: the caller's contract (`buf` valid for `len` bytes); the copy is bounded by
+    // the bytearray's size and `len`.
     unsafe {
         let name = match (kind, write) {
             (KIND_SOCKET, false) => sys::MP_QSTR_recv_into,
@@ -980,7 +1246,12 @@ unsafe fn method_once(s: Obj, kind: u8, buf: *mut u8, len: usize, write: bool) -
 /// A socket method failed: its timeout is ETIMEDOUT and a would-block EAGAIN, as the fd
 /// path reports them; another OSError with an OS errno (a reset) is that errno. Anything
 /// else (a TLS protocol error, whose `errno` is OpenSSL's) stays raised: None.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn socket_errno() -> Option<c_int> {
+    // SAFETY: holding the GIL, the error indicator set (callers' contract); every reference
+    // fetched is released or restored exactly once.
     unsafe {
         let e = if socket_timed_out() {
             libc::ETIMEDOUT
@@ -1021,7 +1292,12 @@ unsafe fn socket_errno() -> Option<c_int> {
 
 /// A Python stream's `ioctl(request, arg)` as an int; None when it has no `ioctl` or
 /// it raised (cleared) or returned a non-int.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn io_ioctl(s: Obj, request: isize, arg: usize) -> Option<isize> {
+    // SAFETY: holding the GIL, `s` valid (the caller's contract); every result is
+    // null-checked and released once; errors are cleared, never raised.
     unsafe {
         if !has_method(s, sys::MP_QSTR_ioctl) {
             return None;
@@ -1051,6 +1327,8 @@ unsafe fn io_ioctl(s: Obj, request: isize, arg: usize) -> Option<isize> {
     }
 }
 
+/// # Safety
+/// None beyond a plain fd number (poll on a closed fd reports, not faults).
 unsafe fn fd_ready(fd: c_int, flags: usize) -> Option<bool> {
     let mut pfd = libc::pollfd {
         fd,
@@ -1066,7 +1344,12 @@ unsafe fn fd_ready(fd: c_int, flags: usize) -> Option<bool> {
 }
 
 /// Whether the stream is ready for `flags` now, without blocking (None: cannot tell).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -> Option<bool> {
+    // SAFETY: the caller's contract (`p` null or a protocol from `stream_of`); results are
+    // null-checked and released once; errors cleared.
     unsafe {
         let kind = p.as_ref().map_or(KIND_FD, |p| p.kind);
         match kind {
@@ -1111,7 +1394,12 @@ pub unsafe fn stream_ready(s: Obj, p: *const sys::mp_stream_p_t, flags: usize) -
 /// Closes the stream (a Python stream through `ioctl(MP_STREAM_CLOSE, 0)` when it has
 /// an `ioctl`, as MicroPython does; else its `close()`); the exception that raised, if
 /// any.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
+    // SAFETY: the caller's contract; results are null-checked and released once; the
+    // fetched exception is pooled or dropped.
     unsafe {
         let io = kind_of_quiet(s) == Some(KIND_IO);
         forget_stream(s);
@@ -1149,7 +1437,12 @@ pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
 }
 
 /// `s`'s kind from the table, or found out now without raising (None: no stream).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn kind_of_quiet(s: Obj) -> Option<u8> {
+    // SAFETY: holding the GIL (guards `STREAMS`); `classify` runs inside `protect_raw`,
+    // whose raise is cleared.
     unsafe {
         let t = &*ptr::addr_of!(STREAMS);
         if let Some(&(_, _, kind)) = t.iter().find(|(o, _, _)| *o == s) {
@@ -1172,7 +1465,13 @@ pub fn vstr_empty() -> sys::vstr_t {
 
 /// Storage for `alloc` bytes: a new bytes object of `alloc - 1` bytes (it keeps a NUL
 /// after them), owned by the pool; nothing reads it until it is handed over.
+///
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
+    // SAFETY: the caller's contract; a bytes of `alloc - 1` bytes has `alloc` writable
+    // bytes (with its NUL) until it is handed over.
     unsafe {
         let alloc = alloc.max(1);
         let o = new(ffi::PyBytes_FromStringAndSize(
@@ -1186,7 +1485,12 @@ pub unsafe fn vstr_init(v: &mut sys::vstr_t, alloc: usize) {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
+    // SAFETY: the caller's contract (`v` from `vstr_init`/empty); the old buffer (still
+    // pooled, so alive) holds `len` bytes and the new one at least `len + extra`.
     unsafe {
         if v.alloc - v.len >= extra {
             return;
@@ -1203,7 +1507,13 @@ pub unsafe fn vstr_hint_size(v: &mut sys::vstr_t, extra: usize) {
 /// Appends `data`; a buffer too small at least doubles (a Reader fed a byte at a time
 /// would otherwise copy its whole buffer on every byte: there is no realloc in place for
 /// a bytes object's storage).
+///
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
+    // SAFETY: the caller's contract; after the growth above `v.buf` has room for
+    // `data.len()` more bytes past `v.len`.
     unsafe {
         if v.alloc - v.len < data.len() {
             vstr_hint_size(v, data.len().max(v.alloc));
@@ -1214,30 +1524,50 @@ pub unsafe fn vstr_add(v: &mut sys::vstr_t, data: &[u8]) {
 }
 
 /// Forgets the buffer (the pool frees its object when the operation ends).
+///
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_clear(v: &mut sys::vstr_t) {
     *v = vstr_empty();
 }
 
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn vstr_slice<'a>(v: &mut sys::vstr_t) -> &'a mut [u8] {
     if v.buf.is_null() || v.len == 0 {
         return &mut [];
     }
+    // SAFETY: `v.buf` holds `v.len` filled bytes (vstr invariant, the caller's contract),
+    // alive in the pool for `'a`.
     unsafe { core::slice::from_raw_parts_mut(v.buf as *mut u8, v.len) }
 }
 
 #[cfg(not(PyPy))]
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn bytes_len(o: Obj) -> usize {
+    // SAFETY: the caller's contract: `o` a valid bytes.
     unsafe { ffi::Py_SIZE(o) as usize }
 }
 
 #[cfg(PyPy)]
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 unsafe fn bytes_len(o: Obj) -> usize {
+    // SAFETY: the caller's contract: `o` a valid bytes (`PyBytes_Size` cannot fail then).
     unsafe { ffi::PyBytes_Size(o) as usize }
 }
 
 /// The bytes object of what `v` holds: its own storage when filled exactly (a bulk
 /// reply read in place, the usual case), else a copy of the part filled.
+///
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
+    // SAFETY: the caller's contract; `o`, when set, is the bytes `vstr_init` made.
     unsafe {
         let o = v.obj;
         let r = if !o.is_null() && bytes_len(o) == v.len {
@@ -1250,11 +1580,23 @@ pub unsafe fn bytes_from_vstr(v: &mut sys::vstr_t) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn bytes_from_vstr_fit(v: &mut sys::vstr_t) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { bytes_from_vstr(v) }
 }
 
+/// # Safety
+/// In an operation (module docs); `v` empty or set up by `vstr_init` (its buffer alive in
+/// the pool).
 pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let s = str_utf8(vstr_slice(v));
         *v = vstr_empty();
@@ -1263,7 +1605,12 @@ pub unsafe fn str_from_vstr(v: &mut sys::vstr_t) -> Obj {
 }
 
 /// `str(o)`'s UTF-8 text, into `v` (set up here).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
+    // SAFETY: the caller's contract; `p`/`n` from a successful `PyUnicode_AsUTF8AndSize` on
+    // the pooled `s`.
     unsafe {
         let s = new(ffi::PyObject_Str(o));
         let mut n: ffi::Py_ssize_t = 0;
@@ -1277,8 +1624,11 @@ pub unsafe fn str_of(o: Obj, v: &mut sys::vstr_t) {
 }
 
 pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
-    let n = dst.len().min(src.len());
-    dst[..n].copy_from_slice(&src[..n]);
+    let mut n = 0;
+    for (d, &b) in dst.iter_mut().zip(src) {
+        *d = b;
+        n += 1;
+    }
     n
 }
 
@@ -1286,7 +1636,12 @@ pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
 
 /// Zeroed memory for one `T` (a client's state), owned by the Python object that asked
 /// for it (glue.rs frees it): not a Python object itself on this host.
+///
+/// # Safety
+/// In an operation (module docs); the memory is freed by its owner (glue.rs), never by the
+/// pool.
 pub unsafe fn malloc0<T>() -> *mut T {
+    // SAFETY: holding the GIL (the caller's contract); a NULL result raises MemoryError.
     unsafe {
         let p = ffi::PyMem_Calloc(1, core::mem::size_of::<T>()) as *mut T;
         if p.is_null() {
@@ -1298,13 +1653,22 @@ pub unsafe fn malloc0<T>() -> *mut T {
 }
 
 /// Client objects are held by the glue directly (never looked up from an object).
+///
+/// # Safety
+/// None (the host's answer is constant); unsafe to match the core's signature.
 pub unsafe fn is_client(_o: Obj) -> bool {
     false
 }
 
 /// The value of an int argument, as MicroPython's builtins take one (a bool counts):
 /// TypeError for a non-int, OverflowError beyond a machine word.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn int_arg(o: Obj) -> isize {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyLong_Check(o) == 0 {
             ffi::PyErr_SetString(ffi::PyExc_TypeError, c"an int is required".as_ptr());
@@ -1319,13 +1683,20 @@ pub unsafe fn int_arg(o: Obj) -> isize {
 }
 
 /// Reader objects are held by the glue directly (never looked up from an object).
+///
+/// # Safety
+/// None (the host's answer is constant); unsafe to match the core's signature.
 pub unsafe fn is_reader(_o: Obj) -> bool {
     false
 }
 
 /// The value of an int that fits a machine word (a bool is none): the core's
 /// `int_small`, which on MicroPython also accepts int objects holding small values.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn int_small(o: Obj) -> Option<isize> {
+    // SAFETY: the caller's contract: `o` valid; an overflow or error is cleared, not raised.
     unsafe {
         if ffi::PyLong_Check(o) == 0 || type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) {
             return None;
@@ -1340,17 +1711,31 @@ pub unsafe fn int_small(o: Obj) -> Option<isize> {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn is_int(o: Obj) -> bool {
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { ffi::PyLong_Check(o) != 0 && !type_is(o, ptr::addr_of_mut!(ffi::PyBool_Type)) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn is_str(o: Obj) -> bool {
+    // SAFETY: the caller's contract (holding the GIL, objects valid) is what these calls
+    // need; they do not raise (no result is an error here).
     unsafe { ffi::PyUnicode_Check(o) != 0 }
 }
 
 /// An immutable copy of a buffer argument (a bytearray the user may change later); str and
 /// bytes as they are.
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn frozen(o: Obj) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         if ffi::PyUnicode_CheckExact(o) != 0 || ffi::PyBytes_CheckExact(o) != 0 {
             return o;
@@ -1362,16 +1747,32 @@ pub unsafe fn frozen(o: Obj) -> Obj {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn import(name: Qstr) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyImport_Import(qstr_obj(name))) }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn load_attr(obj: Obj, name: Qstr) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe { new(ffi::PyObject_GetAttr(obj, qstr_obj(name))) }
 }
 
 /// `obj.name`, or None when it has no such attribute (AttributeError only).
+///
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let r = ffi::PyObject_GetAttr(obj, qstr_obj(name));
         if r.is_null() {
@@ -1385,7 +1786,12 @@ pub unsafe fn load_attr_maybe(obj: Obj, name: Qstr) -> Option<Obj> {
     }
 }
 
+/// # Safety
+/// In an operation (module docs); object arguments valid.
 pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
+    // SAFETY: the caller's contract (`# Safety` above: in an operation, objects valid) is
+    // what these C-API calls need; a NULL/-1 result raises (`new`, `raise`) before it is
+    // used.
     unsafe {
         let a = owned_tuple(args);
         new(ffi::PyObject_Call(f, a, NULL))

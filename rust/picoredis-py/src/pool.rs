@@ -46,6 +46,8 @@ pub fn fail_after(n: isize) {
 /// Holding the GIL, inside an operation (`mark` .. `release`); `o` a new reference.
 #[inline]
 pub unsafe fn own(o: Obj) -> Obj {
+    // SAFETY: the caller's contract: this thread's pool, no reference to it alive across
+    // the raise; `o` is a new reference, released once here on the injected failure.
     unsafe {
         let p = pool();
         if (*p).fail_after >= 0 {
@@ -68,6 +70,7 @@ pub unsafe fn own(o: Obj) -> Obj {
 /// As `own`; `c` is in the pool.
 #[inline]
 pub unsafe fn raw(c: Obj) {
+    // SAFETY: this thread's pool, no other reference to it alive.
     unsafe { (*pool()).raw.push(c) };
 }
 
@@ -100,6 +103,7 @@ pub fn mark() -> Mark {
 /// # Safety
 /// Holding the GIL; `m` from this thread, before `release(m)`.
 pub unsafe fn since(m: Mark, out: &mut Vec<Obj>) {
+    // SAFETY: this thread's pool, read while no other reference to it is alive.
     unsafe {
         let p = pool();
         out.clear();
@@ -120,6 +124,8 @@ pub fn count_since(m: Mark) -> usize {
 /// # Safety
 /// Holding the GIL; `m` from this thread, before `release(m)`.
 pub unsafe fn each_since(m: Mark, mut f: impl FnMut(Obj)) {
+    // SAFETY: this thread's pool; `f` must not pool objects (the caller's contract), so the
+    // borrowed `objs` is not pushed to while it is read.
     unsafe {
         let objs = &(*pool()).objs;
         for &o in objs.get(m.objs..).unwrap_or(&[]) {
@@ -136,6 +142,9 @@ pub unsafe fn each_since(m: Mark, mut f: impl FnMut(Obj)) {
 /// # Safety
 /// Holding the GIL; `m` from this thread, its operation's frames gone.
 pub unsafe fn release(m: Mark) {
+    // SAFETY: the caller's contract: `m` from this thread, its frames gone; the pool is
+    // touched by index through its pointer only (a finaliser run by a decref may push and
+    // pop above `m`); `c` holds valid items or NULL slots.
     unsafe {
         let p = pool();
         while (*p).raw.len() > m.raw {

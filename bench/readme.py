@@ -6,8 +6,9 @@
 Replaces what lies between the markers `<!-- bench:table -->` and
 `<!-- /bench:table -->` in the README with the table of results.json (the same
 table results.md has: min / median / max per cell, the ratios of the best rounds
-and, in brackets, of the medians), plus one line saying when, where and how many
-rounds. The prose around the table is the author's: it is not touched.
+and, in brackets, of the medians; without a baseline build's A/B column), plus
+one line saying when, where and how many rounds. The prose around the table is
+the author's: it is not touched.
 """
 
 import json
@@ -30,6 +31,9 @@ def main(argv):
         text = f.read()
     if BEGIN not in text or END not in text:
         raise SystemExit('%s: no %s ... %s markers' % (readme, BEGIN, END))
+    # The README shows the product, not an A/B of one change: a baseline build's column
+    # (--baseline-firmware) stays in results.md.
+    report['clients'].pop('baseline', None)
     env = report['env']
     cpus = env.get('cpus')
     where = ('redis-server on CPU %s, clients on CPU %s' % (

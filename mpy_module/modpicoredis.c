@@ -672,11 +672,16 @@ typedef struct {
     mp_obj_base_t base;
     mp_obj_t client;
     // The queue, made by the first command. A build for speed (PICOREDIS_SPEED): one flat
-    // list, the transaction flag's slot then per command a run `n, name, args...` (n: a
+    // array, the transaction flag's slot then per command a run `n, name, args...` (n: a
     // small int, the run's length after it), kept and emptied between batches, so that
     // queueing allocates nothing once it has grown. Otherwise (boards, in less flash): a
     // list of argument tuples.
+    #if PICOREDIS_SPEED
+    mp_obj_t *queue;
+    size_t len, alloc; // words used, words allocated
+    #else
     mp_obj_t queue;
+    #endif
     size_t count; // commands queued
     bool transaction;
     // Bound commands (`pipe.get`) by qstr, as the client's cache (direct-mapped).
@@ -831,17 +836,21 @@ static mp_obj_t pipeline_queue(mp_obj_t pipe, qstr name, size_t n_args, const mp
     pipeline_obj_t *p = MP_OBJ_TO_PTR(pipe);
     size_t n = n_args + (name != MP_QSTRnull);
     #if PICOREDIS_SPEED
-    if (p->queue == MP_OBJ_NULL) {
-        mp_obj_t flag = mp_const_false; // the transaction flag's slot
-        p->queue = mp_obj_new_list(1, &flag);
+    size_t need = (p->len ? p->len : 1) + 1 + n;
+    if (need > p->alloc) {
+        p->queue = m_renew(mp_obj_t, p->queue, p->alloc, 2 * need);
+        p->alloc = 2 * need;
     }
-    mp_obj_list_append(p->queue, MP_OBJ_NEW_SMALL_INT(n));
+    mp_obj_t *q = p->queue + p->len;
+    if (p->len == 0) {
+        *q++ = mp_const_false; // the transaction flag's slot
+    }
+    *q++ = MP_OBJ_NEW_SMALL_INT(n);
     if (name != MP_QSTRnull) {
-        mp_obj_list_append(p->queue, MP_OBJ_NEW_QSTR(name));
+        *q++ = MP_OBJ_NEW_QSTR(name);
     }
-    for (size_t i = 0; i < n_args; i++) {
-        mp_obj_list_append(p->queue, args[i]);
-    }
+    memcpy(q, args, n_args * sizeof(mp_obj_t));
+    p->len = q + n_args - p->queue;
     #else
     if (p->queue == MP_OBJ_NULL) {
         p->queue = mp_obj_new_list(0, NULL);
@@ -865,6 +874,28 @@ static mp_obj_t pipeline_call(mp_obj_t self, size_t n_args, size_t n_kw, const m
 // execute() -> list of replies (server errors in place), or EXEC's reply.
 static mp_obj_t pipeline_execute(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
+    #if PICOREDIS_SPEED
+    mp_obj_t *q = p->queue;
+    size_t len = p->len, alloc = p->alloc;
+    // The queue is taken first: whatever happens, the pipeline is empty and reusable.
+    p->queue = NULL;
+    p->len = p->alloc = p->count = 0;
+    if (len == 0) {
+        p->queue = q;
+        p->alloc = alloc;
+        return mp_obj_new_list(0, NULL);
+    }
+    q[0] = mp_obj_new_bool(p->transaction);
+    mp_obj_t res = guarded(p->client, picoredis_client_pipeline, len, q);
+    // Emptied (its objects let go), it serves the next batch, unless one has started
+    // meanwhile. (An exception leaves it to the GC.)
+    memset(q, 0, len * sizeof(mp_obj_t));
+    if (p->queue == NULL) {
+        p->queue = q;
+        p->alloc = alloc;
+    }
+    return res;
+    #else
     mp_obj_t q = p->queue;
     // The queue is taken first: whatever happens, the pipeline is empty and reusable.
     p->queue = MP_OBJ_NULL;
@@ -872,19 +903,6 @@ static mp_obj_t pipeline_execute(mp_obj_t self) {
     if (q == MP_OBJ_NULL) {
         return mp_obj_new_list(0, NULL);
     }
-    #if PICOREDIS_SPEED
-    mp_obj_list_t *l = MP_OBJ_TO_PTR(q);
-    l->items[0] = mp_obj_new_bool(p->transaction);
-    mp_obj_t res = guarded(p->client, picoredis_client_pipeline, l->len, l->items);
-    // Emptied (its objects let go), it serves the next batch, unless one has started
-    // meanwhile. (An exception leaves it to the GC.)
-    memset(l->items + 1, 0, (l->len - 1) * sizeof(mp_obj_t));
-    l->len = 1;
-    if (p->queue == MP_OBJ_NULL) {
-        p->queue = q;
-    }
-    return res;
-    #else
     mp_obj_t args[2] = { q, mp_obj_new_bool(p->transaction) };
     return guarded(p->client, picoredis_client_pipeline, 2, args);
     #endif
@@ -895,6 +913,9 @@ static mp_obj_t pipeline_reset(mp_obj_t self) {
     pipeline_obj_t *p = MP_OBJ_TO_PTR(self);
     // (The queue's memory goes to the GC.)
     p->queue = MP_OBJ_NULL;
+    #if PICOREDIS_SPEED
+    p->len = p->alloc = 0;
+    #endif
     p->count = 0;
     return mp_const_none;
 }
@@ -982,7 +1003,9 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 static mp_obj_t command_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     command_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_arg_check_num(n_args, n_kw, 0, MP_OBJ_FUN_ARGS_MAX, false);
+    if (n_kw != 0) {
+        mp_arg_check_num(n_args, n_kw, 0, MP_OBJ_FUN_ARGS_MAX, false); // raises
+    }
     if (mp_obj_is_type(self->target, &picoredis_type_Pipeline)) {
         return pipeline_queue(self->target, self->name, n_args, args);
     }

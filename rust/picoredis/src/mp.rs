@@ -84,6 +84,16 @@ fn natmod_qstr(i: u32) -> Qstr {
     unsafe { picoredis_natmod_qstr(i) }
 }
 
+/// The longest a qstr can be (its length is stored in MICROPY_QSTR_BYTES_IN_LEN bytes).
+#[cfg(speed)]
+pub const QSTR_MAX_LEN: usize = (1 << (8 * sys::MICROPY_QSTR_BYTES_IN_LEN)) - 1;
+
+/// Whether `o` is an interned str (a qstr object: representation A's tag 0b010).
+#[cfg(speed)]
+pub fn is_qstr(o: Obj) -> bool {
+    o as usize & 7 == 2
+}
+
 /// The str object of a qstr (representation A: tagged with 0b010).
 pub fn qstr_obj(q: Qstr) -> Obj {
     ((q << 3) | 2) as Obj

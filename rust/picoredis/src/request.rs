@@ -71,6 +71,15 @@ pub unsafe fn check(args: &[Obj]) -> Result<usize, Fail> {
     }
     let mut n = 16;
     for &a in args {
+        // An interned str (a command name, a key written in the source) is always
+        // sendable, and no longer than a qstr can be: counted so, without looking up its
+        // text (a walk through the qstr pools, twice per GET of a pipeline otherwise). A
+        // build for speed only.
+        #[cfg(speed)]
+        if mp::is_qstr(a) {
+            n += 16 + mp::QSTR_MAX_LEN;
+            continue;
+        }
         // SAFETY: the caller's contract; the class is used at once, nothing borrowed kept.
         let class = unsafe { classify(a)? };
         n += 16

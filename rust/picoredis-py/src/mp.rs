@@ -207,6 +207,15 @@ pub fn is_none(o: Obj) -> bool {
     o == unsafe { ffi::Py_None() }
 }
 
+/// Whether `o` is an interned str whose length the core may bound without reading it
+/// (MicroPython's qstr objects). This host has none: every str is read.
+pub fn is_qstr(_: Obj) -> bool {
+    false
+}
+
+/// The longest a qstr can be: unused here (`is_qstr` is never true).
+pub const QSTR_MAX_LEN: usize = 0;
+
 /// An exact int that fits a machine word (MicroPython's "small int"; a bool is not one).
 /// Not `unsafe`, as the core's is not (there it reads the word's tag bits alone, and the
 /// core calls it outside `unsafe`: `Runs::next`); here it reads the object, which any

@@ -270,7 +270,9 @@ impl Parser {
             }
             i += 1;
         }
-        if input.get(i + 1) != Some(&b'\n') || len > self.limits.max_bulk_len {
+        // Past a limit `next` would refuse, leave the verdict (the error) to it.
+        let too_long = i.saturating_sub(1) > self.limits.max_line_len;
+        if input.get(i + 1) != Some(&b'\n') || len > self.limits.max_bulk_len || too_long {
             return None;
         }
         let start = i + 2;

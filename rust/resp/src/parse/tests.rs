@@ -444,3 +444,17 @@ fn error_messages() {
     assert_eq!(BadTypeByte.message(), "invalid type byte");
     let _ = End::Idle;
 }
+
+// Found by the fuzzer: whole_bulk took a bulk string whose length line `next` refuses as
+// too long (max_line_len), so the speed build and `next` disagreed.
+#[test]
+fn whole_bulk_keeps_the_line_limit() {
+    let limits = Limits {
+        max_line_len: 1,
+        ..Limits::default()
+    };
+    let mut p = Parser::new(limits);
+    assert!(p.whole_bulk(b"$10\r\n0123456789\r\n").is_none());
+    let mut p = Parser::new(limits);
+    assert!(p.whole_bulk(b"$3\r\nabc\r\n").is_some());
+}

@@ -45,12 +45,16 @@ include bench/bench.mk
 # every optional part and with none (PICOREDIS_FEATURES=: no Reader, pub/sub, TLS, trace, heal,
 # sentinel or cluster).
 size: qemu-firmware qemu-firmware-plain qemu-firmware-min qemu-test-min esp32-parts \
-	natmod firmware-stock qemu-firmware-stock qemu-firmware-nocluster
+	natmod firmware-stock qemu-firmware-stock qemu-firmware-nocluster qemu-firmware-noreplicas
 	$(REPO)/tools/size.sh
-# Every part but the cluster one: what RedisCluster costs on Cortex-M3.
+# Every part but the cluster ones: what RedisCluster costs on Cortex-M3; and every part
+# but cluster_replicas: what its read_from_replicas adds.
 qemu-firmware-nocluster:
 	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES="reader pubsub tls trace heal sentinel" \
 		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-nocluster
+qemu-firmware-noreplicas:
+	$(MAKE) qemu-firmware-arm PICOREDIS_FEATURES="reader pubsub tls trace heal sentinel cluster" \
+		QEMU_BUILD_ARM=$(BUILD_DIR)/qemu-arm-noreplicas
 # The smallest build freezes asyncio only, as the plain firmwares do: picoredis' Python
 # part needs the Reader it leaves out, so `import picoredis` there is the built-in.
 qemu-firmware-min:
@@ -150,7 +154,7 @@ esp32-cmake-check: firmware
 	cmake --build $(BUILD_DIR)/esp32-cmake-check
 
 .PHONY: all deps firmware demo test test-rust test-c test-unix test-py wheel check-header header check-no-panic \
-	lint fuzz fuzz-smoke soak soak-cluster soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain \
+	lint fuzz fuzz-smoke soak soak-cluster soak-threads soak-threads-short test-valgrind qemu-tests-gen size qemu-firmware-plain qemu-firmware-noreplicas \
 	natmod natmod-x64 natmod-test qemu-firmware-stock firmware-stock qemu-firmware-min qemu-test-min esp32-parts esp32-cmake-check clean
 
 all: firmware
@@ -237,12 +241,12 @@ lint: firmware natmod-x64
 	PYO3_PYTHON=$$py/bin/python cargo clippy --manifest-path rust/picoredis-py/Cargo.toml \
 		--locked --target-dir $(BUILD_DIR)/clippy-$${py##*/} --quiet -- -D warnings -A clippy::unnecessary_cast \
 		|| exit 1; done  # (unnecessary_cast: the core's mp_int_t casts, isize on this host)
-	for speed in '' 1; do for features in '--features=reader pubsub tls trace' '--features=cluster' --no-default-features; do \
+	for speed in '' 1; do for features in --features=reader,pubsub,tls,trace '--no-default-features --features=cluster' --no-default-features; do \
 	PICOREDIS_SPEED=$$speed \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(MICROPY_DIR)/ports/unix \
 	MICROPY_CFLAGS_FILE=$(UNIX_BUILD)/rust/cflags.txt \
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \
-	cargo clippy -p picoredis "$$features" --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
+	cargo clippy -p picoredis $$features --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
 		|| exit 1; done; done
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(NATMOD_BUILD)/x64 \
 	MICROPY_CFLAGS_FILE=$(NATMOD_BUILD)/x64/cflags.txt \

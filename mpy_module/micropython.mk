@@ -16,7 +16,7 @@ CFLAGS_USERMOD += -I$(PICOREDIS_MOD_DIR)
 # list (PICOREDIS_FEATURES= builds the smallest client: Redis, pipelines, transactions, no
 # Reader, pub/sub, TLS, debug trace, connect backoff and health check, Sentinel, or
 # RedisCluster).
-PICOREDIS_FEATURES ?= reader pubsub tls trace heal sentinel cluster
+PICOREDIS_FEATURES ?= reader pubsub tls trace heal sentinel cluster cluster_replicas
 CFLAGS_USERMOD += $(foreach f,$(PICOREDIS_FEATURES),-DPICOREDIS_$(shell echo $(f) | tr a-z A-Z))
 
 # The Rust target: the host for the unix port; ports set PICOREDIS_RUST_TARGET

@@ -131,7 +131,10 @@ const qstr picoredis_rust_qstrs[] = {
     MP_QSTR_SENTINEL, MP_QSTR_ROLE, MP_QSTR_discover_master, MP_QSTR_discover_slaves, MP_QSTR_args,
     #endif
     #if defined(PICOREDIS_CLUSTER)
-    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args, MP_QSTR_READONLY,
+    MP_QSTR_CLUSTER, MP_QSTR_SLOTS, MP_QSTR_ASKING, MP_QSTR_args,
+    #endif
+    #if defined(PICOREDIS_CLUSTER_REPLICAS)
+    MP_QSTR_READONLY,
     #endif
 };
 #endif
@@ -510,7 +513,10 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
            ARG_retries, ARG_backoff_base, ARG_backoff_cap, ARG_health_check_interval,
            #endif
            #if defined(PICOREDIS_CLUSTER)
-           ARG_startup_nodes, ARG_max_connections, ARG_read_from_replicas,
+           ARG_startup_nodes, ARG_max_connections,
+           #endif
+           #if defined(PICOREDIS_CLUSTER_REPLICAS)
+           ARG_read_from_replicas,
            #endif
     };
     ARG_TABLE mp_arg_t allowed_args[] = {
@@ -539,6 +545,8 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
         #if defined(PICOREDIS_CLUSTER)
         { MP_QSTR_startup_nodes, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_max_connections, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        #endif
+        #if defined(PICOREDIS_CLUSTER_REPLICAS)
         { MP_QSTR_read_from_replicas, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         #endif
     };
@@ -550,13 +558,19 @@ static void redis_options(size_t n_args, size_t n_kw, const mp_obj_t *all_args,
         cluster[0] = a[ARG_startup_nodes].u_obj;
         cluster[1] = a[ARG_max_connections].u_obj;
     } else if (a[ARG_startup_nodes].u_obj != mp_const_none || a[ARG_max_connections].u_obj != mp_const_none
-               || a[ARG_read_from_replicas].u_bool) {
+               #if defined(PICOREDIS_CLUSTER_REPLICAS)
+               || a[ARG_read_from_replicas].u_bool
+               #endif
+               ) {
         mp_raise_TypeError(MP_ERROR_TEXT("RedisCluster's option"));
     }
+    #else
+    (void)cluster;
+    #endif
+    #if defined(PICOREDIS_CLUSTER_REPLICAS)
     // (Its node connections send READONLY: rust/picoredis/src/handshake.rs.)
     o->readonly = a[ARG_read_from_replicas].u_bool;
     #else
-    (void)cluster;
     o->readonly = false;
     #endif
 

@@ -57,11 +57,20 @@ lib_code() { # tool archive: text + rodata of the picoredis object(s), compiler_
 echo "| firmware | flash without | flash with | picoredis flash | of which frozen Python | RAM without | RAM with | picoredis RAM |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 row "qemu MPS2_AN385 (Cortex-M3), every part" arm-none-eabi-size $B/qemu-arm/firmware.elf $B/qemu-arm-plain/firmware.elf
+part() { # label with.elf without.elf: the flash and RAM one part adds
+    printf '| (so %s, on Cortex-M3) | | | **%d** | | | | **%d** |\n' "$1" \
+        $(($(flash arm-none-eabi-size "$2") - $(flash arm-none-eabi-size "$3"))) \
+        $(($(ram arm-none-eabi-size "$2") - $(ram arm-none-eabi-size "$3")))
+}
+if [ -f $B/qemu-arm-noreplicas/firmware.elf ]; then
+    row "qemu MPS2_AN385 (Cortex-M3), every part but cluster_replicas" arm-none-eabi-size $B/qemu-arm-noreplicas/firmware.elf $B/qemu-arm-plain/firmware.elf
+    part "the cluster_replicas part, read_from_replicas" $B/qemu-arm/firmware.elf $B/qemu-arm-noreplicas/firmware.elf
+fi
 if [ -f $B/qemu-arm-nocluster/firmware.elf ]; then
-    row "qemu MPS2_AN385 (Cortex-M3), every part but cluster" arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf $B/qemu-arm-plain/firmware.elf
-    printf '| (so the cluster part, RedisCluster, on Cortex-M3) | | | **%d** | | | | **%d** |\n' \
-        $(($(flash arm-none-eabi-size $B/qemu-arm/firmware.elf) - $(flash arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf))) \
-        $(($(ram arm-none-eabi-size $B/qemu-arm/firmware.elf) - $(ram arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf)))
+    row "qemu MPS2_AN385 (Cortex-M3), every part but cluster and cluster_replicas" arm-none-eabi-size $B/qemu-arm-nocluster/firmware.elf $B/qemu-arm-plain/firmware.elf
+    if [ -f $B/qemu-arm-noreplicas/firmware.elf ]; then
+        part "the cluster part, RedisCluster" $B/qemu-arm-noreplicas/firmware.elf $B/qemu-arm-nocluster/firmware.elf
+    fi
 fi
 if [ -f $B/qemu-arm-min/firmware.elf ]; then
     row "qemu MPS2_AN385 (Cortex-M3), PICOREDIS_FEATURES= (no Reader, pub/sub, TLS, trace, heal, sentinel, cluster)" arm-none-eabi-size $B/qemu-arm-min/firmware.elf $B/qemu-arm-plain/firmware.elf

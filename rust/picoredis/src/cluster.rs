@@ -80,6 +80,7 @@ pub struct Cluster {
     /// `replica_of[i]`: 1 + the node node `i` is a replica of, 0 for a master (or a
     /// replica that is not read from). (An array of its own: cleared and searched
     /// with less code.)
+    #[cfg(feature = "cluster_replicas")]
     replica_of: [u8; MAX_NODES],
     nodes: u8,
     /// The last `attempt` could not reach its node.
@@ -91,6 +92,7 @@ pub struct Cluster {
     /// Node clients kept at most.
     max_open: u8,
     /// Turns of the reads among a master and its replicas.
+    #[cfg(feature = "cluster_replicas")]
     turn: u8,
     cmd_cache: [Obj; CMD_CACHE],
 }
@@ -379,26 +381,31 @@ impl Cluster {
         });
         if let Some(&Range { node: m, .. }) = range {
             let m = m as usize;
-            if !(read && self.opts.readonly) {
-                return m;
+            #[cfg(feature = "cluster_replicas")]
+            if read && self.opts.readonly {
+                // The master, then its replicas: the `turn`th of them, in a cycle.
+                let tag = m as u8 + 1;
+                let replicas = self
+                    .replica_of
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &r)| r == tag);
+                let k = (self.turn as usize).checked_rem(replicas.clone().count() + 1);
+                return match k.unwrap_or(0).checked_sub(1) {
+                    Some(k) => replicas.map(|(i, _)| i).nth(k).unwrap_or(m),
+                    None => m,
+                };
             }
-            // The master, then its replicas: the `turn`th of them, in a cycle.
-            let tag = m as u8 + 1;
-            let replicas = self
-                .replica_of
-                .iter()
-                .enumerate()
-                .filter(|&(_, &r)| r == tag);
-            let k = (self.turn as usize).checked_rem(replicas.clone().count() + 1);
-            return match k.unwrap_or(0).checked_sub(1) {
-                Some(k) => replicas.map(|(i, _)| i).nth(k).unwrap_or(m),
-                None => m,
-            };
+            let _ = read;
+            return m;
         }
         // (Nodes not known yet have no client.)
         let open = (0..MAX_NODES).find(|&i| {
+            #[cfg(feature = "cluster_replicas")]
+            if self.replica_of.get(i) != Some(&0) {
+                return false;
+            }
             self.node.get(i).is_some_and(|k| !k.client.is_null())
-                && self.replica_of.get(i) == Some(&0)
         });
         open.unwrap_or(self.ranges().first().map_or(0, |r| r.node as usize))
     }
@@ -474,7 +481,10 @@ impl Cluster {
     unsafe fn read_slots(&mut self, v: Obj, from: usize) {
         self.ranges = 0;
         self.moved = 0;
-        self.replica_of = [0; MAX_NODES];
+        #[cfg(feature = "cluster_replicas")]
+        {
+            self.replica_of = [0; MAX_NODES];
+        }
         // SAFETY: the caller's contract.
         unsafe {
             for &e in mp::items(v) {
@@ -503,10 +513,13 @@ impl Cluster {
                             node: i as u8,
                         });
                         master = i as u8 + 1;
-                    } else if let Some(r) = self.replica_of.get_mut(i) {
-                        *r = master;
+                    } else {
+                        #[cfg(feature = "cluster_replicas")]
+                        if let Some(r) = self.replica_of.get_mut(i) {
+                            *r = master;
+                        }
                     }
-                    if !self.opts.readonly {
+                    if !cfg!(feature = "cluster_replicas") || !self.opts.readonly {
                         break;
                     }
                 }
@@ -569,7 +582,10 @@ impl Cluster {
         // SAFETY: the caller's contract.
         unsafe {
             let (slot, read) = route(args)?;
-            self.turn = self.turn.wrapping_add(read as u8);
+            #[cfg(feature = "cluster_replicas")]
+            {
+                self.turn = self.turn.wrapping_add(read as u8);
+            }
             self.run(slot, read, Op::Command(args))
         }
     }
@@ -666,7 +682,10 @@ impl Cluster {
             }
             let out = mp::new_list(cmds.len());
             // (One turn for the whole pipeline: its reads of a slot go to one node.)
-            self.turn = self.turn.wrapping_add(1);
+            #[cfg(feature = "cluster_replicas")]
+            {
+                self.turn = self.turn.wrapping_add(1);
+            }
             loop {
                 // The commands still to send of the node of the first one, in order. (The
                 // first round checks them all before anything is sent.)

@@ -105,7 +105,7 @@ pub unsafe fn run(o: &Options, call: Call) -> Result<(), Fail> {
     }
     // A cluster node that may serve reads as a replica: on every connection, so a
     // reconnect keeps it.
-    #[cfg(feature = "cluster")]
+    #[cfg(feature = "cluster_replicas")]
     if o.readonly {
         call(&[mp::qstr_obj(mp::qstr(sys::MP_QSTR_READONLY))], false)?;
     }

@@ -16,6 +16,10 @@ so spaces are allowed:
   DRIP <hex> <ms>           send the bytes one at a time, <ms> apart
   HELLO [3 ...]             a minimal HELLO reply (a RESP3 map with `3`), so clients with
                             protocol=3 can connect; the other arguments are ignored
+  CLIENT SETNAME reply:<hex>  +OK, and the connection answers CLUSTER (any arguments)
+                            with those raw bytes from then on (a RedisCluster sends its
+                            client_name first on every node connection: the test's
+                            canned CLUSTER SLOTS reply)
   SUBSCRIBE <channel>...    like redis: a subscribe confirmation per channel (RESP2);
                             a channel named `steps:<ms>:<hex>[:<ms>:<hex>...]` is then
                             also sent each <hex> after waiting its <ms> (e.g. a pub/sub
@@ -146,6 +150,14 @@ class Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"%2\r\n+server\r\n+fake\r\n+proto\r\n:3\r\n")
         else:
             self.request.sendall(b"*4\r\n$6\r\nserver\r\n$4\r\nfake\r\n$5\r\nproto\r\n:2\r\n")
+
+    def do_CLIENT(self, sub="", name="", *ignored):
+        if sub.upper() == "SETNAME" and name.startswith("reply:"):
+            self.canned = bytes.fromhex(name[len("reply:"):])
+        self.request.sendall(b"+OK\r\n")
+
+    def do_CLUSTER(self, *ignored):
+        self.request.sendall(getattr(self, "canned", b"-ERR fake server: no canned reply\r\n"))
 
     def do_SUBSCRIBE(self, *channels):
         for i, ch in enumerate(channels, 1):

@@ -408,6 +408,38 @@ def test_startup_nodes_and_errors():
     rc.close()
 
 
+def canned(reply):
+    """A RedisCluster on the fake server, whose CLUSTER SLOTS answer is `reply` (raw
+    RESP; tests/fake_server.py: CLIENT SETNAME reply:<hex>)."""
+    from testenv import hexstr, FAKE_PORT
+    return RedisCluster(HOST, FAKE_PORT, client_name='reply:' + hexstr(reply), retries=0)
+
+
+@test
+def test_malformed_slot_map_is_not_trusted():
+    # A node whose CLUSTER SLOTS answer is not ranges of ints and (host, port) pairs:
+    # the entries that are not are left out of the map (as Sentinel leaves out an
+    # answer it cannot read); the cluster is made, and works (a command without keys
+    # goes to the node that answered). Before: TypeError from deep inside the map
+    # reader ("can't convert bytes to int"), the server's fault reported as the caller's.
+    from testenv import FAKE_PORT, hexstr
+    if FAKE_PORT is None:
+        return
+    node = b'*2\r\n$9\r\n127.0.0.1\r\n:%d\r\n' % FAKE_PORT
+    for reply in [
+        b'*1\r\n*3\r\n$1\r\nx\r\n:16383\r\n' + node,              # start not an int
+        b'*1\r\n*3\r\n:0\r\n$5\r\n16383\r\n' + node,              # end not an int
+        b'*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n$2\r\nxx\r\n',  # port
+        b'*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:70000\r\n',  # range
+        b'*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n:1\r\n:%d\r\n' % FAKE_PORT,  # host
+        b'+OK\r\n',                                                 # not a list at all
+        b'*2\r\n:5\r\n*1\r\n:0\r\n',                                 # entries not lists
+    ]:
+        rc = canned(reply)
+        eq(rc.script(hexstr(b'+OK\r\n')), b'OK')
+        rc.close()
+
+
 
 @test
 def test_shares_redis_methods():

@@ -148,6 +148,21 @@ unsafe fn route(args: &[Obj]) -> Result<(Option<u16>, bool), Fail> {
     }
 }
 
+/// The items of `o` if it is a list (a reply's array), else none (nothing is raised).
+///
+/// # Safety
+/// VM thread; `o` a valid object only the caller reaches (the slice borrows it).
+unsafe fn lists<'a>(o: Obj) -> &'a [Obj] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if mp::type_is(o, mp::list_type()) {
+            mp::items(o)
+        } else {
+            &[]
+        }
+    }
+}
+
 /// A node client (None for an empty slot).
 ///
 /// # Safety
@@ -473,11 +488,13 @@ impl Cluster {
     /// `[start, end, [host, port, ...], replicas...]` (an empty host is `from`'s). The
     /// replicas are kept only with `read_from_replicas`.
     ///
+    /// A malformed answer is not trusted (as Sentinel's are not): an entry whose slots
+    /// or port are not ints (or the port not 0-65535), or that is not a list, is left
+    /// out; a host that is not text counts as empty. Slot numbers are kept to 14 bits: a
+    /// wrong one sends a command to a wrong node, which redirects it.
+    ///
     /// # Safety
-    /// The client contract; `v` a reply object only this call reaches. A reply that is
-    /// not lists of ints and texts raises TypeError (the map keeps the ranges read
-    /// before). Slot numbers are kept to 14 bits and ports to 16: a wrong number sends a
-    /// command to a wrong node, which redirects it.
+    /// The client contract; `v` a reply object only this call reaches.
     unsafe fn read_slots(&mut self, v: Obj, from: usize) {
         self.ranges = 0;
         self.moved = 0;
@@ -487,13 +504,23 @@ impl Cluster {
         }
         // SAFETY: the caller's contract.
         unsafe {
-            for &e in mp::items(v) {
-                let [start, end, nodes @ ..] = mp::items(e) else {
+            for &e in lists(v) {
+                let [start, end, nodes @ ..] = lists(e) else {
+                    continue;
+                };
+                // (A reply's ints are small ints: mp::int.)
+                let (Some(start), Some(end)) =
+                    (mp::small_int_value(*start), mp::small_int_value(*end))
+                else {
                     continue;
                 };
                 let mut master = 0;
                 for &n in nodes {
-                    let [host, port, ..] = mp::items(n) else {
+                    let [host, port, ..] = lists(n) else {
+                        continue;
+                    };
+                    let Some(port) = mp::int_small(*port).and_then(|p| u16::try_from(p).ok())
+                    else {
                         continue;
                     };
                     let name = mp::buffer(*host).unwrap_or(&[]);
@@ -503,13 +530,13 @@ impl Cluster {
                         *host
                     };
                     // (No room for another node: the slots go where MOVED says.)
-                    let Some(i) = self.node_index(host, mp::int_arg(*port) as u16) else {
+                    let Some(i) = self.node_index(host, port) else {
                         break;
                     };
                     if master == 0 {
                         self.push(Range {
-                            start: mp::int_arg(*start) as u16 & (SLOTS - 1),
-                            end: mp::int_arg(*end) as u16 & (SLOTS - 1),
+                            start: start as u16 & (SLOTS - 1),
+                            end: end as u16 & (SLOTS - 1),
                             node: i as u8,
                         });
                         master = i as u8 + 1;

@@ -529,7 +529,7 @@ pub unsafe fn is_exception(o: Obj) -> bool {
 /// # Safety
 /// VM thread; may raise (TypeError for a non-int, OverflowError beyond a machine word).
 /// `o` must be a valid object.
-#[cfg(any(feature = "reader", feature = "cluster"))]
+#[cfg(feature = "reader")]
 #[inline]
 pub unsafe fn int_arg(o: Obj) -> isize {
     // SAFETY: the caller's contract.

@@ -110,9 +110,22 @@ def main():
     assert len(r.get(BIG_KEY)) == BIG_LEN
     assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
 
-    def pipelined(batch):
-        p = r.pipeline(transaction=False)
+    run_blocking(r, r.pipeline(transaction=False), opts, only)
 
+    import asyncio
+    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
+        if only and name not in only:
+            continue
+        ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, opts.budget_ms * 1000))
+        print('INFO asyncio_parser', aparser)
+        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
+
+
+def run_blocking(r, p, opts, only):
+    """The blocking workloads on client `r` (redis-py's or picoredis' Redis, the same
+    calls), pipelined with `p` (one pipeline object reused across batches), each
+    timed for the budget; prints a RESULT line per workload and closes `r`."""
+    def pipelined(batch):
         def op():
             for _ in range(batch):
                 p.get(SMALL_KEY)
@@ -137,14 +150,6 @@ def main():
         ops, us = run_timed(op, budget)
         print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
     r.close()
-
-    import asyncio
-    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
-        if only and name not in only:
-            continue
-        ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, budget))
-        print('INFO asyncio_parser', aparser)
-        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
 
 
 def bench_picoredis(opts, only):
@@ -158,33 +163,7 @@ def bench_picoredis(opts, only):
     assert len(r.get(BIG_KEY)) == BIG_LEN
     assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
 
-    def pipelined(batch):
-        p = r.pipeline()
-
-        def op():
-            for _ in range(batch):
-                p.get(SMALL_KEY)
-            return p.execute()
-        return op
-
-    workloads = [
-        ('get_small', lambda: r.get(SMALL_KEY), 1),
-        ('get_10k', lambda: r.get(BIG_KEY), 1),
-        ('pipe_get_100', pipelined(100), 100),
-        ('pipe_get_1000', pipelined(1000), 1000),
-        ('set_1k', lambda: r.set(SET_KEY, SET_VALUE), 1),
-        ('lrange_1000', lambda: r.lrange(LIST_KEY, 0, -1), 1),
-    ]
-    budget = opts.budget_ms * 1000
-    for name, op, per_op in workloads:
-        if only and name not in only:
-            continue
-        if per_op > 1:
-            replies = op()
-            assert len(replies) == per_op and replies[-1] == b'abc'
-        ops, us = run_timed(op, budget)
-        print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
-    r.close()
+    run_blocking(r, r.pipeline(), opts, only)
     for name in ('async_get_1', 'async_get_50'):
         if not only or name in only:
             print('RESULT', name, 'n/a')

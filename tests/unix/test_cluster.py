@@ -440,6 +440,28 @@ def test_malformed_slot_map_is_not_trusted():
         rc.close()
 
 
+@test
+def test_malformed_redirection_is_not_followed():
+    # A MOVED/ASK whose slot or port is out of range (or not a number) reaches the caller
+    # as the error it is, at once. Before: the port was taken mod 65536 (70000: port
+    # 4464) and the slot mod 16384, and the command chased a node that is not there
+    # until the retry budget was spent.
+    import time
+    from testenv import FAKE_PORT, hexstr
+    if FAKE_PORT is None:
+        return
+    ok = b'*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:%d\r\n' % FAKE_PORT
+    rc = canned(ok)
+    for err in [b'MOVED 1 127.0.0.1:70000', b'ASK 1 127.0.0.1:-1', b'MOVED 16384 :%d' % FAKE_PORT,
+                b'MOVED x 127.0.0.1:%d' % FAKE_PORT, b'ASK 1 127.0.0.1:']:
+        t0 = time.ticks_ms()
+        e = raises(RedisError, rc.script, hexstr(b'-' + err + b'\r\n'))
+        eq(e.args[0], err.split()[0].decode())
+        check(time.ticks_diff(time.ticks_ms(), t0) < 500, 'not retried')
+    eq(rc.script(hexstr(b'+OK\r\n')), b'OK')     # still usable
+    rc.close()
+
+
 
 @test
 def test_shares_redis_methods():

@@ -577,14 +577,23 @@ impl Cluster {
             if colon <= sp {
                 return (0, 0, from);
             }
-            let num = |t: Option<&[u8]>| t.and_then(resp::parse::parse_integer).unwrap_or(0) as u16;
+            // A slot or port out of range is not followed: the caller gets the error.
+            let num = |t: Option<&[u8]>| {
+                t.and_then(resp::parse::parse_integer)
+                    .and_then(|n| u16::try_from(n).ok())
+            };
+            let (Some(slot @ 0..SLOTS), Some(port)) =
+                (num(text.get(..sp)), num(text.get(colon + 1..)))
+            else {
+                return (0, 0, from);
+            };
             let host = match text.get(sp + 1..colon).unwrap_or(&[]) {
                 [] => self.node.get(from).map_or(mp::none(), |k| k.host),
                 h => mp::str_utf8(h),
             };
             // (No room for the node: the caller gets the redirection as an error.)
-            match self.node_index(host, num(text.get(colon + 1..))) {
-                Some(node) => (kind, num(text.get(..sp)) & (SLOTS - 1), node),
+            match self.node_index(host, port) {
+                Some(node) => (kind, slot, node),
                 None => (0, 0, from),
             }
         }

@@ -22,6 +22,8 @@ LIB = os.path.join(os.path.dirname(HERE), "lib")
 
 SHARED = [
     "test_arguments.py",
+    "test_async.py",
+    "test_async_session.py",
     "test_binary_and_unicode.py",
     "test_commands.py",
     "test_connection.py",
@@ -54,8 +56,6 @@ SHARED = [
 ]
 
 NOT_YET = {
-    "test_async.py": "picoredis.asyncio (MicroPython's asyncio internals; CPython's: later)",
-    "test_async_session.py": "picoredis.asyncio",
     "test_cluster.py": "RedisCluster (the cluster part is not built for this host yet)",
     "test_cluster_failover.py": "RedisCluster",
     "test_fault_hostile.py": "measures MicroPython's heap (gc.mem_free)",
@@ -90,4 +90,5 @@ def test_unix_file(servers, name):
         passed, failed, notes = runner.judge_exp(path, out, crash)
     else:
         passed, failed, notes = runner.judge_ptest(out, crash)
+    print(out)  # (shown by pytest -rP)
     assert failed == 0 and passed > 0, "\n".join(notes or out.splitlines()[-40:])

@@ -47,3 +47,17 @@ if not hasattr(_socket.socket, "write"):
 
     _socket.socket.write = _write
     _socket.socket.read = _read
+
+# MicroPython's asyncio has sleep_ms() and wait_for_ms() (times in ms, as this client's
+# options); CPython's and PyPy's take seconds.
+import asyncio as _asyncio
+
+if not hasattr(_asyncio, "sleep_ms"):
+    def _sleep_ms(ms):
+        return _asyncio.sleep(ms / 1000)
+
+    def _wait_for_ms(aw, ms):
+        return _asyncio.wait_for(aw, ms / 1000)
+
+    _asyncio.sleep_ms = _sleep_ms
+    _asyncio.wait_for_ms = _wait_for_ms

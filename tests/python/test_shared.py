@@ -44,6 +44,7 @@ SHARED = [
     "test_misuse_streams.py",
     "test_misuse_threads.py",
     "test_misuse_values.py",
+    "test_options.py",
     "test_pipeline.py",
     "test_pubsub.py",
     "test_reader.py",
@@ -61,7 +62,6 @@ NOT_YET = {
     "test_fault_hostile.py": "measures MicroPython's heap (gc.mem_free)",
     "test_fault_soak_short.py": "measures MicroPython's heap (gc.mem_free)",
     "test_frozen_package.py": "MicroPython's frozen package",
-    "test_options.py": "its boxed-int cases need MicroPython's small ints (b is not b + 0)",
     "test_sentinel.py": "Sentinel (not built for this host yet)",
     "test_sentinel_failover.py": "Sentinel",
 }

@@ -185,6 +185,48 @@ class _Sink:
         self.fail = lambda exc: lost()
 
 
+class _Link(asyncio.Protocol):
+    # The default connection, on asyncio's own transport (TCP, or TLS by the ssl module):
+    # what arrives goes straight to the client's parser, from the transport's callback (no
+    # read task); the client writes through `transport` (no writer task: with asyncio's
+    # transports a write needs no drain to go out). What arrives before the client has
+    # taken the link (a server's greeting error) waits for attach().
+
+    def __init__(self, client):
+        self.client = client
+        self.transport = None
+        self.early = []  # data before attach(), or None once attached
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def attach(self):
+        early, self.early = self.early, None
+        for data in early:
+            self.data_received(data)
+
+    def data_received(self, data):
+        if self.early is not None:
+            self.early.append(data)
+            return
+        try:
+            self.client._received(self, data, len(data))
+        except Exception as e:
+            self.client._fail(self, e)
+
+    def eof_received(self):
+        self.client._fail(self, _oserror(errno.ECONNRESET))
+
+    def connection_lost(self, exc):
+        if exc is None or not isinstance(exc, Exception):
+            exc = _oserror(errno.ECONNRESET)
+        self.client._fail(self, exc)
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
+
+
 _closing = set()  # wait_closed() tasks, referenced until done
 
 
@@ -238,10 +280,11 @@ class Redis:
         self._stream = None  # the writer of the open connection
         self._sink = None  # the pub/sub sink on a PubSub's connection
         # Futures and _Calls whose replies are due, in order (one deque for the client's
-        # life: the read loop holds it).
+        # life: _received holds it).
         self._pending = collections.deque()
         self._out = bytearray()  # requests queued, not yet taken by the writer
         self._wake = None  # the future the writer task is parked on while _out is empty
+        self._flushing = False  # a flush of _out through the link is scheduled
         self._last_io = monotonic()  # the link's last progress (the reply timeout)
         # Bound commands may queue directly: the session is complete and no health check
         # may be due. Set once the session is complete; cleared when the link fails.
@@ -278,6 +321,7 @@ class Redis:
         self._stream = self._session = self._wake = self._sink = None
         self._connecting = self._connector = None
         self._ready = False
+        self._flushing = False
         self._out.clear()
         self._pending.clear()
         self._tasks = ()
@@ -340,7 +384,8 @@ class Redis:
         if self.connection_factory is not None:
             opening = self.connection_factory()
         else:
-            opening = asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+            opening = _get_running_loop().create_connection(
+                lambda: _Link(self), self.host, self.port, ssl=self.ssl)
         if self.timeout is not None:
             opening = asyncio.wait_for(opening, self.timeout / 1000)
         try:
@@ -348,11 +393,14 @@ class Redis:
         except asyncio.TimeoutError:
             # (An OSError on 3.11+, not on 3.9: the same everywhere, and retried.)
             raise RedisTimeout("no connection within timeout") from None
+        if isinstance(s, _Link):
+            r, s = None, s  # (create_connection gave (transport, protocol))
         self._stream = s
         self._session = None
         self._reader = Reader(self.protocol, "utf-8" if self.decode else None,
                               notEnoughData=_MORE)
         self._out.clear()
+        self._flushing = False
         self._last_io = monotonic()
         # (Nothing can be pending here: commands queue only on a live connection. Were
         # one left, it would take the handshake's reply: fail it instead.)
@@ -360,9 +408,15 @@ class Redis:
         self._pending.clear()
         for call in pending:
             call.fail(_oserror(errno.ECONNRESET))
-        self._tasks = (asyncio.ensure_future(self._read_loop(r, s)),
-                       asyncio.ensure_future(self._watchdog(s)),
-                       asyncio.ensure_future(self._writer(s)))
+        if r is None:
+            # asyncio's own transport: the link hands the parser what arrives and writes
+            # what is queued; only the watchdog is a task.
+            self._tasks = (asyncio.ensure_future(self._watchdog(s)),)
+            s.attach()
+        else:
+            self._tasks = (asyncio.ensure_future(self._read_loop(r, s)),
+                           asyncio.ensure_future(self._watchdog(s)),
+                           asyncio.ensure_future(self._writer(s)))
         try:
             for args in self._handshake():
                 await self._call(args)
@@ -407,6 +461,7 @@ class Redis:
         self._ready = False  # bound commands take _send
         self._out.clear()  # queued requests dropped
         self._wake = None
+        self._flushing = False
         me = asyncio.current_task()
         for t in self._tasks:
             if t is not me:
@@ -440,9 +495,7 @@ class Redis:
     # ---- reading and writing ------------------------------------------------------
 
     async def _read_loop(self, r, s):
-        reader = self._reader
-        pending = self._pending
-        push = self.protocol == 3
+        # A connection_factory's reader: awaited for data, which goes to _received.
         readinto = hasattr(r, "readinto")
         buf = bytearray(_READ_SIZE) if readinto else None
         try:
@@ -455,25 +508,34 @@ class Redis:
                     n = len(data) if data else 0
                 if not n:
                     raise _oserror(errno.ECONNRESET)  # the server closed the connection
-                self._last_io = monotonic()
-                reader.feed(data, 0, n)
-                while True:
-                    reply = reader.gets()
-                    if reply is _MORE:
-                        break
-                    if push and reader.is_push() and not (pending and
-                                                          pending[0] is self._sink):
-                        # Out of band (client-side caching invalidations): not a reply.
-                        continue
-                    if not pending:
-                        # Bytes no command asked for: the link cannot be trusted.
-                        raise RedisError("ERR", "unsolicited data from the server")
-                    if pending[0].take(reply):
-                        pending.popleft()
+                self._received(s, data, n)
         except asyncio.CancelledError:
             pass
         except Exception as e:
             self._fail(s, e)
+
+    def _received(self, s, data, n):
+        # Bytes from the connection `s`: every whole reply goes to the call at the front.
+        # Raises when the link cannot be trusted any more (the caller fails it).
+        if self._stream is not s:
+            return
+        self._last_io = monotonic()
+        reader = self._reader
+        pending = self._pending
+        push = self.protocol == 3
+        reader.feed(data, 0, n)
+        while True:
+            reply = reader.gets()
+            if reply is _MORE:
+                return
+            if push and reader.is_push() and not (pending and pending[0] is self._sink):
+                # Out of band (client-side caching invalidations): not a reply.
+                continue
+            if not pending:
+                # Bytes no command asked for: the link cannot be trusted.
+                raise RedisError("ERR", "unsolicited data from the server")
+            if pending[0].take(reply):
+                pending.popleft()
 
     async def _watchdog(self, s):
         # A reply that does not come within `timeout` fails the connection.
@@ -514,17 +576,45 @@ class Redis:
 
     def _queue(self, data, call):
         # Queues whole requests and the call that takes their replies (None: replies go
-        # to the call already pending, a pub/sub sink); wakes the writer.
-        if not self._pending:
+        # to the call already pending, a pub/sub sink). What is queued during one loop
+        # turn goes out in one write: by the link's flush (a callback) or the writer task.
+        idle = not self._pending
+        if idle:
             self._last_io = monotonic()  # the reply timeout counts from here
-        self._out += data
         if call is not None:
             self._pending.append(call)
+        s = self._stream
+        if type(s) is _Link:
+            if not self._flushing:
+                if idle and call is not None:
+                    # Nothing in flight: waiting for the loop's next turn would only add
+                    # one (and a poll) to this command's round trip. What follows in this
+                    # turn goes out together, as below.
+                    s.transport.write(data)
+                    return
+                self._flushing = True
+                self._loop.call_soon(self._flush, s)
+            self._out += data
+            return
+        self._out += data
         wake = self._wake
         if wake is not None:
             self._wake = None
             if not wake.done():
                 wake.set_result(None)
+
+    def _flush(self, s):
+        self._flushing = False
+        out = self._out
+        if self._stream is s and out:
+            data = bytes(out)
+            out.clear()
+            try:
+                s.transport.write(data)
+            except Exception as e:
+                self._fail(s, e)
+                return
+            self._last_io = monotonic()
 
     def _call(self, args):
         # Queued now (connected or not: the caller knows); awaited by the caller.

@@ -226,3 +226,51 @@ def test_stubs_describe_the_module():
                    for n in c.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         missing = {m for m in methods if not hasattr(getattr(pa, name), m)}
         assert not missing, (name, missing)
+
+
+def test_a_server_that_answers_and_hangs_up_at_once():
+    # As redis-server does past maxclients: an error, then the connection closed, maybe
+    # before the client has taken it. The command fails (no reply timeout here: it must
+    # not wait for one) and the client is not left waiting on a dead link.
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+
+    def serve():
+        for _ in range(8):
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            c.sendall(b"-ERR max number of clients reached\r\n")
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+
+    async def main(late):
+        if late:
+            # The client takes the link only once the error and the close have come
+            # (they are then handed over together): the other order.
+            loop = asyncio.get_running_loop()
+            connect = loop.create_connection
+
+            async def slow(*args, **kw):
+                made = await connect(*args, **kw)
+                await asyncio.sleep(0.2)
+                return made
+            loop.create_connection = slow
+        r = pa.Redis("127.0.0.1", port, timeout=None, retries=0, db=1)  # (a handshake)
+        for _ in range(2):
+            try:
+                await asyncio.wait_for(r.ping(), 2)
+            except asyncio.TimeoutError:  # (an OSError on 3.11+: caught first)
+                pytest.fail("waited on a dead link")
+            except (OSError, RedisError):
+                pass
+    try:
+        run(main(False))
+        run(main(True))
+    finally:
+        srv.close()

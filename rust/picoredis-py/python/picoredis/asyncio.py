@@ -196,6 +196,7 @@ class _Link(asyncio.Protocol):
         self.client = client
         self.transport = None
         self.early = []  # data before attach(), or None once attached
+        self.gone = None  # the end of the connection, when it came before attach()
 
     def connection_made(self, transport):
         self.transport = transport
@@ -204,6 +205,8 @@ class _Link(asyncio.Protocol):
         early, self.early = self.early, None
         for data in early:
             self.data_received(data)
+        if self.gone is not None:
+            self.client._fail(self, self.gone)
 
     def data_received(self, data):
         if self.early is not None:
@@ -215,12 +218,16 @@ class _Link(asyncio.Protocol):
             self.client._fail(self, e)
 
     def eof_received(self):
-        self.client._fail(self, _oserror(errno.ECONNRESET))
+        self._lost(_oserror(errno.ECONNRESET))
 
     def connection_lost(self, exc):
-        if exc is None or not isinstance(exc, Exception):
-            exc = _oserror(errno.ECONNRESET)
-        self.client._fail(self, exc)
+        self._lost(exc if isinstance(exc, Exception) else _oserror(errno.ECONNRESET))
+
+    def _lost(self, exc):
+        if self.early is not None:
+            self.gone = self.gone or exc
+        else:
+            self.client._fail(self, exc)
 
     def close(self):
         if self.transport is not None:
@@ -578,12 +585,18 @@ class Redis:
         # Queues whole requests and the call that takes their replies (None: replies go
         # to the call already pending, a pub/sub sink). What is queued during one loop
         # turn goes out in one write: by the link's flush (a callback) or the writer task.
+        s = self._stream
+        if s is None:
+            # The link failed before this was queued (between a connect and its
+            # handshake): nothing will answer.
+            if call is not None:
+                call.fail(_oserror(errno.ENOTCONN))
+            return
         idle = not self._pending
         if idle:
             self._last_io = monotonic()  # the reply timeout counts from here
         if call is not None:
             self._pending.append(call)
-        s = self._stream
         if type(s) is _Link:
             if not self._flushing:
                 if idle and call is not None:

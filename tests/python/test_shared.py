@@ -22,6 +22,8 @@ LIB = os.path.join(os.path.dirname(HERE), "lib")
 
 SHARED = [
     "test_arguments.py",
+    "test_async.py",
+    "test_async_session.py",
     "test_binary_and_unicode.py",
     "test_commands.py",
     "test_connection.py",
@@ -31,8 +33,10 @@ SHARED = [
     "test_endless_replies.py",
     "test_errors.py",
     "test_examples.py",
+    "test_fault_hostile.py",
     "test_fault_proxy.py",
     "test_fault_push_desync.py",
+    "test_fault_soak_short.py",
     "test_fault_write_stall.py",
     "test_healing.py",
     "test_large_replies.py",
@@ -42,6 +46,7 @@ SHARED = [
     "test_misuse_streams.py",
     "test_misuse_threads.py",
     "test_misuse_values.py",
+    "test_options.py",
     "test_pipeline.py",
     "test_pubsub.py",
     "test_reader.py",
@@ -54,14 +59,9 @@ SHARED = [
 ]
 
 NOT_YET = {
-    "test_async.py": "picoredis.asyncio (MicroPython's asyncio internals; CPython's: later)",
-    "test_async_session.py": "picoredis.asyncio",
     "test_cluster.py": "RedisCluster (the cluster part is not built for this host yet)",
     "test_cluster_failover.py": "RedisCluster",
-    "test_fault_hostile.py": "measures MicroPython's heap (gc.mem_free)",
-    "test_fault_soak_short.py": "measures MicroPython's heap (gc.mem_free)",
     "test_frozen_package.py": "MicroPython's frozen package",
-    "test_options.py": "its boxed-int cases need MicroPython's small ints (b is not b + 0)",
     "test_sentinel.py": "Sentinel (not built for this host yet)",
     "test_sentinel_failover.py": "Sentinel",
 }
@@ -90,4 +90,5 @@ def test_unix_file(servers, name):
         passed, failed, notes = runner.judge_exp(path, out, crash)
     else:
         passed, failed, notes = runner.judge_ptest(out, crash)
+    print(out)  # (shown by pytest -rP)
     assert failed == 0 and passed > 0, "\n".join(notes or out.splitlines()[-40:])

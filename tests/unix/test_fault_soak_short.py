@@ -3,6 +3,7 @@
 # short and long delays, truncation, RST, garbage).  Every reply is checked
 # against its command: no desync, no unexpected exception, no heap drift, no
 # file descriptor leak.  The runner catches a crash (non-zero exit).
+import gc
 import sys
 sys.path.append("../faults")
 import os
@@ -10,6 +11,14 @@ from ptest import test, run, check
 from faultenv import PROXY_PORT, HOST
 
 COMMANDS = int(os.getenv("SOAK_SHORT_COMMANDS") or "3000")
+
+# The drift check needs gc.mem_free(): MicroPython's own, or on CPython the stand-in of
+# tests/python/compat (tracemalloc). PyPy has none that isolates picoredis' allocations
+# from its GC's arenas and cpyext's copies: there the soak runs without the drift check.
+HEAP = hasattr(gc, "mem_free")
+if not HEAP:
+    print("NOTE heap drift not measured on this interpreter (no gc.mem_free)")
+    gc.mem_free = lambda: 0
 
 
 @test
@@ -28,7 +37,7 @@ def soak_short():
     check(s["desyncs"] == 0, "%d desyncs" % s["desyncs"])
     check(s["unexpected"] == 0, "%d unexpected outcomes" % s["unexpected"])
     check(s["faulted_ops"] > 0, "no faults injected")
-    check(abs(s["heap_drift"]) < 16384, "heap drift %d bytes" % s["heap_drift"])
+    check(not HEAP or abs(s["heap_drift"]) < 16384, "heap drift %d bytes" % s["heap_drift"])
     check(s["fds_start"] == s["fds_end"], "fds %d -> %d" % (s["fds_start"], s["fds_end"]))
     check(s["fds_after_close"] == s["fds_end"] - 1, "close() left the socket open")
 

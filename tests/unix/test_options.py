@@ -4,6 +4,7 @@
 import array
 import os
 import socket
+import sys
 import time
 import picoredis
 from picoredis import Redis, RedisError
@@ -154,12 +155,19 @@ def subscribe_on_plain_client_refused():
 
 # -- ints that are int objects: every int-valued option takes them ------------------------
 
+# MicroPython has small ints (immediate values) beside int objects; CPython and PyPy have
+# int objects only (CPython caches a few of them: `is` says nothing there), so on them
+# every int below is already an int object and only the MicroPython checks are skipped.
+SMALL_INTS = sys.implementation.name == 'micropython'
+
+
 def boxed(v):
     """An int object holding `v` (not a small int, though `v` would fit one): array('q')
     items are such objects, as integer replies used to be. picoredis must take one
     wherever it takes an int."""
     b = array.array('q', [v])[0]
-    check(b is not b + 0, 'array item %r is a small int here' % v)  # (b + 0 is small)
+    if SMALL_INTS:
+        check(b is not b + 0, 'array item %r is a small int here' % v)  # (b + 0 is small)
     return b
 
 
@@ -183,7 +191,8 @@ def port_from_an_integer_reply():
     port = r.incrby('opt:port', PORT)
     eq(Redis(HOST, port).ping(), b'PONG')
     # Integer replies are small ints when they fit, as MicroPython's own ints are.
-    check(port is port + 0, 'an integer reply is a boxed int')
+    if SMALL_INTS:
+        check(port is port + 0, 'an integer reply is a boxed int')
 
 
 @test

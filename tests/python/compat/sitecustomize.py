@@ -47,3 +47,53 @@ if not hasattr(_socket.socket, "write"):
 
     _socket.socket.write = _write
     _socket.socket.read = _read
+
+# MicroPython's asyncio has sleep_ms() and wait_for_ms() (times in ms, as this client's
+# options); CPython's and PyPy's take seconds.
+import asyncio as _asyncio
+
+if not hasattr(_asyncio, "sleep_ms"):
+    def _sleep_ms(ms):
+        return _asyncio.sleep(ms / 1000)
+
+    def _wait_for_ms(aw, ms):
+        return _asyncio.wait_for(aw, ms / 1000)
+
+    _asyncio.sleep_ms = _sleep_ms
+    _asyncio.wait_for_ms = _wait_for_ms
+
+# MicroPython's gc.mem_free() (the heap's free bytes), which the heap fault tests
+# (test_fault_hostile.py, tests/faults/soak_client.py) read around an operation: "used =
+# before - after" must show what the operation allocated, and two readings each after
+# gc.collect() what stayed allocated. On CPython it is a large constant minus
+# tracemalloc's count of every Python allocator (objects and PyMem: all of what
+# picoredis' host makes), tracing from the first reading on; the count is the *peak*
+# since the last gc.collect(), since reference counting frees at once what MicroPython's
+# heap keeps until a collection: a big allocation made and dropped within the operation
+# counts. PyPy has no tracemalloc, and nothing else that separates picoredis'
+# allocations from its GC's arenas and cpyext's copies of arguments: the tests skip the
+# heap checks there, saying so (tests/python/test_host_memory.py bounds the claims).
+import gc as _gc
+
+try:
+    import tracemalloc as _tm
+except ImportError:  # PyPy
+    _tm = None
+
+if _tm is not None and not hasattr(_gc, "mem_free"):
+    _FREE = 1 << 40
+    _collect = _gc.collect
+
+    def _mem_free():
+        if not _tm.is_tracing():
+            _tm.start()
+        return _FREE - _tm.get_traced_memory()[1]
+
+    def _collect_and_reset(*args):
+        n = _collect(*args)
+        if _tm.is_tracing():
+            _tm.reset_peak()
+        return n
+
+    _gc.mem_free = _mem_free
+    _gc.collect = _collect_and_reset

@@ -48,18 +48,25 @@ def run_timed(op, budget_us):
             return ops, elapsed
 
 
-async def run_async(host, port, ntasks, budget_us):
-    """(GETs, elapsed_us) for ntasks tasks doing GETs on one redis.asyncio client:
-    the same scheme as mpy_bench.run_async_tasks."""
+async def run_async(host, port, ntasks, budget_us, client='redis'):
+    """(GETs, elapsed_us, parser) for ntasks tasks doing GETs on one asyncio client,
+    redis.asyncio (hiredis) or picoredis.asyncio (the same Rust core as the blocking
+    client; one connection, as on MicroPython): the same scheme as
+    mpy_bench.run_async_tasks."""
     import asyncio
-    import redis.asyncio
-    r = redis.asyncio.Redis(host=host, port=port, protocol=2, max_connections=ntasks)
-    try:
+    if client == 'picoredis':
+        import picoredis.asyncio
+        r = picoredis.asyncio.Redis(host, port)
+        parser = 'picoredis'
+    else:
+        import redis.asyncio
+        r = redis.asyncio.Redis(host=host, port=port, protocol=2, max_connections=ntasks)
         conn = await r.connection_pool.get_connection()
         parser = type(conn._parser).__name__
         await r.connection_pool.release(conn)
         if parser != '_AsyncHiredisParser':
             raise SystemExit('redis.asyncio is not using hiredis (parser %s)' % parser)
+    try:
         # warm-up: every task's connection is opened, every task gets the value
         replies = await asyncio.gather(*[r.get(SMALL_KEY) for _ in range(ntasks)])
         assert replies == [b'abc'] * ntasks, replies
@@ -80,7 +87,7 @@ async def run_async(host, port, ntasks, budget_us):
         counts = await asyncio.gather(*tasks)
         return sum(counts), (time.perf_counter_ns() - t0) // 1000, parser
     finally:
-        await r.aclose()
+        await (r.close() if client == 'picoredis' else r.aclose())
 
 
 def main():
@@ -153,9 +160,9 @@ def run_blocking(r, p, opts, only):
 
 
 def bench_picoredis(opts, only):
-    """The blocking workloads with picoredis (rust/picoredis-py): the calls as a user
-    writes them, a pipeline object reused across batches. It has no asyncio layer on
-    CPython/PyPy yet: those rows are n/a."""
+    """The workloads with picoredis (rust/picoredis-py): the calls as a user writes
+    them, a pipeline object reused across batches; the asyncio rows on
+    picoredis.asyncio."""
     import picoredis
     r = picoredis.Redis(opts.host, opts.port)
     print('INFO picoredis', getattr(picoredis, '__file__', '?'))
@@ -164,9 +171,13 @@ def bench_picoredis(opts, only):
     assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
 
     run_blocking(r, r.pipeline(), opts, only)
-    for name in ('async_get_1', 'async_get_50'):
-        if not only or name in only:
-            print('RESULT', name, 'n/a')
+    import asyncio
+    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
+        if only and name not in only:
+            continue
+        ops, us, _ = asyncio.run(run_async(opts.host, opts.port, ntasks, opts.budget_ms * 1000,
+                                           'picoredis'))
+        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
 
 
 if __name__ == '__main__':

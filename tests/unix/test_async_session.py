@@ -129,15 +129,20 @@ def commands_wait_for_a_slow_first_on_connect():
     async def main():
         log = []
 
+        # (Each side waits for the other's step, not for a time: a slow connect on a
+        # loaded machine once put 'user sends' first.)
         async def on_connect(c):
             log.append('on_connect start')
-            await asyncio.sleep_ms(50)
+            while 'user sends' not in log:
+                await asyncio.sleep_ms(1)
+            await asyncio.sleep_ms(20)  # the user's SET is waiting by now
             log.append('on_connect end')
 
         r = Redis(HOST, PORT, db=DB, on_connect=on_connect)
 
         async def user():
-            await asyncio.sleep_ms(10)  # while on_connect sleeps
+            while 'on_connect start' not in log:  # while on_connect runs
+                await asyncio.sleep_ms(1)
             log.append('user sends')
             eq(await r.set('sess:first', 1), b'OK')
             log.append('user done')

@@ -32,7 +32,9 @@ static mut REDIS_TIMEOUT: Obj = mp::NULL;
 /// call from the thread already inside one (a stream or a finaliser calling back) is
 /// refused, as on MicroPython.
 struct Lock {
-    busy: Mutex<bool>,
+    /// (busy, how many threads wait for it): a release wakes one only when one waits
+    /// (a condvar's notify is a futex syscall even with no waiter: one per command).
+    state: Mutex<(bool, usize)>,
     free: Condvar,
     owner: AtomicU64,
 }
@@ -45,7 +47,7 @@ fn this_thread() -> u64 {
 impl Lock {
     fn new() -> Self {
         Lock {
-            busy: Mutex::new(false),
+            state: Mutex::new((false, 0)),
             free: Condvar::new(),
             owner: AtomicU64::new(0),
         }
@@ -53,9 +55,9 @@ impl Lock {
 
     fn take(&self, py: Python<'_>) -> PyResult<()> {
         {
-            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-            if !*busy {
-                *busy = true;
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !state.0 {
+                state.0 = true;
                 self.owner.store(this_thread(), Ordering::Relaxed);
                 return Ok(());
             }
@@ -66,11 +68,13 @@ impl Lock {
             ));
         }
         py.detach(|| {
-            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-            while *busy {
-                busy = self.free.wait(busy).unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.1 = state.1.saturating_add(1);
+            while state.0 {
+                state = self.free.wait(state).unwrap_or_else(|e| e.into_inner());
             }
-            *busy = true;
+            state.0 = true;
+            state.1 = state.1.saturating_sub(1);
         });
         self.owner.store(this_thread(), Ordering::Relaxed);
         Ok(())
@@ -78,8 +82,14 @@ impl Lock {
 
     fn give(&self) {
         self.owner.store(0, Ordering::Relaxed);
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        self.free.notify_one();
+        let waiting = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.0 = false;
+            state.1
+        };
+        if waiting > 0 {
+            self.free.notify_one();
+        }
     }
 }
 
@@ -133,9 +143,28 @@ trait Block {
     /// # Safety
     /// As `settle`.
     unsafe fn abandon(&mut self);
+    /// (offset, length) of the parts of the block that hold bytes only, never an
+    /// object: the end-of-operation scan (`Held::rescan`) skips them. A client's
+    /// buffers and parse stack are most of its 20 KB: scanning them word by word was
+    /// about 5 % of a small GET's time.
+    const BYTES: &'static [(usize, usize)] = &[];
 }
 
 impl Block for Client {
+    const BYTES: &'static [(usize, usize)] = &[
+        (
+            core::mem::offset_of!(Client, conn.rbuf),
+            core::mem::size_of::<[u8; crate::conn::RBUF]>(),
+        ),
+        (
+            core::mem::offset_of!(Client, conn.wbuf),
+            core::mem::size_of::<[u8; crate::conn::WBUF]>(),
+        ),
+        (
+            core::mem::offset_of!(Client, parser),
+            core::mem::size_of::<resp::parse::Parser>(),
+        ),
+    ];
     unsafe fn settle(&mut self, f: &Fail) {
         if f.breaks_connection() {
             // SAFETY: the caller's contract.
@@ -305,7 +334,7 @@ impl<T: Block> Handle<T> {
             }
             if !c.is_null() {
                 core.held
-                    .rescan(c as *const u8, core::mem::size_of::<T>(), m);
+                    .rescan(c as *const u8, core::mem::size_of::<T>(), T::BYTES, m);
             }
             pool::release(m);
         }

@@ -50,15 +50,52 @@ impl Held {
     }
 
     /// Re-reads the block `[start, start + len)` after an operation that took `m`: holds
-    /// what it stores now of what it held and of the operation's objects.
+    /// what it stores now of what it held and of the operation's objects. The `bytes`
+    /// spans (offset, length) hold no objects and are not read.
     ///
     /// # Safety
     /// Holding the GIL, before `pool::release(m)`; the block is readable.
-    pub unsafe fn rescan(&mut self, start: *const u8, len: usize, m: pool::Mark) {
-        let words = len / core::mem::size_of::<usize>();
+    pub unsafe fn rescan(
+        &mut self,
+        start: *const u8,
+        len: usize,
+        bytes: &[(usize, usize)],
+        m: pool::Mark,
+    ) {
+        let size = core::mem::size_of::<usize>();
         let base = start as *const usize;
-        // SAFETY: inside the block (the caller's contract); read unaligned-safe.
-        let word = |i: usize| unsafe { core::ptr::read_unaligned(base.add(i)) };
+        // The block's words in up to four runs around the byte-only spans (a word that
+        // overlaps one is read).
+        // (More than three spans would not fit the runs: then every word is read.)
+        let mut runs = [(0usize, len / size); 4];
+        let mut n = 0;
+        let mut spans: Vec<(usize, usize)> = if bytes.len() < runs.len() {
+            bytes.to_vec()
+        } else {
+            Vec::new()
+        };
+        spans.sort_unstable();
+        let mut from = 0;
+        for &(off, blen) in &spans {
+            let (a, b) = (off.div_ceil(size), (off + blen) / size);
+            if let Some(r) = runs.get_mut(n) {
+                *r = (from, a.max(from));
+                n += 1;
+            }
+            from = from.max(b);
+        }
+        if let Some(r) = runs.get_mut(n) {
+            *r = (from, (len / size).max(from));
+            n += 1;
+        }
+        let runs = runs.get(..n).unwrap_or(&[]);
+        let each = || {
+            runs.iter().flat_map(|&(a, b)| a..b).map(|i| {
+                // SAFETY: word `i` is inside the block (the caller's contract; the runs
+                // end at its last whole word); read unaligned-safe.
+                unsafe { core::ptr::read_unaligned(base.add(i)) }
+            })
+        };
         let mut now: Vec<Obj> = Vec::new();
         if pool::count_since(m) <= MANY {
             // A few objects made (a command, a small reply): those sorted, each block
@@ -70,7 +107,7 @@ impl Held {
                 (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
                 _ => (usize::MAX, 0),
             };
-            for w in (0..words).map(word).filter(|&w| w != 0) {
+            for w in each().filter(|&w| w != 0) {
                 let o = w as Obj;
                 let known = self.objs.contains(&o)
                     || (w >= lo && w <= hi && made.binary_search(&o).is_ok());
@@ -84,7 +121,7 @@ impl Held {
             // only a hit (rare: the reply's objects are not in the block) is checked
             // word by word.
             let mut bits = [0u64; BITS / 64];
-            for w in (0..words).map(word).filter(|&w| w != 0) {
+            for w in each().filter(|&w| w != 0) {
                 let h = bit(w);
                 if let Some(b) = bits.get_mut(h / 64) {
                     *b |= 1 << (h % 64);
@@ -93,7 +130,7 @@ impl Held {
             let check = |o: Obj, now: &mut Vec<Obj>| {
                 let h = bit(o as usize);
                 let maybe = bits.get(h / 64).is_some_and(|b| b & (1 << (h % 64)) != 0);
-                if maybe && !now.contains(&o) && (0..words).any(|i| word(i) == o as usize) {
+                if maybe && !now.contains(&o) && each().any(|w| w == o as usize) {
                     now.push(o);
                 }
             };

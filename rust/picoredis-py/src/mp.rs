@@ -27,6 +27,7 @@
 
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
+use core::sync::atomic::{AtomicI32, Ordering};
 
 use pyo3::ffi;
 
@@ -1140,6 +1141,10 @@ unsafe fn socket_timeout_ms(s: Obj) -> c_int {
     }
 }
 
+/// The fd of the last write, until the next read of any socket (a hint, shared by
+/// every thread: a wrong guess costs one syscall, never a result).
+static JUST_SENT: AtomicI32 = AtomicI32::new(-1);
+
 /// One read or write: the count and errno, as mp_stream_rw with MP_STREAM_RW_ONCE
 /// reports them. A socket not ready waits (GIL released) as long as its timeout says;
 /// still not ready: ETIMEDOUT (the core's deadline logic decides what next).
@@ -1154,13 +1159,26 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
         if kind != KIND_FD {
             return method_once(s, kind, buf, len, write);
         }
-        let r = once(fd, buf, len, write);
-        if r >= 0 {
-            return (r as usize, 0);
-        }
-        let e = errno();
-        if e != libc::EAGAIN && e != libc::EWOULDBLOCK && e != libc::EINTR {
-            return (0, e);
+        // The first read after a write (a reply to what was just sent) waits first: the
+        // reply is almost never there yet, and a recv that says EAGAIN is one syscall
+        // more per command (CPython's own sockets wait first too).
+        let just_sent = if write {
+            false
+        } else {
+            JUST_SENT.swap(-1, Ordering::Relaxed) == fd
+        };
+        if !just_sent {
+            let r = once(fd, buf, len, write);
+            if r >= 0 {
+                if write {
+                    JUST_SENT.store(fd, Ordering::Relaxed);
+                }
+                return (r as usize, 0);
+            }
+            let e = errno();
+            if e != libc::EAGAIN && e != libc::EWOULDBLOCK && e != libc::EINTR {
+                return (0, e);
+            }
         }
         let timeout = socket_timeout_ms(s);
         let mut pfd = libc::pollfd {
@@ -1175,6 +1193,9 @@ pub unsafe fn stream_once(s: Obj, buf: *mut u8, len: usize, write: bool) -> (usi
             ffi::PyEval_RestoreThread(save);
             if pr > 0 {
                 let r = once(fd, buf, len, write);
+                if r >= 0 && write {
+                    JUST_SENT.store(fd, Ordering::Relaxed);
+                }
                 return if r >= 0 {
                     (r as usize, 0)
                 } else {

@@ -82,8 +82,10 @@ pub struct Client {
     /// first (its connection, when open, goes to that one).
     #[cfg(feature = "sentinel")]
     pub sentinels: Obj,
-    conn: Conn,
-    parser: Parser,
+    // (pub(crate): a host that keeps objects alive by scanning this block skips the
+    // byte buffers and the parse stack, which hold no objects.)
+    pub(crate) conn: Conn,
+    pub(crate) parser: Parser,
     /// Bound command objects (`r.get`) by qstr, so calling a command allocates nothing
     /// but its reply (direct-mapped, filled by the glue).
     cmd_cache: [Obj; CMD_CACHE],

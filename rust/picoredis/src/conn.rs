@@ -142,8 +142,8 @@ pub struct Conn {
     rpos: usize,
     rlen: usize,
     wlen: usize,
-    rbuf: [u8; RBUF],
-    wbuf: [u8; WBUF],
+    pub(crate) rbuf: [u8; RBUF],
+    pub(crate) wbuf: [u8; WBUF],
 }
 
 impl Conn {

@@ -146,8 +146,14 @@ def test_replica_promoted_by_cluster_failover():
     rep = replica_of(owner)
     r = Redis(HOST, rep)
     eq(r.cluster('failover'), b'OK')
+    # Under load until the replica has taken over (its election took over 3 s once on a
+    # busy machine: a fixed wait made the ROLE check below fail), at most 15 s, then 1 s.
+    t_failover = ms_since(load.t0)
+    while ms_since(load.t0) - t_failover < 15000:
+        load.run_until(ms_since(load.t0) + 500)
+        if r.role()[0] == b'master':
+            break
     r.close()
-    load.run_until(ms_since(load.t0) + 3000)
     load.run_until(ms_since(load.t0) + 1000)
     print('NOTE failover: %d checked SET+GET pairs, %d wrong, %d lost, %d errors %r'
           % (load.i, load.wrong, load.lost, load.n_errors, load.errors[:3]))

@@ -10,6 +10,11 @@ core's flat shape (per command its length, then its arguments), so nothing is re
 """
 
 
+# Command methods made on first use and kept on the class, at most this many (names
+# chosen at run time must not grow the class without bound).
+_MAX_KEPT = 512
+
+
 class Pipeline:
     """`r.pipeline(transaction=False)`: `p.<command>(*args)` and `p(*args)` queue (and
     return the pipeline, to chain), `execute()` sends the queue in one write and returns
@@ -17,27 +22,31 @@ class Pipeline:
     queue is emptied first, so the pipeline is reusable after any error."""
 
     __slots__ = ("_core", "_queue")
+    _kept = 0
 
     def __init__(self, core):
         self._core = core  # the extension's Pipeline: the client, `transaction`, `_run`
-        self._queue = []   # flat: [n, name, arg, ..., n, name, ...]
+        # Flat: [n, name, arg, ..., n, name, ...]. Always this one list: a command
+        # queued by another thread while execute() runs lands in the commands it takes
+        # or in those it leaves, never in both, never in neither (extend() and the
+        # slice operations are each one step under the GIL).
+        self._queue = []
 
     def __getattr__(self, name):
-        # Any name of ASCII letters and digits is a command. Its method is made once and
-        # kept on the class, so that later `p.<name>` are plain method lookups (no
-        # failed lookup first, no new object per call).
+        # Any name of ASCII letters and digits is a command. Its method is kept on the
+        # class, so that later `p.<name>` are plain method lookups (no failed lookup
+        # first, no new object per call).
         if not (name.isascii() and name.isalnum()):
             raise AttributeError(name)
 
         def command(self, *args):
-            # extend(): one step under the GIL, and the queue attribute is only read
-            # here: a command queued while another thread runs execute() lands in one
-            # queue or the other, never in both.
             self._queue.extend((len(args) + 1, name) + args)
             return self
 
         command.__name__ = command.__qualname__ = name
-        setattr(Pipeline, name, command)
+        if Pipeline._kept < _MAX_KEPT:
+            Pipeline._kept += 1
+            setattr(Pipeline, name, command)
         return command.__get__(self)
 
     def __call__(self, *args):
@@ -48,15 +57,16 @@ class Pipeline:
 
     def execute(self):
         queue = self._queue
-        self._queue = []
-        return self._core._run(queue)
+        taken = queue[:]
+        del queue[:len(taken)]
+        return self._core._run(taken)
 
     def reset(self):
-        self._queue = []
+        del self._queue[:]
 
     def __len__(self):
+        queue = self._queue[:]
         n = i = 0
-        queue = self._queue
         while i < len(queue):
             i += queue[i] + 1
             n += 1

@@ -785,7 +785,21 @@ impl Pipeline {
             counts.push(n);
             flat.extend(t.iter_borrowed().map(|a| a.as_ptr()));
         }
-        self.run_flat(py, &flat)
+        let transaction = self.transaction;
+        self.client.get().h.op(py, false, &mut |c| {
+            // SAFETY: inside the operation; the tuples and ints are alive (`cmds`,
+            // `counts`) and only this call reaches them.
+            unsafe {
+                for args in Runs::flat(&flat) {
+                    if session::effect(args) != Effect::None {
+                        for &a in args {
+                            given(a);
+                        }
+                    }
+                }
+                (**c).run_pipeline(Runs::flat(&flat), transaction)
+            }
+        })
     }
 
     /// `_run(queue)`: runs a queue already flat (`Runs::flat`'s shape: per command its
@@ -796,9 +810,10 @@ impl Pipeline {
         if queue.is_empty() {
             return Ok(PyList::empty(py).into_any().unbind());
         }
-        // SAFETY: a list (typed argument): `items` only reads its item array, which stays
-        // put while nothing runs Python code, i.e. until `own` has taken a reference to
-        // every item.
+        // SAFETY: the GIL is held; `queue` is a list (typed argument), so `items`, though
+        // outside an operation, cannot raise (it does only for an object neither list nor
+        // tuple); it reads the item array, which stays put while no Python code runs,
+        // i.e. until `own` has taken a reference to every item.
         let own: Vec<Bound<'_, PyAny>> = unsafe { mp::items(queue.as_ptr()) }
             .iter()
             // SAFETY: the list's items are valid objects; each gets a reference of its own,

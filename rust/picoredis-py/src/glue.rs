@@ -722,20 +722,29 @@ impl Pipeline {
         core::mem::take(&mut *self.commands.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Runs `flat` (`Runs::flat`'s shape, checked) on the client as one operation: the
-    /// replies, or EXEC's reply with `transaction`.
+    /// Runs `flat`, a queue in `Runs::flat`'s shape, on the client as one operation: the
+    /// replies, or EXEC's reply with `transaction`. One walk checks the shape (`Runs::flat`
+    /// would stop early at a bad count: every command has a length of at least 1, its
+    /// name, and all of its arguments) and pools what the session keeps.
     fn run_flat(&self, py: Python<'_>, flat: &[Obj]) -> PyResult<Py<PyAny>> {
         let transaction = self.transaction;
         self.client.get().h.op(py, false, &mut |c| {
             // SAFETY: inside the operation; the queue's objects are alive (the caller's)
             // and only this call reaches them.
             unsafe {
-                for args in Runs::flat(flat) {
+                let mut rest = flat;
+                while let Some((&n, tail)) = rest.split_first() {
+                    let (args, next) = match mp::small_int_value(n) {
+                        Some(n) if n >= 1 => tail.split_at_checked(n as usize),
+                        _ => None,
+                    }
+                    .ok_or(Fail::Value("malformed pipeline queue"))?;
                     if session::effect(args) != Effect::None {
                         for &a in args {
                             given(a);
                         }
                     }
+                    rest = next;
                 }
                 (**c).run_pipeline(Runs::flat(flat), transaction)
             }
@@ -821,16 +830,6 @@ impl Pipeline {
             .map(|&o| unsafe { Bound::from_borrowed_ptr(py, o) })
             .collect();
         let flat: Vec<Obj> = own.iter().map(|o| o.as_ptr()).collect();
-        // The shape checked here, as `Runs::flat` would stop early at a bad count: every
-        // command has a length of at least 1 (its name) and all of its arguments.
-        let mut rest = flat.as_slice();
-        while let Some((&n, tail)) = rest.split_first() {
-            rest = match mp::small_int_value(n) {
-                Some(n) if n >= 1 => tail.get(n as usize..),
-                _ => None,
-            }
-            .ok_or_else(|| PyValueError::new_err("malformed pipeline queue"))?;
-        }
         self.run_flat(py, &flat)
     }
 

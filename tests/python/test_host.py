@@ -276,3 +276,101 @@ def test_keyslot_on_redis(redis_port):
     assert r.keyslot("{user1000}.following") == r.keyslot("{user1000}.followers")
     with pytest.raises(TypeError):
         r.keyslot(None)
+
+
+# ---- the Python-side pipeline (python/picoredis/_pipeline.py) ----------------------------
+# Redis.pipeline() queues in Python (a call into the extension per command costs
+# microseconds through PyPy's cpyext) and hands the flat queue to the extension's
+# Pipeline._run once; these check that it keeps the Pipeline contract.
+
+
+def test_pipeline_queue_in_python(redis_port):
+    r = Redis(port=redis_port)
+    p = r.pipeline()
+    assert isinstance(p, picoredis.Pipeline)
+    assert p and len(p) == 0 and p.execute() == []
+    assert p.set("a", 1).incr("a") is p
+    assert p("GET", "a") is p and p.get("a") is p
+    assert len(p) == 4
+    g = p.get  # a bound command kept by the caller queues into its own pipeline
+    other = r.pipeline()
+    other.get("a")
+    assert g("nothing") is p and len(p) == 5 and len(other) == 1
+    assert p.execute() == [b"OK", 2, b"2", b"2", None]
+    assert len(p) == 0 and other.execute() == [b"2"]
+    p.set("a", 5).reset()
+    assert len(p) == 0 and p.execute() == [] and r.get("a") == b"2"
+    with r.pipeline() as p2:
+        p2.incr("a")
+    assert len(p2) == 0 and r.get("a") == b"2"  # exiting empties the queue, sends nothing
+    with pytest.raises(TypeError):
+        p()
+    for name in ("_queue_x", "not_a_command", "g\u00e9t", "__deepcopy__"):
+        with pytest.raises(AttributeError):
+            getattr(p, name)
+    assert len(p) == 0
+
+
+def test_pipeline_argument_error_sends_nothing_and_stays_usable(redis_port):
+    r = Redis(port=redis_port)
+    for transaction in (False, True):
+        p = r.pipeline(transaction=transaction)
+        p.set("x", 1).set("y", None)
+        with pytest.raises(TypeError):
+            p.execute()
+        assert len(p) == 0 and r.get("x") is None  # nothing sent
+        p.set("x", 1).lpush("x", "v").get("x")
+        replies = p.execute()
+        assert replies[0] == b"OK" and replies[2] == b"1"
+        assert isinstance(replies[1], RedisError)  # a server error in place
+        r("DEL", "x")
+    p = r.pipeline(transaction=True)
+    assert p.set("t", 1).incr("t").execute() == [b"OK", 2]
+
+
+def test_pipeline_run_refuses_a_malformed_queue(redis_port):
+    # _run is the extension's entry for the Python pipeline: a queue not in the core's
+    # flat shape (a count that is not a positive int, or more than what follows) raises
+    # with nothing sent.
+    r = Redis(port=redis_port)
+    core = r.pipeline()._core
+    for queue in ([3, "set", "m"], [0], ["set", "m", 1], [2, "set", "m", 1],
+                  [3, "set", "m", 1, -1], [True, "ping"], [1.0, "ping"]):
+        with pytest.raises((ValueError, TypeError)):
+            core._run(queue)
+    assert core._run([3, "set", "m", 1, 2, "get", "m"]) == [b"OK", b"1"]
+    assert core._run([]) == []
+
+
+def test_pipeline_threads_queue_while_another_executes(redis_port):
+    # Commands queued from threads while another thread runs execute(): each is sent
+    # exactly once (in that execute() or a later one), none twice, none lost.
+    r = Redis(port=redis_port)
+    p = r.pipeline()
+    per_thread, nthreads = 3000, 3
+    done = threading.Event()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def queue():
+        for _ in range(per_thread):
+            p.incr("n")
+
+    def execute():
+        while not done.is_set():
+            p.execute()
+
+    try:
+        runner = threading.Thread(target=execute)
+        runner.start()
+        threads = [threading.Thread(target=queue) for _ in range(nthreads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        runner.join()
+    finally:
+        sys.setswitchinterval(old)
+    p.execute()
+    assert r.get("n") == str(per_thread * nthreads).encode()

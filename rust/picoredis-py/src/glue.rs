@@ -14,7 +14,7 @@ use std::sync::{Condvar, Mutex};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::client::{Client, Runs};
 use crate::fail::Fail;
@@ -597,14 +597,16 @@ impl Redis {
         })
     }
 
-    /// `pipeline(transaction=False)`.
+    /// `pipeline(transaction=False)`: picoredis' Python pipeline around this host's
+    /// (`Pipeline::wrapped`).
     #[pyo3(signature = (transaction = false))]
-    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> Pipeline {
+    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
         Pipeline {
             client: slf.clone().unbind(),
             commands: Mutex::new(Vec::new()),
             transaction,
         }
+        .wrapped(slf.py())
     }
 
     /// `pubsub()`: a PubSub with this client's options and a connection of its own
@@ -721,7 +723,23 @@ pub struct Pipeline {
     transaction: bool,
 }
 
+/// picoredis/_pipeline.py's `Pipeline`, imported once.
+static PY_PIPELINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
 impl Pipeline {
+    /// The pipeline users get: the Python one (python/picoredis/_pipeline.py) queueing
+    /// into a list, this one running the list (`_run`). A call into the extension costs
+    /// ~0.5 us on CPython and 4-6 us through PyPy's cpyext; queueing in Python costs
+    /// ~0.2 and ~0.05 us, and the whole queue crosses once.
+    fn wrapped(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let class = PY_PIPELINE.get_or_try_init(py, || {
+            py.import("picoredis._pipeline")?
+                .getattr("Pipeline")
+                .map(Bound::unbind)
+        })?;
+        class.call1(py, (self,))
+    }
+
     fn queue(&self, cmd: Py<PyTuple>) {
         self.commands
             .lock()
@@ -731,6 +749,35 @@ impl Pipeline {
 
     fn take(&self) -> Vec<Py<PyTuple>> {
         core::mem::take(&mut *self.commands.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `flat`, a queue in `Runs::flat`'s shape, on the client as one operation: the
+    /// replies, or EXEC's reply with `transaction`. One walk checks the shape (`Runs::flat`
+    /// would stop early at a bad count: every command has a length of at least 1, its
+    /// name, and all of its arguments) and pools what the session keeps.
+    fn run_flat(&self, py: Python<'_>, flat: &[Obj]) -> PyResult<Py<PyAny>> {
+        let transaction = self.transaction;
+        self.client.get().h.op(py, false, &mut |c| {
+            // SAFETY: inside the operation; the queue's objects are alive (the caller's)
+            // and only this call reaches them.
+            unsafe {
+                let mut rest = flat;
+                while let Some((&n, tail)) = rest.split_first() {
+                    let (args, next) = match mp::small_int_value(n) {
+                        Some(n) if n >= 1 => tail.split_at_checked(n as usize),
+                        _ => None,
+                    }
+                    .ok_or(Fail::Value("malformed pipeline queue"))?;
+                    if session::effect(args) != Effect::None {
+                        for &a in args {
+                            given(a);
+                        }
+                    }
+                    rest = next;
+                }
+                (**c).run_pipeline(Runs::flat(flat), transaction)
+            }
+        })
     }
 }
 
@@ -791,6 +838,28 @@ impl Pipeline {
                 (**c).run_pipeline(Runs::flat(&flat), transaction)
             }
         })
+    }
+
+    /// `_run(queue)`: runs a queue already flat (`Runs::flat`'s shape: per command its
+    /// length, then its arguments), the one picoredis' Python pipeline (python/picoredis/
+    /// _pipeline.py) collects: one call for the whole queue, which PyPy's cpyext makes
+    /// much cheaper than a call per command. An empty queue is `[]`, as for `execute()`.
+    fn _run(&self, py: Python<'_>, queue: &Bound<'_, PyList>) -> PyResult<Py<PyAny>> {
+        if queue.is_empty() {
+            return Ok(PyList::empty(py).into_any().unbind());
+        }
+        // SAFETY: the GIL is held; `queue` is a list (typed argument), so `items`, though
+        // outside an operation, cannot raise (it does only for an object neither list nor
+        // tuple); it reads the item array, which stays put while no Python code runs,
+        // i.e. until `own` has taken a reference to every item.
+        let own: Vec<Bound<'_, PyAny>> = unsafe { mp::items(queue.as_ptr()) }
+            .iter()
+            // SAFETY: the list's items are valid objects; each gets a reference of its own,
+            // so the queue stays alive whatever the core's callbacks do to the list.
+            .map(|&o| unsafe { Bound::from_borrowed_ptr(py, o) })
+            .collect();
+        let flat: Vec<Obj> = own.iter().map(|o| o.as_ptr()).collect();
+        self.run_flat(py, &flat)
     }
 
     fn reset(&self) {

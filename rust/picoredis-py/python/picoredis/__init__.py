@@ -2,6 +2,9 @@
 core (rust/picoredis), through a CPython C-API host (rust/picoredis-py)."""
 from ._picoredis import (Redis, Pipeline, PubSub, Reader, encode, RedisError, ParseError,
                          RedisTimeout)
+# What Redis.pipeline() returns: it queues in Python and hands the extension's Pipeline
+# (above) the whole queue at execute() (docs/hosts.md).
+from ._pipeline import Pipeline  # noqa: E402,F811
 
 __all__ = ["Redis", "Pipeline", "PubSub", "Reader", "encode", "RedisError", "ParseError",
            "RedisTimeout"]

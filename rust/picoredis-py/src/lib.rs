@@ -23,6 +23,7 @@
     unsafe_op_in_unsafe_fn
 )]
 
+mod blocks;
 mod hold;
 mod mp;
 mod pool;
@@ -31,6 +32,9 @@ mod sys;
 // core
 #[path = "../../picoredis/src/client.rs"]
 mod client;
+#[cfg(feature = "cluster")]
+#[path = "../../picoredis/src/cluster.rs"]
+mod cluster;
 #[path = "../../picoredis/src/conn.rs"]
 mod conn;
 #[path = "../../picoredis/src/fail.rs"]
@@ -49,6 +53,9 @@ mod reader;
 mod reply;
 #[path = "../../picoredis/src/request.rs"]
 mod request;
+#[cfg(feature = "sentinel")]
+#[path = "../../picoredis/src/sentinel.rs"]
+mod sentinel;
 #[path = "../../picoredis/src/session.rs"]
 mod session;
 #[path = "../../picoredis/src/slots.rs"]

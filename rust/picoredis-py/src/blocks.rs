@@ -81,6 +81,11 @@ pub fn size_of(p: usize) -> Option<usize> {
     live(|m| m.get(&p).copied())
 }
 
+/// How many blocks are alive (the host's tests).
+pub fn count() -> usize {
+    live(|m| m.len())
+}
+
 /// The core looked `p` up (a live block): an operation may change it.
 pub fn touch(p: usize) {
     // SAFETY: this thread's list; no reference to it is alive.

@@ -377,6 +377,33 @@ impl RedisCluster {
     }
 }
 
+// ---- test hooks -------------------------------------------------------------------------
+
+/// For the host's tests: the objects a `Redis` keeps between calls (hold.rs).
+#[pyfunction]
+fn _kept(py: Python<'_>, r: &Bound<'_, Redis>) -> PyResult<Vec<Py<PyAny>>> {
+    let h = &r.get().h;
+    h.lock.take(py)?;
+    // SAFETY: the lock is ours: no operation runs on the client; the objects are alive
+    // (held), each gets a reference of its own for the list.
+    let kept = unsafe {
+        (*h.core.get())
+            .held
+            .objects()
+            .iter()
+            .map(|&o| Py::from_borrowed_ptr(py, o))
+            .collect()
+    };
+    h.lock.give();
+    Ok(kept)
+}
+
+/// For the host's tests: how many blocks of the core's are alive (blocks.rs).
+#[pyfunction]
+fn _blocks() -> usize {
+    crate::blocks::count()
+}
+
 // ---- module -----------------------------------------------------------------------------
 
 /// Adds the types and MasterNotFoundError (an OSError, as on MicroPython) to the module,
@@ -385,6 +412,8 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Sentinel>()?;
     m.add_class::<RedisCluster>()?;
+    m.add_function(wrap_pyfunction!(_kept, m)?)?;
+    m.add_function(wrap_pyfunction!(_blocks, m)?)?;
     // SAFETY: the GIL is held; the new type is owned by the module from here on, and the
     // type objects live as long as it.
     unsafe {

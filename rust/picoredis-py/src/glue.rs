@@ -418,13 +418,20 @@ fn is_command_name(name: &str) -> bool {
 
 /// Redis()'s options, parsed (`redis_options`): the core's `Options`, what the first
 /// connect takes (`sock`, `port`), and the objects the options point to, kept alive.
-#[pyclass(module = "picoredis", name = "_Options", frozen, unsendable)]
+#[pyclass(module = "picoredis", name = "_Options", frozen)]
 pub struct RedisOptions {
     opts: Options,
     sock: Py<PyAny>,
     port: Py<PyAny>,
     _keep: Vec<Py<PyAny>>,
 }
+
+// SAFETY: the objects `opts` points to are owned by `_keep` (Py references, which any
+// thread may drop: PyPy's GC finalises objects on whichever thread collects), and are
+// only read with the GIL held.
+unsafe impl Send for RedisOptions {}
+// SAFETY: as for `Send`: nothing here is written after it is made.
+unsafe impl Sync for RedisOptions {}
 
 /// The options of `Redis(...)`, which `Sentinel(...)`, `master_for(...)` and
 /// `RedisCluster(...)` take too (cluster_glue.rs calls it with their keywords).

@@ -114,9 +114,9 @@ pub unsafe fn free(p: *mut u8) {
 pub fn made_since(m: Mark, out: &mut Vec<usize>) {
     // SAFETY: this thread's list, read while no other reference to it is alive.
     unsafe {
+        let made: &Vec<usize> = &(*ops()).made;
         out.extend(
-            (&(*ops()).made)
-                .get(m.made..)
+            made.get(m.made..)
                 .unwrap_or(&[])
                 .iter()
                 .filter(|&&p| p != 0),
@@ -128,9 +128,8 @@ pub fn made_since(m: Mark, out: &mut Vec<usize>) {
 pub fn touched_since(m: Mark, p: usize) -> bool {
     // SAFETY: this thread's list, read while no other reference to it is alive.
     unsafe {
-        (&(*ops()).touched)
-            .get(m.touched..)
-            .is_some_and(|t| t.contains(&p))
+        let touched: &Vec<usize> = &(*ops()).touched;
+        touched.get(m.touched..).is_some_and(|t| t.contains(&p))
     }
 }
 
@@ -139,7 +138,8 @@ pub fn touched_since(m: Mark, p: usize) -> bool {
 pub fn claim(m: Mark, p: usize) {
     // SAFETY: this thread's list; no other reference to it is alive.
     unsafe {
-        for slot in (&mut (*ops()).made).get_mut(m.made..).unwrap_or(&mut []) {
+        let made: &mut Vec<usize> = &mut (*ops()).made;
+        for slot in made.get_mut(m.made..).unwrap_or(&mut []) {
             if *slot == p {
                 *slot = 0;
             }

@@ -37,3 +37,25 @@ def redis_port(servers):
     redis, _ = servers
     redis.flushall()
     return redis.port
+
+
+@pytest.fixture(scope="session")
+def sentinel_env():
+    """For test_sentinel*.py only, started when the first of them runs (about 5 s): the
+    unix runner's Sentinel setup (a primary, a replica, 3 sentinels, a fake sentinel,
+    two spare servers), shared by those files in name order, as tests/run_unix_tests.py
+    shares it."""
+    s = runner.SentinelServers().__enter__()
+    try:
+        yield s.env()
+    finally:
+        s.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def cluster_env():
+    """For test_cluster*.py only, started when the first of them runs (about 3 s): a local
+    Redis Cluster (6 nodes), shared by those files in name order (the failover file
+    last), as tests/run_unix_tests.py shares it."""
+    with runner.RedisCluster() as cluster:
+        yield cluster.env()

@@ -25,6 +25,8 @@ SHARED = [
     "test_async.py",
     "test_async_session.py",
     "test_binary_and_unicode.py",
+    "test_cluster.py",
+    "test_cluster_failover.py",
     "test_commands.py",
     "test_connection.py",
     "test_cut_off_replies.py",
@@ -54,16 +56,14 @@ SHARED = [
     "test_readme_examples.py",
     "test_replies.py",
     "test_resp3.py",
+    "test_sentinel.py",
+    "test_sentinel_failover.py",
     "test_timeout.py",
     "test_tls.py",
 ]
 
 NOT_YET = {
-    "test_cluster.py": "RedisCluster (the cluster part is not built for this host yet)",
-    "test_cluster_failover.py": "RedisCluster",
     "test_frozen_package.py": "MicroPython's frozen package",
-    "test_sentinel.py": "Sentinel (not built for this host yet)",
-    "test_sentinel_failover.py": "Sentinel",
 }
 
 
@@ -73,9 +73,14 @@ def test_every_file_is_listed():
 
 
 @pytest.mark.parametrize("name", SHARED)
-def test_unix_file(servers, name):
+def test_unix_file(servers, request, name):
     redis, env = servers
     redis.flushall()
+    # The Sentinel setup and the cluster: started by the first file that needs them.
+    if "sentinel" in name:
+        env = dict(env, **request.getfixturevalue("sentinel_env"))
+    if "cluster" in name:
+        env = dict(env, **request.getfixturevalue("cluster_env"))
     env = dict(env, PYTHONPATH=os.pathsep.join([os.path.join(HERE, "compat"), LIB]))
     path = os.path.join(UNIX, name)
     try:

@@ -24,6 +24,11 @@ use crate::options::Options;
 use crate::session::{self, Effect};
 use crate::{pool, sys};
 
+// Sentinel and RedisCluster: a child module, to share this one's operations and types.
+#[cfg(all(feature = "sentinel", feature = "cluster"))]
+#[path = "cluster_glue.rs"]
+mod cluster_glue;
+
 static mut REDIS_TIMEOUT: Obj = mp::NULL;
 
 // ---- one caller at a time ---------------------------------------------------------------
@@ -215,7 +220,7 @@ impl<T: Block> Drop for Handle<T> {
         // on MicroPython nothing runs at garbage collection), then the block is freed.
         unsafe {
             core.held.clear();
-            ffi::PyMem_Free(core.obj as *mut core::ffi::c_void);
+            crate::blocks::free(core.obj as *mut u8);
         }
     }
 }
@@ -334,7 +339,7 @@ impl<T: Block> Handle<T> {
             }
             if !c.is_null() {
                 core.held
-                    .rescan(c as *const u8, core::mem::size_of::<T>(), T::BYTES, m);
+                    .rescan(c as *const u8, core::mem::size_of::<T>(), T::BYTES, <Client as Block>::BYTES, m);
             }
             pool::release(m);
         }
@@ -440,6 +445,124 @@ fn is_command_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Redis()'s options, parsed (`redis_options`): the core's `Options`, what the first
+/// connect takes (`sock`, `port`), and the objects the options point to, kept alive.
+#[pyclass(module = "picoredis", name = "_Options", frozen)]
+pub struct RedisOptions {
+    opts: Options,
+    sock: Py<PyAny>,
+    port: Py<PyAny>,
+    _keep: Vec<Py<PyAny>>,
+}
+
+// SAFETY: the objects `opts` points to are owned by `_keep` (Py references, which any
+// thread may drop: PyPy's GC finalises objects on whichever thread collects), and are
+// only read with the GIL held.
+unsafe impl Send for RedisOptions {}
+// SAFETY: as for `Send`: nothing here is written after it is made.
+unsafe impl Sync for RedisOptions {}
+
+/// The options of `Redis(...)`, which `Sentinel(...)`, `master_for(...)` and
+/// `RedisCluster(...)` take too (cluster_glue.rs calls it with their keywords).
+#[pyfunction]
+#[pyo3(signature = (host = None, port = None, timeout = Arg::Default, debug = false, *,
+    server = None, sock = None, username = None, password = None, db = 0,
+    client_name = None, protocol = 2, connect_timeout = None, decode_responses = false,
+    reconnect = true, ssl = false, ssl_context = None, retries = 3, backoff_base = 50,
+    backoff_cap = 2000, health_check_interval = None))]
+#[allow(clippy::too_many_arguments)]
+fn redis_options(
+    py: Python<'_>,
+    host: Option<Bound<'_, PyAny>>,
+    port: Option<Bound<'_, PyAny>>,
+    timeout: Arg<'_>,
+    debug: bool,
+    server: Option<Bound<'_, PyAny>>,
+    sock: Option<Bound<'_, PyAny>>,
+    username: Option<Bound<'_, PyAny>>,
+    password: Option<Bound<'_, PyAny>>,
+    db: isize,
+    client_name: Option<Bound<'_, PyAny>>,
+    protocol: isize,
+    connect_timeout: Option<Bound<'_, PyAny>>,
+    decode_responses: bool,
+    reconnect: bool,
+    ssl: bool,
+    ssl_context: Option<Bound<'_, PyAny>>,
+    retries: isize,
+    backoff_base: isize,
+    backoff_cap: isize,
+    health_check_interval: Option<Bound<'_, PyAny>>,
+) -> PyResult<RedisOptions> {
+    let none = py.None().into_bound(py);
+    let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
+    let timeout_ms = match &timeout {
+        Arg::Given(t) => timeout_arg(t)?,
+        Arg::Default => 3000,
+    };
+    let connect_timeout_ms = match &connect_timeout {
+        Some(t) if !t.is_none() => timeout_arg(t)?,
+        _ => timeout_ms,
+    };
+    if protocol != 2 && protocol != 3 {
+        return Err(PyValueError::new_err("protocol must be 2 or 3"));
+    }
+    // TLS: the context given, or for `ssl=True` the interpreter's default client
+    // context (the system's CAs, the name checked), which the README promises:
+    // `ssl.SSLContext(PROTOCOL_TLS_CLIENT)`, what tls.rs makes for True, knows no CA
+    // here. tls.rs then wraps the socket with it.
+    let context = match &ssl_context {
+        Some(c) if !c.is_none() => c.clone(),
+        _ if ssl => py
+            .import("ssl")?
+            .getattr("create_default_context")?
+            .call0()?,
+        _ => none.clone(),
+    };
+    let default_host = PyString::new(py, "127.0.0.1").into_any();
+    let host = match (&host, &server) {
+        (Some(h), _) if !h.is_none() => h.clone(),
+        (_, Some(s)) if !s.is_none() => s.clone(),
+        _ => default_host,
+    };
+    let health_check_ms = match &health_check_interval {
+        Some(h) if !h.is_none() => h.extract::<isize>()?,
+        _ => -1,
+    };
+    let opts = Options {
+        host: host.as_ptr(),
+        port: 6379,
+        timeout_ms,
+        connect_timeout_ms,
+        db,
+        protocol,
+        username: obj(&username),
+        password: obj(&password),
+        client_name: obj(&client_name),
+        ssl_context: context.as_ptr(),
+        debug,
+        decode_responses,
+        reconnect,
+        retries,
+        backoff_base,
+        backoff_cap,
+        health_check_ms,
+        readonly: false,
+    };
+    let keep = [&username, &password, &client_name]
+        .into_iter()
+        .flatten()
+        .chain([&host, &context])
+        .map(|o| o.clone().unbind())
+        .collect();
+    Ok(RedisOptions {
+        opts,
+        sock: sock.unwrap_or_else(|| none.clone()).unbind(),
+        port: port.unwrap_or(none).unbind(),
+        _keep: keep,
+    })
+}
+
 #[pymethods]
 impl Redis {
     #[new]
@@ -472,64 +595,33 @@ impl Redis {
         backoff_cap: isize,
         health_check_interval: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let none = py.None().into_bound(py);
-        let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
-        let timeout_ms = match &timeout {
-            Arg::Given(t) => timeout_arg(t)?,
-            Arg::Default => 3000,
-        };
-        let connect_timeout_ms = match &connect_timeout {
-            Some(t) if !t.is_none() => timeout_arg(t)?,
-            _ => timeout_ms,
-        };
-        if protocol != 2 && protocol != 3 {
-            return Err(PyValueError::new_err("protocol must be 2 or 3"));
-        }
-        // TLS: the context given, or for `ssl=True` the interpreter's default client
-        // context (the system's CAs, the name checked), which the README promises:
-        // `ssl.SSLContext(PROTOCOL_TLS_CLIENT)`, what tls.rs makes for True, knows no CA
-        // here. tls.rs then wraps the socket with it.
-        let context = match &ssl_context {
-            Some(c) if !c.is_none() => c.clone(),
-            _ if ssl => py
-                .import("ssl")?
-                .getattr("create_default_context")?
-                .call0()?,
-            _ => none.clone(),
-        };
-        let default_host = PyString::new(py, "127.0.0.1").into_any();
-        let host = match (&host, &server) {
-            (Some(h), _) if !h.is_none() => h.clone(),
-            (_, Some(s)) if !s.is_none() => s.clone(),
-            _ => default_host,
-        };
-        let health_check_ms = match &health_check_interval {
-            Some(h) if !h.is_none() => h.extract::<isize>()?,
-            _ => -1,
-        };
-        let opts = Options {
-            host: host.as_ptr(),
-            port: 6379,
-            timeout_ms,
-            connect_timeout_ms,
-            db,
-            protocol,
-            username: obj(&username),
-            password: obj(&password),
-            client_name: obj(&client_name),
-            ssl_context: context.as_ptr(),
+        let p = redis_options(
+            py,
+            host,
+            port,
+            timeout,
             debug,
+            server,
+            sock,
+            username,
+            password,
+            db,
+            client_name,
+            protocol,
+            connect_timeout,
             decode_responses,
             reconnect,
+            ssl,
+            ssl_context,
             retries,
             backoff_base,
             backoff_cap,
-            health_check_ms,
-            readonly: false,
-        };
+            health_check_interval,
+        )?;
+        let none = py.None();
         let r = Redis { h: Handle::new() };
-        r.h.alloc(py, &opts, false)?;
-        r.h.connect_to(py, obj(&sock), none.as_ptr(), obj(&port))?;
+        r.h.alloc(py, &p.opts, false)?;
+        r.h.connect_to(py, p.sock.as_ptr(), none.as_ptr(), p.port.as_ptr())?;
         Ok(r)
     }
 
@@ -602,7 +694,7 @@ impl Redis {
     #[pyo3(signature = (transaction = false))]
     fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
         Pipeline {
-            client: slf.clone().unbind(),
+            client: Owner::Redis(slf.clone().unbind()),
             commands: Mutex::new(Vec::new()),
             transaction,
         }
@@ -614,6 +706,8 @@ impl Redis {
     /// no address to open it to: ValueError.
     fn pubsub(&self, py: Python<'_>) -> PyResult<PubSub> {
         let mut opts = None;
+        #[cfg(feature = "sentinel")]
+        let mut follow = None;
         self.h.op(py, true, &mut |c| {
             // SAFETY: inside the operation.
             unsafe {
@@ -621,6 +715,11 @@ impl Redis {
                     return Err(Fail::Value("pubsub() needs host and port, not sock="));
                 }
                 opts = Some((**c).opts);
+                #[cfg(feature = "sentinel")]
+                {
+                    let c = &**c;
+                    follow = Some((c.sentinel, c.service, c.replica, c.turn));
+                }
                 Ok(mp::none())
             }
         })?;
@@ -628,6 +727,25 @@ impl Redis {
         if let Some(opts) = opts {
             // The options' objects are this client's (held), alive while it is.
             ps.h.alloc(py, &opts, true)?;
+        }
+        // A master_for client's PubSub follows the primary too (a slave_for one's, the
+        // replicas), as ffi.rs' picoredis_pubsub_client_new does.
+        #[cfg(feature = "sentinel")]
+        if let Some((sentinel, service, replica, turn)) = follow.filter(|f| !f.0.is_null()) {
+            ps.h.op(py, true, &mut |p| {
+                // SAFETY: inside the operation; the objects are this client's (held),
+                // pooled so that the PubSub's block keeps them too.
+                unsafe {
+                    given(sentinel);
+                    given(service);
+                    let p = &mut **p;
+                    p.sentinel = sentinel;
+                    p.service = service;
+                    p.replica = replica;
+                    p.turn = turn;
+                    Ok(mp::none())
+                }
+            })?;
         }
         Ok(ps)
     }
@@ -672,6 +790,8 @@ impl Redis {
 enum Target {
     Redis(Py<Redis>),
     Pipeline(Py<Pipeline>),
+    #[cfg(feature = "cluster")]
+    Cluster(Py<cluster_glue::RedisCluster>),
 }
 
 #[pyclass(module = "picoredis", name = "command", frozen)]
@@ -702,6 +822,13 @@ impl Command {
                 }
                 r.get().h.command(py, argv)
             }
+            #[cfg(feature = "cluster")]
+            Target::Cluster(k) => {
+                let mut argv = Vec::with_capacity(rest.len() + 1);
+                argv.push(self.name.as_ptr());
+                argv.extend_from_slice(rest);
+                k.get().command(py, &argv)
+            }
             Target::Pipeline(p) => {
                 let mut items = Vec::with_capacity(rest.len() + 1);
                 items.push(self.name.bind(py).clone().into_any());
@@ -716,9 +843,16 @@ impl Command {
 
 // ---- Pipeline ---------------------------------------------------------------------------
 
+/// The client a pipeline runs on.
+enum Owner {
+    Redis(Py<Redis>),
+    #[cfg(feature = "cluster")]
+    Cluster(Py<cluster_glue::RedisCluster>),
+}
+
 #[pyclass(module = "picoredis", name = "Pipeline", frozen)]
 pub struct Pipeline {
-    client: Py<Redis>,
+    client: Owner,
     commands: Mutex<Vec<Py<PyTuple>>>,
     transaction: bool,
 }
@@ -757,7 +891,15 @@ impl Pipeline {
     /// name, and all of its arguments) and pools what the session keeps.
     fn run_flat(&self, py: Python<'_>, flat: &[Obj]) -> PyResult<Py<PyAny>> {
         let transaction = self.transaction;
-        self.client.get().h.op(py, false, &mut |c| {
+        let client = match &self.client {
+            Owner::Redis(r) => r,
+            // (A cluster's pipeline is this type itself, queueing here: no `_run`.)
+            #[cfg(feature = "cluster")]
+            Owner::Cluster(_) => {
+                return Err(PyTypeError::new_err("a RedisCluster pipeline has no _run"));
+            }
+        };
+        client.get().h.op(py, false, &mut |c| {
             // SAFETY: inside the operation; the queue's objects are alive (the caller's)
             // and only this call reaches them.
             unsafe {
@@ -814,6 +956,15 @@ impl Pipeline {
         // The queue as the core takes it in a build for speed (`Runs::flat`, what the C
         // glue queues): per command its length as an int, then its arguments, borrowed
         // from the tuples (`cmds`) and the ints (`counts`), alive until the end.
+        let client = match &self.client {
+            Owner::Redis(r) => r,
+            // A cluster routes the argument tuples (ffi.rs' picoredis_client_pipeline).
+            #[cfg(feature = "cluster")]
+            Owner::Cluster(k) => {
+                let tuples: Vec<Obj> = cmds.iter().map(|t| t.as_ptr()).collect();
+                return k.get().pipeline_run(py, &tuples, self.transaction);
+            }
+        };
         let mut counts = Vec::with_capacity(cmds.len());
         let mut flat: Vec<Obj> = Vec::with_capacity(cmds.len() * 3);
         for cmd in &cmds {
@@ -824,7 +975,7 @@ impl Pipeline {
             flat.extend(t.iter_borrowed().map(|a| a.as_ptr()));
         }
         let transaction = self.transaction;
-        self.client.get().h.op(py, false, &mut |c| {
+        client.get().h.op(py, false, &mut |c| {
             // SAFETY: inside the operation; the tuples and ints are alive (`cmds`,
             // `counts`) and only this call reaches them.
             unsafe {
@@ -1128,6 +1279,8 @@ fn _picoredis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReader>()?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(_fail_after, m)?)?;
+    #[cfg(all(feature = "sentinel", feature = "cluster"))]
+    cluster_glue::register(m)?;
     let _ = sys::QSTRS;
     Ok(())
 }

@@ -3,12 +3,14 @@
 //! The modules marked "core" below are rust/picoredis/src's own files, compiled unchanged
 //! through `#[path]`: the argument rules and request encoding, the reply builder, the
 //! connection, the session and handshake rules, pipelines and transactions, pub/sub, the
-//! socketless Reader and TLS (the `pubsub`, `reader` and `tls` parts). What this
-//! crate adds is the host: `sys` and `mp` (the names and the wrapper surface the core
-//! calls, on CPython's C API), `pool` (reference counting under a core written for a
-//! tracing GC), `hold` (the objects a client keeps between calls), `guard.c` (a failed
-//! C-API call jumps to its operation's guard, as nlr does) and `glue` (the Python types,
-//! the PyO3 counterpart of mpy_module/modpicoredis.c).
+//! socketless Reader and TLS (the `pubsub`, `reader` and `tls` parts), Sentinel and
+//! RedisCluster (the `sentinel` and `cluster` parts). What this crate adds is the host:
+//! `sys` and `mp` (the names and the wrapper surface the core calls, on CPython's C API),
+//! `pool` (reference counting under a core written for a tracing GC), `hold` (the objects
+//! and core blocks a client keeps between calls), `blocks` (the core's own memory blocks:
+//! a client's, a cluster's node clients), `guard.c` (a failed C-API call jumps to its
+//! operation's guard, as nlr does) and `glue` with its child `cluster_glue` (the Python
+//! types, the PyO3 counterpart of mpy_module/modpicoredis.c).
 #![allow(dead_code, non_camel_case_types, non_upper_case_globals)]
 #![deny(
     clippy::unwrap_used,
@@ -23,6 +25,7 @@
     unsafe_op_in_unsafe_fn
 )]
 
+mod blocks;
 mod hold;
 mod mp;
 mod pool;
@@ -31,6 +34,9 @@ mod sys;
 // core
 #[path = "../../picoredis/src/client.rs"]
 mod client;
+#[cfg(feature = "cluster")]
+#[path = "../../picoredis/src/cluster.rs"]
+mod cluster;
 #[path = "../../picoredis/src/conn.rs"]
 mod conn;
 #[path = "../../picoredis/src/fail.rs"]
@@ -49,6 +55,9 @@ mod reader;
 mod reply;
 #[path = "../../picoredis/src/request.rs"]
 mod request;
+#[cfg(feature = "sentinel")]
+#[path = "../../picoredis/src/sentinel.rs"]
+mod sentinel;
 #[path = "../../picoredis/src/session.rs"]
 mod session;
 #[path = "../../picoredis/src/slots.rs"]

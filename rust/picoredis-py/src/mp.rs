@@ -835,7 +835,31 @@ pub unsafe fn call_method(obj: Obj, name: Qstr, args: &[Obj]) -> Obj {
         if r.is_null() && socket_timed_out() {
             errno_timeout();
         }
-        new(r)
+        let r = new(r);
+        pool_items(r, 2);
+        r
+    }
+}
+
+/// The items of a list or tuple `o` (and theirs, `depth` levels down) pooled too: what a
+/// Python call returns may hold objects made by another operation (a Sentinel's
+/// `discover_master`: a `(host, port)` whose host the client then keeps), which are in no
+/// pool of this one, so hold.rs would not find them where the core stores them. As on
+/// MicroPython's GC heap, an object the core reaches through another stays alive.
+///
+/// # Safety
+/// In an operation (module docs); `o` valid.
+unsafe fn pool_items(o: Obj, depth: u8) {
+    // SAFETY: the caller's contract; each item gets a reference of the pool's own.
+    unsafe {
+        if depth == 0 || (ffi::PyList_Check(o) == 0 && ffi::PyTuple_Check(o) == 0) {
+            return;
+        }
+        for &i in items(o) {
+            ffi::Py_INCREF(i);
+            pool::own(i);
+            pool_items(i, depth - 1);
+        }
     }
 }
 
@@ -1664,16 +1688,17 @@ pub fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
 
 // ---- what client.rs and handshake.rs call beyond the prototype's surface --------------
 
-/// Zeroed memory for one `T` (a client's state), owned by the Python object that asked
-/// for it (glue.rs frees it): not a Python object itself on this host.
+/// Zeroed memory for one `T` (a client's state), a block of the core's (blocks.rs): owned
+/// by the Python object that keeps it (glue.rs frees it), or by the block that stores it
+/// (hold.rs), or freed when its operation ends if neither does. Not a Python object
+/// itself on this host.
 ///
 /// # Safety
-/// In an operation (module docs); the memory is freed by its owner (glue.rs), never by the
-/// pool.
+/// In an operation (module docs).
 pub unsafe fn malloc0<T>() -> *mut T {
     // SAFETY: holding the GIL (the caller's contract); a NULL result raises MemoryError.
     unsafe {
-        let p = ffi::PyMem_Calloc(1, core::mem::size_of::<T>()) as *mut T;
+        let p = crate::blocks::alloc(core::mem::size_of::<T>()) as *mut T;
         if p.is_null() {
             ffi::PyErr_NoMemory();
             raise()
@@ -1682,12 +1707,24 @@ pub unsafe fn malloc0<T>() -> *mut T {
     }
 }
 
-/// Client objects are held by the glue directly (never looked up from an object).
+/// Whether `o` is a client block (`Client::alloc`'s). The glue holds its own clients
+/// directly; the core looks up the ones it keeps (a cluster's node clients) through here,
+/// which notes them for hold.rs (the operation may change them).
 ///
 /// # Safety
-/// None (the host's answer is constant); unsafe to match the core's signature.
-pub unsafe fn is_client(_o: Obj) -> bool {
-    false
+/// None beyond the core's signature: any pointer is only looked up.
+pub unsafe fn is_client(o: Obj) -> bool {
+    is_block(o, core::mem::size_of::<crate::client::Client>())
+}
+
+/// Whether `o` is a live block of `size` bytes (the core's structs differ in size:
+/// asserted below); noted as looked up when it is.
+fn is_block(o: Obj, size: usize) -> bool {
+    let yes = crate::blocks::size_of(o as usize) == Some(size);
+    if yes {
+        crate::blocks::touch(o as usize);
+    }
+    yes
 }
 
 /// The value of an int argument, as MicroPython's builtins take one (a bool counts):
@@ -1826,4 +1863,76 @@ pub unsafe fn call_function(f: Obj, args: &[Obj]) -> Obj {
         let a = owned_tuple(args);
         new(ffi::PyObject_Call(f, a, NULL))
     }
+}
+
+// ---- Sentinel and RedisCluster (sentinel.rs, cluster.rs) --------------------------------
+
+/// The Python types of the client objects (glue.rs, cluster_glue.rs), and
+/// MasterNotFoundError: set at module init (`init_types`).
+static mut REDIS_TYPE: Obj = NULL;
+static mut SENTINEL_TYPE: Obj = NULL;
+static mut CLUSTER_TYPE: Obj = NULL;
+static mut MASTER_NOT_FOUND: Obj = NULL;
+
+/// Module init: the types the core names (owned by the module).
+///
+/// # Safety
+/// Holding the GIL, once, before any operation.
+pub unsafe fn init_types(redis: Obj, sentinel: Obj, cluster: Obj, master_not_found: Obj) {
+    // SAFETY: the caller's contract: no operation reads these while they are written.
+    unsafe {
+        REDIS_TYPE = redis;
+        SENTINEL_TYPE = sentinel;
+        CLUSTER_TYPE = cluster;
+        MASTER_NOT_FOUND = master_not_found;
+    }
+}
+
+exc_types! {
+    redis_type = REDIS_TYPE;
+    sentinel_type = SENTINEL_TYPE;
+    cluster_type = CLUSTER_TYPE;
+    master_not_found_type = MASTER_NOT_FOUND;
+}
+
+// A block's kind is its size on this host (`is_block`): the core's structs must differ.
+#[cfg(feature = "cluster")]
+const _: () = assert!(
+    core::mem::size_of::<crate::client::Client>()
+        != core::mem::size_of::<crate::cluster::Cluster>()
+);
+#[cfg(all(feature = "cluster", feature = "reader"))]
+const _: () = assert!(
+    core::mem::size_of::<crate::reader::Reader>()
+        != core::mem::size_of::<crate::cluster::Cluster>()
+);
+#[cfg(feature = "reader")]
+const _: () = assert!(
+    core::mem::size_of::<crate::reader::Reader>() != core::mem::size_of::<crate::client::Client>()
+);
+
+/// Whether `o` is a cluster block (`Cluster::alloc`'s); noted as looked up.
+///
+/// # Safety
+/// None beyond the core's signature: any pointer is only looked up.
+#[cfg(feature = "cluster")]
+pub unsafe fn is_cluster(o: Obj) -> bool {
+    is_block(o, core::mem::size_of::<crate::cluster::Cluster>())
+}
+
+/// The (key, value) pairs of a dict (a RESP3 map's reply), borrowed.
+///
+/// # Safety
+/// In an operation (module docs). `o` must be a dict, which stays alive and unchanged for
+/// as long as the pairs are read.
+#[cfg(feature = "sentinel")]
+pub unsafe fn dict_pairs<'a>(o: Obj) -> impl Iterator<Item = (Obj, Obj)> + 'a {
+    let mut pos: ffi::Py_ssize_t = 0;
+    core::iter::from_fn(move || {
+        let (mut k, mut v) = (NULL, NULL);
+        // SAFETY: the caller's contract: `o` is a dict, unchanged while it is iterated;
+        // PyDict_Next does not raise and hands out borrowed references.
+        let more = unsafe { ffi::PyDict_Next(o, &mut pos, &mut k, &mut v) } != 0;
+        more.then_some((k, v))
+    })
 }

@@ -85,6 +85,12 @@ pub unsafe fn stored(_v: Obj) {}
 pub struct Mark {
     objs: usize,
     raw: usize,
+    blocks: crate::blocks::Mark,
+}
+
+/// Where the operation that took `m` started in blocks.rs' lists.
+pub fn blocks_mark(m: Mark) -> crate::blocks::Mark {
+    m.blocks
 }
 
 pub fn mark() -> Mark {
@@ -94,6 +100,7 @@ pub fn mark() -> Mark {
         Mark {
             objs: (*p).objs.len(),
             raw: (*p).raw.len(),
+            blocks: crate::blocks::mark(),
         }
     }
 }
@@ -159,5 +166,7 @@ pub unsafe fn release(m: Mark) {
             let Some(o) = (*p).objs.pop() else { break };
             ffi::Py_DECREF(o);
         }
+        // The core's blocks the operation made and nobody kept (blocks.rs).
+        crate::blocks::release(m.blocks);
     }
 }

@@ -103,4 +103,11 @@ qstrs! {
     MP_QSTR_PROTOCOL_TLS_CLIENT = "PROTOCOL_TLS_CLIENT";
     MP_QSTR_wrap_socket = "wrap_socket";
     MP_QSTR_server_hostname = "server_hostname";
+    // Sentinel and RedisCluster (sentinel.rs, cluster.rs, handshake.rs' READONLY).
+    MP_QSTR_discover_slaves = "discover_slaves";
+    MP_QSTR_SENTINEL = "SENTINEL";
+    MP_QSTR_CLUSTER = "CLUSTER";
+    MP_QSTR_SLOTS = "SLOTS";
+    MP_QSTR_ASKING = "ASKING";
+    MP_QSTR_READONLY = "READONLY";
 }

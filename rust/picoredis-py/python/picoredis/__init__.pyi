@@ -9,6 +9,9 @@ from ._picoredis import Redis as Redis
 from ._picoredis import RedisError as RedisError
 from ._picoredis import RedisTimeout as RedisTimeout
 from ._picoredis import encode as encode
+from ._picoredis import Sentinel as Sentinel
+from ._picoredis import MasterNotFoundError as MasterNotFoundError
+from ._picoredis import RedisCluster as RedisCluster
 
 __all__ = ["Redis", "Pipeline", "PubSub", "Reader", "encode", "RedisError", "ParseError",
-           "RedisTimeout"]
+           "RedisTimeout", "Sentinel", "MasterNotFoundError", "RedisCluster"]

@@ -328,12 +328,14 @@ impl RedisCluster {
 
     /// `pipeline(transaction=False)`: grouped per node, replies in the caller's order.
     #[pyo3(signature = (transaction = false))]
-    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> Pipeline {
+    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
+        // (picoredis' Python pipeline, as Redis.pipeline(): one type for both.)
         Pipeline {
             client: Owner::Cluster(slf.clone().unbind()),
             commands: Mutex::new(Vec::new()),
             transaction,
         }
+        .wrapped(slf.py())
     }
 
     /// `pubsub()`: none on a cluster yet (TypeError, as on MicroPython).

@@ -893,10 +893,27 @@ impl Pipeline {
         let transaction = self.transaction;
         let client = match &self.client {
             Owner::Redis(r) => r,
-            // (A cluster's pipeline is this type itself, queueing here: no `_run`.)
+            // A cluster routes argument tuples (ffi.rs' picoredis_client_pipeline): one
+            // per command of the flat queue.
             #[cfg(feature = "cluster")]
-            Owner::Cluster(_) => {
-                return Err(PyTypeError::new_err("a RedisCluster pipeline has no _run"));
+            Owner::Cluster(k) => {
+                let mut tuples = Vec::new();
+                let mut rest = flat;
+                while let Some((&n, tail)) = rest.split_first() {
+                    let (args, next) = match mp::small_int_value(n) {
+                        Some(n) if n >= 1 => tail.split_at_checked(n as usize),
+                        _ => None,
+                    }
+                    .ok_or_else(|| PyValueError::new_err("malformed pipeline queue"))?;
+                    // SAFETY: each item is a valid object the caller's list holds.
+                    let items = args
+                        .iter()
+                        .map(|&a| unsafe { Bound::from_borrowed_ptr(py, a) });
+                    tuples.push(PyTuple::new(py, items)?);
+                    rest = next;
+                }
+                let ptrs: Vec<Obj> = tuples.iter().map(|t| t.as_ptr()).collect();
+                return k.get().pipeline_run(py, &ptrs, transaction);
             }
         };
         client.get().h.op(py, false, &mut |c| {

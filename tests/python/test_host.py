@@ -248,7 +248,8 @@ def test_wheel_ships_type_stubs():
         stub = ast.parse(f.read())
     exported = [n.asname for node in stub.body if isinstance(node, ast.ImportFrom)
                 for n in node.names]
-    assert sorted(exported) == sorted(picoredis.__all__)
+    aliases = {"Arg", "Reply"}  # type aliases (the shared asyncio stub's), no runtime names
+    assert sorted(set(exported) - aliases) == sorted(picoredis.__all__)
     with open(os.path.join(here, "_picoredis.pyi")) as f:
         shared = ast.parse(f.read())
     described = {node.name for node in shared.body

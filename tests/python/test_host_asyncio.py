@@ -213,8 +213,8 @@ def test_no_objects_left_behind(redis_port):
 
 
 def test_stubs_describe_the_module():
-    # The stub is the firmware's (mpy_module/stubs/picoredis/asyncio.pyi) but for where
-    # the shared type names come from, and it names what the module has.
+    # The stub is the firmware's (mpy_module/stubs/picoredis/asyncio.pyi, linked), and it
+    # names what the module has.
     import ast
     here = os.path.dirname(picoredis.__file__)
     with open(os.path.join(here, "asyncio.pyi")) as f:

@@ -1,4 +1,6 @@
-"""Type stubs for `picoredis.asyncio` (Python frozen into the firmware; see README.md).
+"""Type stubs for `picoredis.asyncio`: the firmware's (Python frozen into it) and the
+CPython/PyPy wheel's (rust/picoredis-py/python/picoredis/asyncio.pyi links here: one
+description of the API for both hosts); see README.md.
 
 One connection serves any number of tasks; commands are pipelined automatically.
 Times are in milliseconds.

@@ -12,6 +12,9 @@ from ._picoredis import encode as encode
 from ._picoredis import Sentinel as Sentinel
 from ._picoredis import MasterNotFoundError as MasterNotFoundError
 from ._picoredis import RedisCluster as RedisCluster
+# (Type aliases, not runtime names: the shared asyncio stub imports them from here.)
+from ._picoredis import Arg as Arg
+from ._picoredis import Reply as Reply
 
 __all__ = ["Redis", "Pipeline", "PubSub", "Reader", "encode", "RedisError", "ParseError",
            "RedisTimeout", "Sentinel", "MasterNotFoundError", "RedisCluster"]

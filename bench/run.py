@@ -2,14 +2,14 @@
 """`make bench`: picoredis against its seed, redis-py+hiredis and redis-benchmark.
 
     python3 bench/run.py [--firmware build/unix/micropython] [--rounds 5]
-                         [--budget-ms 700] [--rb-seconds 2] [--out build/bench]
-                         [--baseline-firmware OTHER/micropython] [--no-profile]
-                         [--wheels build/wheels --pypy PYPY_VENV/bin/python]
-                         [--only-clients a,b] [--strict]
+                         [--budget-ms 700] [--rb-seconds S] [--warmup-ms 300]
+                         [--out build/bench] [--baseline-firmware OTHER/micropython]
+                         [--no-profile] [--wheels build/wheels --pypy PYPY_VENV/bin/python]
+                         [--only-clients a,b] [--only-workloads w,x] [--strict]
 
-One throwaway redis-server (tools/redis_fixture.py) serves every client.  Each
-round runs, in turn:
+One throwaway redis-server (tools/redis_fixture.py) serves every client:
   picoredis  bench/mpy_bench.py on the firmware (this module, in Rust)
+  natmod     the same script on the stock firmware with `make natmod`'s x64 package
   seed       the same script on the same firmware with --module picoredis_seed:
              the original pure-Python picoredis 0.1.1, fetched with pip at
              bench time into build/bench/seed/
@@ -23,14 +23,31 @@ round runs, in turn:
 plus two asyncio rows, 1 and 50 tasks doing GETs on one client: picoredis.asyncio
 on the firmware, redis.asyncio (+hiredis) on CPython.  When the machine has 2 or
 more CPUs, redis-server runs on the first and every client on the others.
+
+The scheme: rounds interleaved per workload.  This 2-core VM has slow spells
+lasting seconds (a round's rate can drop to a tenth of the best), so two samples
+compared in a ratio must be taken close together.  Every client is one persistent
+process (mpy_bench.py / py_bench.py --serve), started once: it connects and runs
+every workload for --warmup-ms (PyPy's JIT compiles then, not in the first round),
+then waits for commands on stdin.  In each round, for each workload (the rows, then
+the client-alone floor_* rows, then the heap lines), every client that has it runs it
+once for --budget-ms, one after the other; redis-benchmark runs in the same slot with
+-n sized for about the same time (--rb-seconds, default the budget).  The order of the
+clients is rotated by round and workload and reversed every other round, so no
+client always runs first or right after the same other one.  The samples of one
+workload in one round are thus a few seconds apart, not the 10-40 s of a round.
+
 Every cell shows min / median / max of the rounds; the ratios and targets use
-the best of the rounds (ops/s is noisy on a shared machine: interference only
-slows a client down), with the median's ratio beside it.  With
---baseline-firmware, a second build of picoredis (e.g. main's) runs in every
-round too: an A/B in one run.  Each row under its target gets a profile of the
-picoredis client (the firmware's; not the CPython/PyPy rows) on that workload (perf record/report, perf stat) written to
---out as profile-<workload>.txt.  Writes results.md, results.json and
-bench.png to --out and prints the markdown table.  Exit status: 0 (1 with
+the best of the rounds (interference only slows a client down), with the
+median's ratio beside it; each ratio target also shows the median over the rounds
+of the paired ratio (A's sample / B's sample of the same round and workload), the
+number least moved by a slow spell.  With --baseline-firmware, a second build of
+picoredis (e.g. main's) runs in every slot too: an A/B in one run.  Each row under
+its target gets a profile of the picoredis client (the firmware's; not the
+CPython/PyPy rows) on that workload (perf record/report, perf stat) written to
+--out as profile-<workload>.txt.  Writes results.md, results.json (`samples`: one
+value per round, null where there is none), client-<id>.log (each client's stderr)
+and bench.png to --out and prints the markdown table.  Exit status: 0 (1 with
 --strict when a target is missed, 2 when a client failed).
 """
 

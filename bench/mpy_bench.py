@@ -3,6 +3,7 @@
 #   micropython bench/mpy_bench.py [--module picoredis|picoredis_seed]
 #                                  [--port N] [--host H] [--budget-ms MS]
 #                                  [--only WORKLOAD[,WORKLOAD...]]
+#                                  [--serve [--warmup-ms MS]]
 #
 # bench/run.py starts the server, writes the keys (written here when missing;
 # the port defaults to $PICOREDIS_PORT, as tools/with_redis.py sets it) and sets
@@ -17,6 +18,14 @@
 # The asyncio rows (async_get_1, async_get_50) run picoredis.asyncio (frozen into
 # the firmware; with MICROPYPATH set it must include .frozen); the seed has no
 # asyncio client: n/a.
+#
+# --serve: the persistent client bench/run.py drives (it interleaves the clients per
+# workload, see run.py's docstring).  The script connects, checks the keys, runs every
+# selected workload once for --warmup-ms with its output dropped, prints `READY`, then
+# reads commands from stdin, one per line:
+#   RUN <workload> <budget_ms>   the workload's lines as above, then `DONE <workload>`
+#                                (workloads: the rows, heap, async_heap, floor_*)
+#   QUIT (or end of input)       close the clients and exit
 import sys
 import time
 import gc
@@ -35,7 +44,7 @@ def parse_args(argv):
     import os
     opts = {'module': 'picoredis', 'host': '127.0.0.1',
             'port': int(os.getenv('PICOREDIS_PORT') or 6379),
-            'budget': 700, 'only': None}
+            'budget': 700, 'only': None, 'serve': False, 'warmup': 200}
     i = 1
     while i < len(argv):
         a = argv[i]
@@ -50,6 +59,12 @@ def parse_args(argv):
             opts['budget'] = int(v)
         elif a == '--only':
             opts['only'] = v.split(',')
+        elif a == '--serve':
+            opts['serve'] = True
+            i += 1
+            continue
+        elif a == '--warmup-ms':
+            opts['warmup'] = int(v)
         else:
             raise SystemExit('unknown argument ' + a)
         i += 2
@@ -159,51 +174,65 @@ def async_heap_per_get(r, key, ntasks, skip, n):
     return (state[2] - state[1]) / n
 
 
-def async_workloads(opts, budget):
-    """The asyncio rows: picoredis.asyncio, 1 task and 50 tasks on one client."""
-    names = ('async_get_1', 'async_get_50')
-    wanted = [w for w in names if not opts['only'] or w in opts['only']]
-    want_heap = not opts['only'] or 'heap' in opts['only'] or 'async_heap' in opts['only']
-    if not wanted and not want_heap:
-        return
-    if opts['module'] != 'picoredis':  # the seed has no asyncio client
-        for w in wanted:
-            emit('RESULT', w, 'n/a', 0, 0)
-        return
-    import asyncio
-    from picoredis.asyncio import Redis, _Call
-    r = Redis(opts['host'], opts['port'], timeout=10000)
+class AsyncSide:
+    """The asyncio rows on one picoredis.asyncio client, opened at its first use and
+    kept (a --serve process runs these rows once per round)."""
 
-    async def check(ntasks):  # warm-up: connects, and every task gets the value
-        replies = await asyncio.gather(*[r.get(SMALL_KEY) for _ in range(ntasks)])
-        assert replies == [b'abc'] * ntasks, replies
+    def __init__(self, opts):
+        self.opts = opts
+        self.r = None
 
-    for name in wanted:
+    def client(self):
+        if self.r is None:
+            from picoredis.asyncio import Redis
+            self.r = Redis(self.opts['host'], self.opts['port'], timeout=10000)
+        return self.r
+
+    def check(self, ntasks):  # warm-up: connects, and every task gets the value
+        import asyncio
+        r = self.client()
+
+        async def check():
+            replies = await asyncio.gather(*[r.get(SMALL_KEY) for _ in range(ntasks)])
+            assert replies == [b'abc'] * ntasks, replies
+        asyncio.run(check())
+
+    def rate(self, name, budget):
+        if self.opts['module'] != 'picoredis':  # the seed has no asyncio client
+            emit('RESULT', name, 'n/a', 0, 0)
+            return
+        import asyncio
         ntasks = 1 if name == 'async_get_1' else 50
-        asyncio.run(check(ntasks))
-        ops, us = asyncio.run(run_async_tasks(r, SMALL_KEY, ntasks, budget))
+        self.check(ntasks)
+        ops, us = asyncio.run(run_async_tasks(self.client(), SMALL_KEY, ntasks, budget))
         emit('RESULT', name, '%.1f' % (ops * 1000000 / us), ops, us)
-    if want_heap:
-        asyncio.run(check(50))
+
+    def heap(self, budget):
+        if self.opts['module'] != 'picoredis':
+            return
+        from picoredis.asyncio import _Call
+        self.check(50)
         n = 500
         emit('HEAP', 'async_get_small_50', '%.1f' % async_heap_per_get(
-            r, SMALL_KEY, 50, 200, n), n)
+            self.client(), SMALL_KEY, 50, 200, n), n)
         # The allowance beyond the reply: one small object (a _Call: an instance
         # and its attribute map; a plain command's own record is a 64-B waiter).
         emit('HEAP', 'call_obj', '%.1f' % heap_per_op(lambda: _Call(1), 200), 200)
-    asyncio.run(r.close())
+
+    def close(self):
+        if self.r is not None:
+            import asyncio
+            asyncio.run(self.r.close())
+            self.r = None
 
 
-def floor_workloads(mod, opts, budget):
+def floor_runner(mod, name):
     """The client alone: the pipelined and LRANGE workloads against an in-memory stream
     that takes every request at once and answers with the reply already made (no server,
     no kernel, no waiting).  Their rates are the ceiling of this client on this machine:
     what it would reach if the server and the loopback cost nothing.  Lines:
-        FLOOR <workload> <ops_per_s> <ops> <elapsed_us>"""
-    names = ('floor_pipe_100', 'floor_pipe_1000', 'floor_lrange')
-    wanted = [w for w in names if not opts['only'] or w in opts['only']]
-    if not wanted or opts['module'] != 'picoredis':
-        return
+        FLOOR <workload> <ops_per_s> <ops> <elapsed_us>
+    Returns a runner(budget_us) for floor workload `name`."""
     import io
 
     class Canned(io.IOBase):
@@ -225,38 +254,46 @@ def floor_workloads(mod, opts, budget):
         def ioctl(self, req, arg):
             return 0
 
-    for name in wanted:
-        if name == 'floor_lrange':
-            reply = b'*1000\r\n' + b''.join(b'$%d\r\nv%d\r\n' % (len(b'v%d' % i), i)
-                                             for i in range(LIST_LEN))
-            r = mod.Redis(sock=Canned(reply))
-            op = lambda: r.lrange(LIST_KEY, 0, -1)
-            per_op = 1
-        else:
-            per_op = 100 if name == 'floor_pipe_100' else 1000
-            r = mod.Redis(sock=Canned(b'$3\r\nabc\r\n' * per_op))
-            p = r.pipeline()
+    if name == 'floor_lrange':
+        reply = b'*1000\r\n' + b''.join(b'$%d\r\nv%d\r\n' % (len(b'v%d' % i), i)
+                                         for i in range(LIST_LEN))
+        r = mod.Redis(sock=Canned(reply))
+        op = lambda: r.lrange(LIST_KEY, 0, -1)
+        per_op = 1
+    else:
+        per_op = 100 if name == 'floor_pipe_100' else 1000
+        r = mod.Redis(sock=Canned(b'$3\r\nabc\r\n' * per_op))
+        p = r.pipeline()
 
-            def op(p=p, n=per_op):
-                for _ in range(n):
-                    p.get(SMALL_KEY)
-                return p.execute()
+        def op(p=p, n=per_op):
+            for _ in range(n):
+                p.get(SMALL_KEY)
+            return p.execute()
+
+    def run(budget):
         got = op()
         assert (len(got) == LIST_LEN) if per_op == 1 else (got[-1] == b'abc'), got[:3]
         ops, us = run_timed(op, budget)
         emit('FLOOR', name, '%.1f' % (ops * per_op * 1000000 / us), ops * per_op, us)
+    return run
+
+
+FLOORS = ('floor_pipe_100', 'floor_pipe_1000', 'floor_lrange')
+QUIET = [False]  # --serve's warm-up: results not printed
 
 
 def emit(kind, *fields):
-    print(kind, ' '.join(str(f) for f in fields))
+    if not QUIET[0]:
+        print(kind, ' '.join(str(f) for f in fields))
 
 
-def main():
-    opts = parse_args(sys.argv)
+def setup(opts):
+    """Connect, check (or write) the keys; return (runners, close): runners maps
+    every workload name, in the order a plain run takes them, to a function of the
+    budget in µs that runs it and prints its lines."""
     mod = __import__(opts['module'])
     r = mod.Redis(opts['host'], opts['port'], timeout=10000)
     emit('INFO', 'module', opts['module'], getattr(mod, '__file__', '(built in)'))
-    budget = opts['budget'] * 1000
     # Ask the class: the seed's __getattr__ turns any instance attribute into a
     # command (and MicroPython's dir() probes attributes the same way).
     has_pipeline = hasattr(mod.Redis, 'pipeline')
@@ -294,28 +331,20 @@ def main():
             return p.execute()
         return op
 
-    workloads = [
-        ('get_small', small_get, 1),
-        ('get_10k', big_get, 1),
-        ('pipe_get_100', pipelined(100), 100),
-        ('pipe_get_1000', pipelined(1000), 1000),
-        ('set_1k', set_1k, 1),
-        ('lrange_1000', lrange, 1),
-    ]
-    for name, op, per_op in workloads:
-        if opts['only'] and name not in opts['only']:
-            continue
-        if op is None:
-            emit('RESULT', name, 'n/a', 0, 0)
-            continue
-        if per_op > 1:  # check the batch once: every reply is the value
-            replies = op()
-            assert len(replies) == per_op and replies[-1] == b'abc'
-        ops, us = run_timed(op, budget)
-        # ops/s counts GETs for the pipelined workloads (batches * batch size)
-        emit('RESULT', name, '%.1f' % (ops * per_op * 1000000 / us), ops * per_op, us)
+    def timed(name, op, per_op):
+        def run(budget):
+            if op is None:
+                emit('RESULT', name, 'n/a', 0, 0)
+                return
+            if per_op > 1:  # check the batch once: every reply is the value
+                replies = op()
+                assert len(replies) == per_op and replies[-1] == b'abc'
+            ops, us = run_timed(op, budget)
+            # ops/s counts GETs for the pipelined workloads (batches * batch size)
+            emit('RESULT', name, '%.1f' % (ops * per_op * 1000000 / us), ops * per_op, us)
+        return run
 
-    if not opts['only'] or 'heap' in opts['only']:
+    def heap(budget):
         n = 200
         emit('HEAP', 'get_small', '%.1f' % heap_per_op(small_get, n), n)
         # r('GET', key): the same command without the attribute lookup
@@ -323,9 +352,68 @@ def main():
              '%.1f' % heap_per_op(lambda: r('GET', SMALL_KEY), n), n)
         # What the reply object alone costs: a fresh 3-byte bytes object.
         emit('HEAP', 'bytes3', '%.1f' % heap_per_op(lambda: bytes(3), n), n)
-    r.close()
-    async_workloads(opts, budget)
-    floor_workloads(mod, opts, budget)
+
+    side = AsyncSide(opts)
+    runners = [
+        ('get_small', timed('get_small', small_get, 1)),
+        ('get_10k', timed('get_10k', big_get, 1)),
+        ('pipe_get_100', timed('pipe_get_100', pipelined(100), 100)),
+        ('pipe_get_1000', timed('pipe_get_1000', pipelined(1000), 1000)),
+        ('set_1k', timed('set_1k', set_1k, 1)),
+        ('lrange_1000', timed('lrange_1000', lrange, 1)),
+        ('heap', heap),
+        ('async_get_1', lambda budget: side.rate('async_get_1', budget)),
+        ('async_get_50', lambda budget: side.rate('async_get_50', budget)),
+        ('async_heap', side.heap),
+    ]
+    if opts['module'] == 'picoredis':  # the seed has no sock= to hand a stream to
+        runners += [(name, floor_runner(mod, name)) for name in FLOORS]
+
+    def close():
+        r.close()
+        side.close()
+    return runners, close
+
+
+def selected(runners, only):
+    """The runners --only asks for (all without it; `heap` also means async_heap)."""
+    if not only:
+        return runners
+    return [(n, f) for n, f in runners
+            if n in only or (n == 'async_heap' and 'heap' in only)]
+
+
+def serve(opts, runners, close):
+    table = dict(runners)
+    QUIET[0] = True
+    for name, run in selected(runners, opts['only']):
+        if opts['warmup'] > 0 and name not in ('heap', 'async_heap'):
+            run(opts['warmup'] * 1000)
+    QUIET[0] = False
+    emit('READY', opts['module'])
+    while True:
+        words = sys.stdin.readline().split()
+        if not words:  # end of input (an empty line is not a command either)
+            break
+        if words[0] == 'QUIT':
+            break
+        if words[0] == 'RUN' and len(words) == 3 and words[1] in table:
+            table[words[1]](int(words[2]) * 1000)
+            emit('DONE', words[1])
+        else:
+            emit('ERROR', 'bad command:', ' '.join(words))
+            emit('DONE', words[1] if len(words) > 1 else '-')
+    close()
+
+
+def main():
+    opts = parse_args(sys.argv)
+    runners, close = setup(opts)
+    if opts['serve']:
+        return serve(opts, runners, close)
+    for _, run in selected(runners, opts['only']):
+        run(opts['budget'] * 1000)
+    close()
 
 
 main()

@@ -3,6 +3,7 @@
 interpreter.
 
     build/bench/venv/bin/python bench/py_bench.py --port N [--budget-ms MS] [--client C]
+                                                  [--only W,...] [--serve [--warmup-ms MS]]
 
 Runs the same workloads as bench/mpy_bench.py (same keys and values, created
 by bench/run.py) and prints the same lines.  The asyncio rows (async_get_1,
@@ -11,11 +12,19 @@ client, 1 or 50 tasks doing `await r.get(key)`; its connection pool opens one
 connection per concurrent task.  Output:
     RESULT <workload> <ops_per_s> <ops> <elapsed_us>
     INFO <what> <value>
+
+--serve: the persistent client bench/run.py drives, as mpy_bench.py's --serve: it
+connects, checks the keys, runs every selected workload once for --warmup-ms with
+its output dropped (PyPy's JIT compiles the loops then, not in the first measured
+round), prints `READY`, then reads `RUN <workload> <budget_ms>` lines from stdin and
+answers each with the workload's lines and `DONE <workload>`; `QUIT` or end of
+input closes the client and exits.
 """
 
 import argparse
 import gc
 import os
+import sys
 import time
 
 import redis
@@ -90,48 +99,42 @@ async def run_async(host, port, ntasks, budget_us, client='redis'):
         await (r.close() if client == 'picoredis' else r.aclose())
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--host', default='127.0.0.1')
-    ap.add_argument('--port', type=int, default=int(os.getenv('PICOREDIS_PORT') or 6379))
-    ap.add_argument('--budget-ms', type=int, default=700)
-    ap.add_argument('--only', default=None)
-    ap.add_argument('--client', choices=('redis', 'picoredis'), default='redis')
-    opts = ap.parse_args()
-    only = opts.only.split(',') if opts.only else None
-    import platform
-    print('INFO interpreter', platform.python_implementation(), platform.python_version())
-    if opts.client == 'picoredis':
-        return bench_picoredis(opts, only)
+QUIET = [False]  # --serve's warm-up: results not printed
 
-    r = redis.Redis(host=opts.host, port=opts.port, protocol=2)
-    conn = r.connection_pool.get_connection()
-    parser = type(conn._parser).__name__
-    r.connection_pool.release(conn)
-    print('INFO redis-py', redis.__version__)
-    print('INFO parser', parser)
-    if parser != '_HiredisParser':
-        raise SystemExit('redis-py is not using hiredis (parser %s)' % parser)
+
+def emit(*words):
+    if not QUIET[0]:
+        print(*words, flush=True)
+
+
+def setup(opts):
+    """Connect with redis-py (+hiredis) or picoredis, check the keys; return
+    (runners, close): runners maps every workload, in the order of a plain run, to a
+    function of the budget in µs that runs it and prints its RESULT line."""
+    import platform
+    emit('INFO interpreter', platform.python_implementation(), platform.python_version())
+    if opts.client == 'picoredis':
+        # picoredis (rust/picoredis-py): the calls as a user writes them, a pipeline
+        # object reused across batches; the asyncio rows on picoredis.asyncio.
+        import picoredis
+        r = picoredis.Redis(opts.host, opts.port)
+        emit('INFO picoredis', getattr(picoredis, '__file__', '?'))
+        p = r.pipeline()
+    else:
+        r = redis.Redis(host=opts.host, port=opts.port, protocol=2)
+        conn = r.connection_pool.get_connection()
+        parser = type(conn._parser).__name__
+        r.connection_pool.release(conn)
+        emit('INFO redis-py', redis.__version__)
+        emit('INFO parser', parser)
+        if parser != '_HiredisParser':
+            raise SystemExit('redis-py is not using hiredis (parser %s)' % parser)
+        p = r.pipeline(transaction=False)
 
     assert r.get(SMALL_KEY) == b'abc'
     assert len(r.get(BIG_KEY)) == BIG_LEN
     assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
 
-    run_blocking(r, r.pipeline(transaction=False), opts, only)
-
-    import asyncio
-    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
-        if only and name not in only:
-            continue
-        ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, opts.budget_ms * 1000))
-        print('INFO asyncio_parser', aparser)
-        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
-
-
-def run_blocking(r, p, opts, only):
-    """The blocking workloads on client `r` (redis-py's or picoredis' Redis, the same
-    calls), pipelined with `p` (one pipeline object reused across batches), each
-    timed for the budget; prints a RESULT line per workload and closes `r`."""
     def pipelined(batch):
         def op():
             for _ in range(batch):
@@ -139,45 +142,79 @@ def run_blocking(r, p, opts, only):
             return p.execute()
         return op
 
-    workloads = [
-        ('get_small', lambda: r.get(SMALL_KEY), 1),
-        ('get_10k', lambda: r.get(BIG_KEY), 1),
-        ('pipe_get_100', pipelined(100), 100),
-        ('pipe_get_1000', pipelined(1000), 1000),
-        ('set_1k', lambda: r.set(SET_KEY, SET_VALUE), 1),
-        ('lrange_1000', lambda: r.lrange(LIST_KEY, 0, -1), 1),
+    def timed(name, op, per_op):
+        def run(budget):
+            if per_op > 1:
+                replies = op()
+                assert len(replies) == per_op and replies[-1] == b'abc'
+            ops, us = run_timed(op, budget)
+            emit('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
+        return run
+
+    def run_async_row(name, ntasks):
+        def run(budget):
+            import asyncio
+            ops, us, aparser = asyncio.run(run_async(opts.host, opts.port, ntasks, budget,
+                                                     opts.client))
+            if opts.client != 'picoredis':
+                emit('INFO asyncio_parser', aparser)
+            emit('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
+        return run
+
+    runners = [
+        ('get_small', timed('get_small', lambda: r.get(SMALL_KEY), 1)),
+        ('get_10k', timed('get_10k', lambda: r.get(BIG_KEY), 1)),
+        ('pipe_get_100', timed('pipe_get_100', pipelined(100), 100)),
+        ('pipe_get_1000', timed('pipe_get_1000', pipelined(1000), 1000)),
+        ('set_1k', timed('set_1k', lambda: r.set(SET_KEY, SET_VALUE), 1)),
+        ('lrange_1000', timed('lrange_1000', lambda: r.lrange(LIST_KEY, 0, -1), 1)),
+        ('async_get_1', run_async_row('async_get_1', 1)),
+        ('async_get_50', run_async_row('async_get_50', 50)),
     ]
-    budget = opts.budget_ms * 1000
-    for name, op, per_op in workloads:
-        if only and name not in only:
-            continue
-        if per_op > 1:
-            replies = op()
-            assert len(replies) == per_op and replies[-1] == b'abc'
-        ops, us = run_timed(op, budget)
-        print('RESULT', name, '%.1f' % (ops * per_op * 1e6 / us), ops * per_op, us)
-    r.close()
+    return runners, r.close
 
 
-def bench_picoredis(opts, only):
-    """The workloads with picoredis (rust/picoredis-py): the calls as a user writes
-    them, a pipeline object reused across batches; the asyncio rows on
-    picoredis.asyncio."""
-    import picoredis
-    r = picoredis.Redis(opts.host, opts.port)
-    print('INFO picoredis', getattr(picoredis, '__file__', '?'))
-    assert r.get(SMALL_KEY) == b'abc'
-    assert len(r.get(BIG_KEY)) == BIG_LEN
-    assert len(r.lrange(LIST_KEY, 0, -1)) == LIST_LEN
+def serve(opts, runners, close):
+    table = dict(runners)
+    QUIET[0] = True
+    for _, run in runners:
+        if opts.warmup_ms > 0:
+            run(opts.warmup_ms * 1000)
+    QUIET[0] = False
+    emit('READY', opts.client)
+    while True:
+        words = sys.stdin.readline().split()
+        if not words or words[0] == 'QUIT':  # end of input too
+            break
+        if words[0] == 'RUN' and len(words) == 3 and words[1] in table:
+            table[words[1]](int(words[2]) * 1000)
+        else:
+            emit('ERROR', 'bad command:', ' '.join(words))
+        emit('DONE', words[1] if len(words) > 1 else '-')
+    close()
 
-    run_blocking(r, r.pipeline(), opts, only)
-    import asyncio
-    for name, ntasks in (('async_get_1', 1), ('async_get_50', 50)):
-        if only and name not in only:
-            continue
-        ops, us, _ = asyncio.run(run_async(opts.host, opts.port, ntasks, opts.budget_ms * 1000,
-                                           'picoredis'))
-        print('RESULT', name, '%.1f' % (ops * 1e6 / us), ops, us)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=int(os.getenv('PICOREDIS_PORT') or 6379))
+    ap.add_argument('--budget-ms', type=int, default=700)
+    ap.add_argument('--only', default=None)
+    ap.add_argument('--client', choices=('redis', 'picoredis'), default='redis')
+    ap.add_argument('--serve', action='store_true',
+                    help='persistent: run the workloads bench/run.py asks for on stdin')
+    ap.add_argument('--warmup-ms', type=int, default=300,
+                    help='--serve: each workload runs this long before READY')
+    opts = ap.parse_args()
+    only = opts.only.split(',') if opts.only else None
+    runners, close = setup(opts)
+    if only:
+        runners = [(n, f) for n, f in runners if n in only]
+    if opts.serve:
+        return serve(opts, runners, close)
+    for _, run in runners:
+        run(opts.budget_ms * 1000)
+    close()
 
 
 if __name__ == '__main__':

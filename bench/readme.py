@@ -39,10 +39,12 @@ def main(argv):
     where = ('redis-server on CPU %s, clients on CPU %s' % (
         ','.join(map(str, cpus['redis_server'])), ','.join(map(str, cpus['clients'])))
         if cpus else 'not pinned')
-    block = ['', '%d rounds of ~%d ms per workload and client, %s (%s; %s; redis %s). '
+    block = ['', '%d rounds of ~%d ms per workload and client%s, %s (%s; %s; redis %s). '
              'ops/s (pipelined rows: GETs/s), min / median / **max** of the rounds; '
              'ratios of the best rounds (of the medians in brackets).'
-             % (report['rounds'], report['budget_ms'], env['date'].split()[0], env['machine'],
+             % (report['rounds'], report['budget_ms'],
+                ' (interleaved: every client in turn on one workload, then the next)'
+                if report.get('scheme') else '', env['date'].split()[0], env['machine'],
                 where, env['redis_server']), ''] + table(report) + ['']
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)

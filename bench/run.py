@@ -2,14 +2,14 @@
 """`make bench`: picoredis against its seed, redis-py+hiredis and redis-benchmark.
 
     python3 bench/run.py [--firmware build/unix/micropython] [--rounds 5]
-                         [--budget-ms 700] [--rb-seconds 2] [--out build/bench]
-                         [--baseline-firmware OTHER/micropython] [--no-profile]
-                         [--wheels build/wheels --pypy PYPY_VENV/bin/python]
-                         [--only-clients a,b] [--strict]
+                         [--budget-ms 700] [--rb-seconds S] [--warmup-ms 300]
+                         [--out build/bench] [--baseline-firmware OTHER/micropython]
+                         [--no-profile] [--wheels build/wheels --pypy PYPY_VENV/bin/python]
+                         [--only-clients a,b] [--only-workloads w,x] [--strict]
 
-One throwaway redis-server (tools/redis_fixture.py) serves every client.  Each
-round runs, in turn:
+One throwaway redis-server (tools/redis_fixture.py) serves every client:
   picoredis  bench/mpy_bench.py on the firmware (this module, in Rust)
+  natmod     the same script on the stock firmware with `make natmod`'s x64 package
   seed       the same script on the same firmware with --module picoredis_seed:
              the original pure-Python picoredis 0.1.1, fetched with pip at
              bench time into build/bench/seed/
@@ -23,14 +23,31 @@ round runs, in turn:
 plus two asyncio rows, 1 and 50 tasks doing GETs on one client: picoredis.asyncio
 on the firmware, redis.asyncio (+hiredis) on CPython.  When the machine has 2 or
 more CPUs, redis-server runs on the first and every client on the others.
+
+The scheme: rounds interleaved per workload.  This 2-core VM has slow spells
+lasting seconds (a round's rate can drop to a tenth of the best), so two samples
+compared in a ratio must be taken close together.  Every client is one persistent
+process (mpy_bench.py / py_bench.py --serve), started once: it connects and runs
+every workload for --warmup-ms (PyPy's JIT compiles then, not in the first round),
+then waits for commands on stdin.  In each round, for each workload (the rows, then
+the client-alone floor_* rows, then the heap lines), every client that has it runs it
+once for --budget-ms, one after the other; redis-benchmark runs in the same slot with
+-n sized for about the same time (--rb-seconds, default the budget).  The order of the
+clients is rotated by round and workload and reversed every other round, so no
+client always runs first or right after the same other one.  The samples of one
+workload in one round are thus a few seconds apart, not the 10-40 s of a round.
+
 Every cell shows min / median / max of the rounds; the ratios and targets use
-the best of the rounds (ops/s is noisy on a shared machine: interference only
-slows a client down), with the median's ratio beside it.  With
---baseline-firmware, a second build of picoredis (e.g. main's) runs in every
-round too: an A/B in one run.  Each row under its target gets a profile of the
-picoredis client (the firmware's; not the CPython/PyPy rows) on that workload (perf record/report, perf stat) written to
---out as profile-<workload>.txt.  Writes results.md, results.json and
-bench.png to --out and prints the markdown table.  Exit status: 0 (1 with
+the best of the rounds (interference only slows a client down), with the
+median's ratio beside it; each ratio target also shows the median over the rounds
+of the paired ratio (A's sample / B's sample of the same round and workload), the
+number least moved by a slow spell.  With --baseline-firmware, a second build of
+picoredis (e.g. main's) runs in every slot too: an A/B in one run.  Each row under
+its target gets a profile of the picoredis client (the firmware's; not the
+CPython/PyPy rows) on that workload (perf record/report, perf stat) written to
+--out as profile-<workload>.txt.  Writes results.md, results.json (`samples`: one
+value per round, null where there is none), client-<id>.log (each client's stderr)
+and bench.png to --out and prints the markdown table.  Exit status: 0 (1 with
 --strict when a target is missed, 2 when a client failed).
 """
 
@@ -40,6 +57,7 @@ import io
 import json
 import os
 import platform
+import select
 import shutil
 import statistics
 import subprocess
@@ -105,6 +123,32 @@ RB_COMMANDS = {
     'async_get_1': (['GET', SMALL_KEY], 1, 1),
     'async_get_50': (['GET', SMALL_KEY], 1, 50),
 }
+
+# The slots of a round, in order: every client that has the workload runs it once in
+# its slot (slot_order), so the samples compared in a ratio are seconds apart.
+SLOTS = [w for w, _ in WORKLOADS] + [f[0] for f in FLOORS] + ['heap', 'async_heap']
+MPY_CLIENTS = ('picoredis', 'baseline', 'natmod', 'seed')
+FLOOR_CLIENTS = ('picoredis', 'baseline', 'natmod')  # the seed has no sock= stream
+
+
+def runs_slot(cid, wid):
+    """Whether client `cid` has workload `wid` (a row, floor_*, heap or async_heap)."""
+    if wid.startswith('floor_'):
+        return cid in FLOOR_CLIENTS
+    if wid in ('heap', 'async_heap'):
+        return cid in MPY_CLIENTS
+    return True
+
+
+def slot_order(cids, rnd, slot):
+    """The clients of one slot: rotated by round and slot, reversed every other round,
+    so no client always runs first or always right after the same other one."""
+    if not cids:
+        return cids
+    k = (rnd + slot) % len(cids)
+    order = cids[k:] + cids[:k]
+    return order[::-1] if rnd % 2 else order
+
 
 # The fix applied to the seed before it runs (see bench/README.md): 0.1.1 keeps
 # only the fileno() of sock.makefile('rb'); on MicroPython's unix port that file
@@ -210,28 +254,90 @@ def parse_lines(text):
     return results, heap, info
 
 
-def run_client(cmd, env=None, timeout=120):
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    if p.returncode != 0:
-        raise RuntimeError('%s exited %d:\n%s%s' % (' '.join(cmd[:3]), p.returncode,
-                                                     p.stdout[-2000:], p.stderr[-2000:]))
-    log('  %s: %.1f s' % (os.path.basename(cmd[1]), time.monotonic() - t0))
-    return parse_lines(p.stdout)
+class ServeClient:
+    """One persistent client: mpy_bench.py or py_bench.py in --serve mode, started once
+    and driven over its stdin (`RUN <workload> <budget_ms>`, answered by the workload's
+    lines and `DONE`).  Its stderr goes to `log_path` (the tail is in the error when
+    it fails)."""
+
+    def __init__(self, cid, cmd, env, log_path):
+        self.cid, self.log_path = cid, log_path
+        self.buf = b''
+        self.stderr = open(log_path, 'wb')
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, env=env)
+
+    def _line(self, deadline):
+        while b'\n' not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError('%s: no answer in time' % self.cid)
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                self.proc.wait(timeout=10)
+                raise RuntimeError('%s exited %s:\n%s' % (self.cid, self.proc.returncode,
+                                                          self.stderr_tail()))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b'\n', 1)
+        return line.decode('utf-8', 'replace')
+
+    def _until(self, word, timeout):
+        deadline = time.monotonic() + timeout
+        lines, errors = [], []
+        while True:
+            line = self._line(deadline)
+            if line.split()[:1] == [word]:
+                if errors:
+                    raise RuntimeError('%s: %s' % (self.cid, '; '.join(errors)))
+                return parse_lines('\n'.join(lines))
+            if line.startswith('ERROR'):
+                errors.append(line)
+            lines.append(line)
+
+    def stderr_tail(self):
+        self.stderr.flush()
+        with open(self.log_path, 'rb') as f:
+            return f.read()[-2000:].decode('utf-8', 'replace')
+
+    def ready(self, timeout=300):
+        """The INFO lines it printed while it connected and warmed up."""
+        return self._until('READY', timeout)[2]
+
+    def run(self, wid, budget_ms):
+        """(results, heap, info) of one workload."""
+        self.proc.stdin.write(b'RUN %s %d\n' % (wid.encode(), budget_ms))
+        self.proc.stdin.flush()
+        return self._until('DONE', 60 + budget_ms / 100)
+
+    def quit(self):
+        try:
+            if self.proc.poll() is None:
+                self.proc.stdin.write(b'QUIT\n')
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
 
 
-def run_mpy(firmware, module, port, budget_ms, seed_dir, lib=None):
+def mpy_client(cid, firmware, module, port, seed_dir, warmup_ms, out, lib=None):
     # On the unix port MICROPYPATH replaces sys.path: '.frozen' keeps the firmware's
     # frozen modules (the picoredis package, picoredis.asyncio, asyncio) importable;
     # `lib` (the native module's package, on the stock firmware) comes first.
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(([lib] if lib else []) + ['.frozen', seed_dir]))
-    return run_client([firmware, os.path.join(HERE, 'mpy_bench.py'), '--module', module,
-                       '--port', str(port), '--budget-ms', str(budget_ms)], env=env)
+    return ServeClient(cid, [firmware, os.path.join(HERE, 'mpy_bench.py'), '--module', module,
+                             '--port', str(port), '--serve', '--warmup-ms', str(warmup_ms)],
+                       env, os.path.join(out, 'client-%s.log' % cid))
 
 
-def run_py(py, port, budget_ms, client='redis'):
-    return run_client([py, os.path.join(HERE, 'py_bench.py'), '--port', str(port),
-                       '--budget-ms', str(budget_ms), '--client', client])
+def py_client(cid, py, port, warmup_ms, out, client='redis'):
+    return ServeClient(cid, [py, os.path.join(HERE, 'py_bench.py'), '--port', str(port),
+                             '--client', client, '--serve', '--warmup-ms', str(warmup_ms)],
+                       None, os.path.join(out, 'client-%s.log' % cid))
 
 
 def install_wheel(py, wheels):
@@ -252,18 +358,30 @@ def redis_benchmark(port, args, pipeline, n, conns=1):
     return float(rows[1][header.index('rps')])
 
 
-def run_redis_benchmark(port, seconds, sizes):
-    """ops/s per workload; sizes (-n per workload) are calibrated on the first call."""
-    results = {}
-    t0 = time.monotonic()
-    for wid, (args, depth, conns) in RB_COMMANDS.items():
-        if wid not in sizes:
-            probe = max(2000, depth * 20)
-            rate = redis_benchmark(port, args, depth, probe, conns)
-            sizes[wid] = max(probe, int(rate * seconds) // depth * depth)
-        results[wid] = redis_benchmark(port, args, depth, sizes[wid], conns)
-    log('  redis-benchmark: %.1f s' % (time.monotonic() - t0))
-    return results
+class RedisBenchmark:
+    """redis-benchmark as one more client of the rounds: one run per workload slot,
+    its -n sized so that it takes about `seconds` at the best rate it has reached on
+    that workload (a short probe first; sizing from the best rate, not the last, keeps
+    a slow spell from shrinking the later runs)."""
+
+    def __init__(self, port, seconds):
+        self.port, self.seconds = port, seconds
+        self.sizes, self.best = {}, {}
+
+    def run(self, wid, budget_ms):
+        if wid not in RB_COMMANDS:
+            return {}, {}, {}
+        args, depth, conns = RB_COMMANDS[wid]
+        probe = max(2000, depth * 20)
+        if wid not in self.best:
+            self.best[wid] = redis_benchmark(self.port, args, depth, probe, conns)
+        self.sizes[wid] = max(probe, int(self.best[wid] * self.seconds) // depth * depth)
+        rate = redis_benchmark(self.port, args, depth, self.sizes[wid], conns)
+        self.best[wid] = max(self.best[wid], rate)
+        return {wid: rate}, {}, {}
+
+    def quit(self):
+        pass
 
 
 # ---- profiles of the weak rows -----------------------------------------------------
@@ -399,63 +517,71 @@ def pin_cpus(server_pid):
     return {'redis_server': sorted(server), 'clients': sorted(clients)}
 
 
-def evaluate(best, median, heap):
-    """The targets, each on the best of the rounds (the median's ratio kept beside it).
+def paired_median(samples, a, wa, b, wb):
+    """The median over the rounds of a's sample of workload wa / b's sample of wb in
+    the same round (None when no round has both)."""
+    if not samples:
+        return None
+    xs, ys = samples.get(a, {}).get(wa) or [], samples.get(b, {}).get(wb) or []
+    pairs = [x / y for x, y in zip(xs, ys) if x is not None and y]
+    return statistics.median(pairs) if pairs else None
+
+
+def evaluate(best, median, heap, samples=None):
+    """The targets, each on the best of the rounds (the median's ratio kept beside it,
+    and the median of the per-round paired ratios: `paired`).
     `workload`: the row a target is about (its profile is written when it is missed)."""
-    pico, rb, rp = best['picoredis'], best['redis_benchmark'], best['redis_py']
-    mpico, mrb, mrp = median['picoredis'], median['redis_benchmark'], median['redis_py']
     targets = []
 
-    def target(name, wid, num, den, limit, text, mnum=None, mden=None, profiled=True):
-        value = ratio(num.get(wid), den.get(wid))
-        med = ratio((mnum or {}).get(wid), (mden or {}).get(wid)) if mnum else None
+    def target(name, wid, a, b, limit, text, wb=None, profiled=True):
+        """a's rate on wid / b's rate on wb (default: the same workload)."""
+        wb = wb or wid
+        value = ratio(best[a].get(wid), best[b].get(wb))
+        med = ratio(median[a].get(wid), median[b].get(wb))
         targets.append({'target': name, 'workload': wid if profiled else None,
                         'value': value, 'median': med,
+                        'paired': paired_median(samples, a, wid, b, wb),
                         'limit': limit, 'met': value is not None and value >= limit,
                         'text': text})
 
-    target('small GET ≥ 0.9 × redis-benchmark -c 1', 'get_small', pico, rb, 0.9,
-           'picoredis / redis-benchmark', mpico, mrb)
-    target('10 KB GET ≥ redis-py + hiredis', 'get_10k', pico, rp, 1.0,
-           'picoredis / redis-py', mpico, mrp)
+    target('small GET ≥ 0.9 × redis-benchmark -c 1', 'get_small', 'picoredis',
+           'redis_benchmark', 0.9, 'picoredis / redis-benchmark')
+    target('10 KB GET ≥ redis-py + hiredis', 'get_10k', 'picoredis', 'redis_py', 1.0,
+           'picoredis / redis-py')
     for wid, batch, limit in (('pipe_get_100', 100, 0.9), ('pipe_get_1000', 1000, 0.75)):
-        target('pipelined GET (batch %d) ≥ 3 × redis-py + hiredis' % batch, wid, pico, rp,
-               3.0, 'picoredis / redis-py', mpico, mrp)
+        target('pipelined GET (batch %d) ≥ 3 × redis-py + hiredis' % batch, wid,
+               'picoredis', 'redis_py', 3.0, 'picoredis / redis-py')
         target('pipelined GET (batch %d) ≥ %g × redis-benchmark -P %d' % (batch, limit, batch),
-               wid, pico, rb, limit, 'picoredis / redis-benchmark', mpico, mrb)
-    target('LRANGE of 1000 ≥ 1.0 × redis-py + hiredis', 'lrange_1000', pico, rp, 1.0,
-           'picoredis / redis-py', mpico, mrp)
-    target('LRANGE of 1000 ≥ 0.9 × redis-benchmark -c 1', 'lrange_1000', pico, rb, 0.9,
-           'picoredis / redis-benchmark', mpico, mrb)
+               wid, 'picoredis', 'redis_benchmark', limit, 'picoredis / redis-benchmark')
+    target('LRANGE of 1000 ≥ 1.0 × redis-py + hiredis', 'lrange_1000', 'picoredis',
+           'redis_py', 1.0, 'picoredis / redis-py')
+    target('LRANGE of 1000 ≥ 0.9 × redis-benchmark -c 1', 'lrange_1000', 'picoredis',
+           'redis_benchmark', 0.9, 'picoredis / redis-benchmark')
     ph, ref = heap.get('picoredis', {}).get('get_small'), heap.get('picoredis', {}).get('bytes3')
     targets.append({'target': 'heap per small GET ≤ the reply bytes object itself',
                     'workload': None, 'value': ph, 'limit': ref,
                     'met': ph is not None and ref is not None and ph <= ref,
                     'text': 'bytes per GET vs bytes(3)'})
-    target('asyncio GET, 50 tasks ≥ 5 × blocking GET, 3-byte', 'async_get_50',
-           {'async_get_50': pico['async_get_50']}, {'async_get_50': pico['get_small']}, 5.0,
-           'picoredis asyncio 50 tasks / picoredis blocking GET',
-           {'async_get_50': mpico['async_get_50']}, {'async_get_50': mpico['get_small']})
+    target('asyncio GET, 50 tasks ≥ 5 × blocking GET, 3-byte', 'async_get_50', 'picoredis',
+           'picoredis', 5.0, 'picoredis asyncio 50 tasks / picoredis blocking GET',
+           wb='get_small')
     target('asyncio GET, 50 tasks ≥ 3 × redis-py asyncio (+hiredis), 50 tasks', 'async_get_50',
-           pico, rp, 3.0, 'picoredis / redis.asyncio', mpico, mrp)
-    target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte', 'async_get_1',
-           {'async_get_1': pico['async_get_1']}, {'async_get_1': pico['get_small']}, 0.7,
-           'picoredis asyncio 1 task / picoredis blocking GET',
-           {'async_get_1': mpico['async_get_1']}, {'async_get_1': mpico['get_small']})
+           'picoredis', 'redis_py', 3.0, 'picoredis / redis.asyncio')
+    target('asyncio GET, 1 task ≥ 0.7 × blocking GET, 3-byte', 'async_get_1', 'picoredis',
+           'picoredis', 0.7, 'picoredis asyncio 1 task / picoredis blocking GET',
+           wb='get_small')
     # issue 15: picoredis on CPython against redis-py + hiredis on the same interpreter,
     # and on PyPy ahead of redis-py on every blocking row. (No profile for these rows:
     # profile() runs the MicroPython client.)
-    pc, pp, rpp = best['pico_cpython'], best['pico_pypy'], best['redis_py_pypy']
-    mpc, mpp, mrpp = median['pico_cpython'], median['pico_pypy'], median['redis_py_pypy']
     for wid, limit, what in (('get_small', 1.5, 'small GET'), ('get_10k', 1.5, '10 KB GET'),
                              ('pipe_get_1000', 3.0, 'pipelined GET (batch 1000)'),
                              ('lrange_1000', 2.0, 'LRANGE of 1000')):
-        target('CPython: %s ≥ %g × redis-py + hiredis' % (what, limit), wid, pc, rp, limit,
-               'picoredis / redis-py, CPython', mpc, mrp, profiled=False)
+        target('CPython: %s ≥ %g × redis-py + hiredis' % (what, limit), wid, 'pico_cpython',
+               'redis_py', limit, 'picoredis / redis-py, CPython', profiled=False)
     for wid, label in WORKLOADS:
         if not wid.startswith('async'):
-            target('PyPy: %s ahead of redis-py + hiredis' % label, wid, pp, rpp, 1.0,
-                   'picoredis / redis-py, PyPy', mpp, mrpp, profiled=False)
+            target('PyPy: %s ahead of redis-py + hiredis' % label, wid, 'pico_pypy',
+                   'redis_py_pypy', 1.0, 'picoredis / redis-py, PyPy', profiled=False)
     ph = heap.get('picoredis', {})
     ah = ph.get('async_get_small_50')
     lim = (ph['bytes3'] + ph['call_obj']
@@ -515,9 +641,11 @@ def floor_table(report):
 def markdown(report):
     heap = report['heap']
     lines = ['# picoredis benchmark', '',
-             '%d rounds, ~%d ms per workload per client (redis-benchmark: ~%g s); '
+             '%d rounds, ~%d ms per workload per client (redis-benchmark: ~%g s)%s; '
              'one throwaway redis-server %s on loopback; %s; %s.'
              % (report['rounds'], report['budget_ms'], report['rb_seconds'],
+                ', interleaved: in each round every client runs one workload in turn '
+                '(order rotated) before the next workload' if report.get('scheme') else '',
                 report['env']['redis_server'], report['env']['machine'],
                 ('redis-server pinned to CPU %s, the clients to CPU %s' % (
                     ','.join(map(str, report['env']['cpus']['redis_server'])),
@@ -559,6 +687,8 @@ def markdown(report):
         else:
             val = '%s: %s (needs ≥ %g)' % (t['text'], fmt_ratio_pair(t['value'], t.get('median')),
                                            t['limit'])
+            if t.get('paired') is not None:
+                val += '; paired per round: %s' % fmt_ratio(t['paired'])
         prof = report.get('profiles', {}).get(t.get('workload') or '')
         if not t['met'] and prof:
             val += '; profile: `%s`' % os.path.basename(prof)
@@ -587,10 +717,17 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--budget-ms', type=int, default=700,
                     help='time per workload per client and round')
-    ap.add_argument('--rb-seconds', type=float, default=2.0,
-                    help='redis-benchmark -n is sized for this long per workload')
+    ap.add_argument('--rb-seconds', type=float, default=None,
+                    help='redis-benchmark -n is sized for this long per workload '
+                         '(default: --budget-ms)')
+    ap.add_argument('--warmup-ms', type=int, default=300,
+                    help='each client runs each workload this long before the rounds '
+                         "(PyPy's JIT)")
     ap.add_argument('--only-clients', default=None,
                     help='comma-separated client ids to run (default: all)')
+    ap.add_argument('--only-workloads', default=None,
+                    help='comma-separated workloads to run (default: all; also floor_*, '
+                         'heap, async_heap)')
     ap.add_argument('--no-profile', action='store_true',
                     help='no perf profile of the rows under their targets')
     ap.add_argument('--refresh-seed', action='store_true', help='download the seed again')
@@ -630,9 +767,13 @@ def main():
             raise SystemExit('no baseline firmware at %s' % baseline)
         clients.insert(1, ('baseline', 'picoredis, baseline build (A/B)'))
     wanted = set(opts.only_clients.split(',')) if opts.only_clients else None
+    only_workloads = set(opts.only_workloads.split(',')) if opts.only_workloads else None
+    rb_seconds = opts.rb_seconds if opts.rb_seconds else opts.budget_ms / 1000
 
-    samples = {c: {w: [] for w, _ in WORKLOADS + [f[:2] for f in FLOORS]} for c, _ in clients}
-    heap, info, errors, rb_sizes, profiles = {}, {}, dict(setup_errors), {}, {}
+    slots = [w for w in SLOTS if not only_workloads or w in only_workloads]
+    samples = {c: {w: [None] * opts.rounds for w, _ in WORKLOADS + [f[:2] for f in FLOORS]}
+               for c, _ in clients}
+    heap, info, errors, profiles = {}, {}, dict(setup_errors), {}
     t_start = time.monotonic()
     pinned = None
 
@@ -648,49 +789,83 @@ def main():
         populate(srv)
         version = subprocess.run(['redis-server', '--version'], capture_output=True,
                                  text=True).stdout.split()[2]
-        runs = {
-            'picoredis': lambda: run_mpy(firmware, 'picoredis', srv.port,
-                                         opts.budget_ms, seed_dir),
-            'baseline': lambda: run_mpy(baseline, 'picoredis', srv.port,
-                                        opts.budget_ms, seed_dir),
-            'natmod': lambda: run_mpy(os.path.abspath(opts.natmod_firmware), 'picoredis',
-                                      srv.port, opts.budget_ms, seed_dir,
-                                      lib=os.path.abspath(opts.natmod_package)),
-            'seed': lambda: run_mpy(firmware, 'picoredis_seed', srv.port,
-                                    opts.budget_ms, seed_dir),
-            'redis_py': lambda: run_py(vpy, srv.port, opts.budget_ms),
-            'redis_benchmark': lambda: (run_redis_benchmark(
-                srv.port, opts.rb_seconds, rb_sizes), {}, {}),
-            'pico_cpython': lambda: run_py(vpy, srv.port, opts.budget_ms, 'picoredis'),
-            'pico_pypy': lambda: run_py(opts.pypy, srv.port, opts.budget_ms, 'picoredis'),
-            'redis_py_pypy': lambda: run_py(opts.pypy, srv.port, opts.budget_ms),
+        warm = opts.warmup_ms
+        rb = RedisBenchmark(srv.port, rb_seconds)
+        starts = {
+            'picoredis': lambda: mpy_client('picoredis', firmware, 'picoredis', srv.port,
+                                            seed_dir, warm, out),
+            'baseline': lambda: mpy_client('baseline', baseline, 'picoredis', srv.port,
+                                           seed_dir, warm, out),
+            'natmod': lambda: mpy_client('natmod', os.path.abspath(opts.natmod_firmware),
+                                         'picoredis', srv.port, seed_dir, warm, out,
+                                         lib=os.path.abspath(opts.natmod_package)),
+            'seed': lambda: mpy_client('seed', firmware, 'picoredis_seed', srv.port,
+                                       seed_dir, warm, out),
+            'redis_py': lambda: py_client('redis_py', vpy, srv.port, warm, out),
+            'redis_benchmark': lambda: rb,
+            'pico_cpython': lambda: py_client('pico_cpython', vpy, srv.port, warm, out,
+                                              'picoredis'),
+            'pico_pypy': lambda: py_client('pico_pypy', opts.pypy, srv.port, warm, out,
+                                           'picoredis'),
+            'redis_py_pypy': lambda: py_client('redis_py_pypy', opts.pypy, srv.port, warm, out),
         }
-        for rnd in range(opts.rounds):
-            log('round %d/%d' % (rnd + 1, opts.rounds))
-            # The picoredis builds run next to each other, in alternating order, so
-            # that a slow spell of the machine does not always hit the same one.
-            order = [c for c, _ in clients]
-            if baseline and rnd % 2:
-                order[0], order[1] = order[1], order[0]
-            for cid in order:
+        # Every client is started (and warms up) once; then the rounds drive them.
+        live = {}
+        try:
+            for cid, _ in clients:
                 if cid in errors or (wanted and cid not in wanted):
                     continue
                 try:
-                    res, h, inf = runs[cid]()
-                except Exception as e:  # report and go on with the other clients
+                    live[cid] = starts[cid]()
+                except Exception as e:
                     errors[cid] = str(e)
-                    log('  %s FAILED: %s' % (cid, e))
-                    continue
-                for w, v in res.items():
-                    samples[cid][w].append(v)
-                if h:
-                    heap[cid] = h
-                info.update({'%s.%s' % (cid, k): v for k, v in inf.items()})
+            log('starting the clients (warm-up: %d ms per workload)' % warm)
+            for cid in list(live):
+                if isinstance(live[cid], ServeClient):
+                    try:
+                        inf = live[cid].ready()
+                    except Exception as e:  # report and go on with the other clients
+                        errors[cid] = str(e)
+                        log('  %s FAILED: %s' % (cid, e))
+                        live.pop(cid).quit()
+                        continue
+                    info.update({'%s.%s' % (cid, k): v for k, v in inf.items()})
+            for rnd in range(opts.rounds):
+                log('round %d/%d' % (rnd + 1, opts.rounds))
+                for si, wid in enumerate(slots):
+                    t0 = time.monotonic()
+                    done = []
+                    for cid in slot_order([c for c, _ in clients if c in live
+                                           and runs_slot(c, wid)], rnd, si):
+                        try:
+                            res, h, inf = live[cid].run(wid, opts.budget_ms)
+                        except Exception as e:  # report and go on with the other clients
+                            errors[cid] = str(e)
+                            log('  %s FAILED: %s' % (cid, e))
+                            live.pop(cid).quit()
+                            continue
+                        for w, v in res.items():
+                            if w in samples[cid]:
+                                samples[cid][w][rnd] = v
+                        if h:
+                            heap.setdefault(cid, {}).update(h)
+                        info.update({'%s.%s' % (cid, k): v for k, v in inf.items()})
+                        if wid in res:
+                            done.append('%s %s' % (cid, fmt_short(res[wid])))
+                        elif h:
+                            done.append('%s %s' % (cid, ' '.join(
+                                '%s=%g' % kv for kv in sorted(h.items()))))
+                    log('  %s (%.1f s): %s' % (wid, time.monotonic() - t0,
+                                               ', '.join(done) or '-'))
+        finally:
+            for c in live.values():
+                c.quit()
+        rb_sizes = rb.sizes
 
         stats = {c: {w: stats_of(v) for w, v in ws.items()} for c, ws in samples.items()}
         best = {c: {w: s['max'] for w, s in ws.items()} for c, ws in stats.items()}
         median = {c: {w: s['median'] for w, s in ws.items()} for c, ws in stats.items()}
-        targets = evaluate(best, median, heap)
+        targets = evaluate(best, median, heap, samples)
         weak = sorted({t['workload'] for t in targets if not t['met'] and t['workload']})
         if weak and not opts.no_profile:
             if perf_works():
@@ -705,7 +880,8 @@ def main():
                 log('no profiles: perf record does not work here')
 
     report = {
-        'rounds': opts.rounds, 'budget_ms': opts.budget_ms, 'rb_seconds': opts.rb_seconds,
+        'rounds': opts.rounds, 'budget_ms': opts.budget_ms, 'rb_seconds': rb_seconds,
+        'warmup_ms': opts.warmup_ms, 'scheme': 'interleaved per workload',
         'rb_requests': rb_sizes,
         'workloads': dict(WORKLOADS), 'clients': dict(clients),
         'stats': stats, 'best': best, 'median': median, 'samples': samples, 'heap': heap,

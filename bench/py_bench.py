@@ -171,7 +171,39 @@ def setup(opts):
         ('async_get_1', run_async_row('async_get_1', 1)),
         ('async_get_50', run_async_row('async_get_50', 50)),
     ]
+    if opts.client == 'redis':  # the bound, measured beside redis-py
+        runners.append(('bytes_lrange', timed('bytes_lrange', bytes_only(opts), 1)))
     return runners, r.close
+
+
+def bytes_only(opts):
+    """LRANGE 0 -1 of the list by a client that does nothing but move the bytes: the
+    request encoded once, sent, and the reply's bytes (their count known in advance)
+    received into one buffer, nothing parsed, no objects made. No client can be faster
+    on this interpreter and machine: the bound of the LRANGE row's ratios."""
+    import socket
+    s = socket.create_connection((opts.host, opts.port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    args = [b'LRANGE', LIST_KEY.encode(), b'0', b'-1']
+    req = b'*%d\r\n' % len(args) + b''.join(b'$%d\r\n%s\r\n' % (len(a), a) for a in args)
+    items = [b'v%d' % i for i in range(LIST_LEN)]  # the list run.py made
+    want = len(b'*%d\r\n' % LIST_LEN) + sum(len(b'$%d\r\n\r\n' % len(v)) + len(v)
+                                             for v in items)
+    buf = bytearray(want)
+    view = memoryview(buf)
+
+    def op():
+        s.sendall(req)
+        got = 0
+        while got < want:
+            n = s.recv_into(view[got:])
+            if not n:
+                raise SystemExit('bytes_lrange: connection closed')
+            got += n
+
+    op()
+    assert bytes(buf[:7]) == b'*%d\r\n' % LIST_LEN and buf.endswith(b'\r\n'), bytes(buf[:16])
+    return op
 
 
 def serve(opts, runners, close):

@@ -89,6 +89,14 @@ FLOORS = [  # (id, label, the row it bounds)
     ('floor_lrange', 'LRANGE 0 -1 of 1000, client alone', 'lrange_1000'),
 ]
 
+# What no client can beat on CPython: LRANGE by a client that only moves the bytes
+# (py_bench.py's bytes_only: the request sent, the reply's bytes received, nothing parsed,
+# no objects), measured by the redis-py process in the LRANGE row's round; the bound of
+# that row's CPython ratios (issue 15 asks picoredis for 2x redis-py there).
+BOUNDS = [  # (id, label, the row it bounds, the client that measures it)
+    ('bytes_lrange', 'LRANGE 0 -1 of 1000, bytes only (CPython)', 'lrange_1000', 'redis_py'),
+]
+
 WORKLOADS = [  # (id, label)
     ('get_small', 'GET, 3-byte value'),
     ('get_10k', 'GET, 10 KB value'),
@@ -126,7 +134,8 @@ RB_COMMANDS = {
 
 # The slots of a round, in order: every client that has the workload runs it once in
 # its slot (slot_order), so the samples compared in a ratio are seconds apart.
-SLOTS = [w for w, _ in WORKLOADS] + [f[0] for f in FLOORS] + ['heap', 'async_heap']
+SLOTS = ([w for w, _ in WORKLOADS] + [f[0] for f in FLOORS] + [b[0] for b in BOUNDS]
+         + ['heap', 'async_heap'])
 MPY_CLIENTS = ('picoredis', 'baseline', 'natmod', 'seed')
 FLOOR_CLIENTS = ('picoredis', 'baseline', 'natmod')  # the seed has no sock= stream
 
@@ -135,6 +144,9 @@ def runs_slot(cid, wid):
     """Whether client `cid` has workload `wid` (a row, floor_*, heap or async_heap)."""
     if wid.startswith('floor_'):
         return cid in FLOOR_CLIENTS
+    for bid, _, _, by in BOUNDS:
+        if wid == bid:
+            return cid == by
     if wid in ('heap', 'async_heap'):
         return cid in MPY_CLIENTS
     return True
@@ -638,6 +650,26 @@ def floor_table(report):
     return lines
 
 
+def bounds_lines(report):
+    """The bytes-only bound of a row (BOUNDS) against the clients of that row."""
+    st, best = report['stats'], report['best']
+    lines = []
+    for bid, label, wid, by in BOUNDS:
+        if by not in st or not (st[by].get(bid) or {}).get('max'):
+            continue
+        bound = best[by].get(bid)
+        lines.append(
+            'Bound: %s, %s: %s; redis-py + hiredis\'s row / the bound: %s, picoredis '
+            '(CPython) / the bound: %s. A client that parses nothing reaches %s redis-py '
+            '+ hiredis on this row.'
+            % (label, 'the request sent and the reply\'s bytes received, nothing parsed, '
+               'no objects (min / median / **max**)', fmt_spread(st[by].get(bid)),
+               fmt_ratio(ratio(best[by].get(wid), bound)),
+               fmt_ratio(ratio(best.get('pico_cpython', {}).get(wid), bound)),
+               fmt_ratio(ratio(bound, best[by].get(wid)))))
+    return lines
+
+
 def markdown(report):
     heap = report['heap']
     lines = ['# picoredis benchmark', '',
@@ -676,6 +708,9 @@ def markdown(report):
             for v in (bh.get('get_small'), bh.get('async_get_small_50'))))
     lines += ['', async_heap]
     lines += [''] + floor_table(report)
+    bl = bounds_lines(report)
+    if bl:
+        lines += [''] + bl
     lines += ['', '## Targets', '']
     for t in report['targets']:
         if t['target'].startswith('heap per asyncio') and t['value'] is not None \
@@ -771,7 +806,8 @@ def main():
     rb_seconds = opts.rb_seconds if opts.rb_seconds else opts.budget_ms / 1000
 
     slots = [w for w in SLOTS if not only_workloads or w in only_workloads]
-    samples = {c: {w: [None] * opts.rounds for w, _ in WORKLOADS + [f[:2] for f in FLOORS]}
+    samples = {c: {w: [None] * opts.rounds
+                   for w, _ in WORKLOADS + [f[:2] for f in FLOORS] + [b[:2] for b in BOUNDS]}
                for c, _ in clients}
     heap, info, errors, profiles = {}, {}, dict(setup_errors), {}
     t_start = time.monotonic()

@@ -33,6 +33,15 @@ RUST_TARGET = $(RUST_TARGET_$(ARCH))
 # which mpy_ld does not link): see natmod_qstr there.
 RUST_RELOC = pic
 
+# x64 (the unix port's stock firmware, on a desktop or server): the build for speed over
+# size, as the unix firmware's own module (mpy_module/micropython.mk, PICOREDIS_SPEED): the
+# Rust core at opt-level 3 with its fast paths (cfg(speed)), the glue with the matching
+# ones. Boards keep the smaller code.
+ifeq ($(ARCH),x64)
+CFLAGS_EXTRA += -DPICOREDIS_SPEED=1
+NATMOD_SPEED_ENV = PICOREDIS_SPEED=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3
+endif
+
 # One cargo target dir for every arch: the host-side build dependencies (bindgen) are
 # built once.
 RUST_DIR = $(abspath ..)/rust
@@ -68,6 +77,7 @@ $(RUST_LIB): $(CONFIG_H) natmod-cargo-always
 	  MICROPY_SYSINC="$(NATMOD_SYSINC)" \
 	  MICROPY_NATMOD_QSTRS=$(CURDIR)/$(CONFIG_H) \
 	  RUSTFLAGS="-C relocation-model=$(RUST_RELOC)" \
+	  $(NATMOD_SPEED_ENV) \
 	  cargo build --release --locked -q -p picoredis \
 	    --no-default-features --features "natmod $(PICOREDIS_FEATURES)" \
 	    --target $(RUST_TARGET) --target-dir $(RUST_DIR)

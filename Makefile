@@ -248,11 +248,14 @@ lint: firmware natmod-x64
 	MICROPY_QSTR_HEADER=$(UNIX_BUILD)/genhdr/qstrdefs.generated.h \
 	cargo clippy -p picoredis $$features --target-dir $(UNIX_BUILD)/rust --quiet -- -D warnings \
 		|| exit 1; done; done
+	for speed in '' 1; do \
+	PICOREDIS_SPEED=$$speed \
 	MICROPY_DIR=$(MICROPY_DIR) MICROPY_PORT_DIR=$(NATMOD_BUILD)/x64 \
 	MICROPY_CFLAGS_FILE=$(NATMOD_BUILD)/x64/cflags.txt \
 	MICROPY_NATMOD_QSTRS=$(NATMOD_BUILD)/x64/obj/picoredis.config.h \
 	cargo clippy -p picoredis --all-features --target-dir $(NATMOD_BUILD)/rust --quiet -- -D warnings \
-		-A clippy::unnecessary_cast  # mp_int_t: the firmware's long is the natmod's intptr_t
+		-A clippy::unnecessary_cast \
+		|| exit 1; done  # (unnecessary_cast: the firmware's long is the natmod's intptr_t; speed: x64's natmod, the boards')
 
 # Fuzz the parser and the encoder round trip (cargo-fuzz, libFuzzer). `make fuzz
 # FUZZ_SECONDS=600` for a real run; `make test` runs a short smoke run of each target.

@@ -290,8 +290,9 @@ class Redis:
                 await self.on_connect(self)
             if self._stream is not s:
                 raise OSError(104)  # lost meanwhile: this attempt failed
-        except Exception as e:
-            self._fail(s, e)
+        except BaseException as e:
+            # (Cancelled too: a half-made connection is never left behind.)
+            self._fail(s, e if isinstance(e, Exception) else OSError(104))
             raise
         # The session is complete: other tasks' commands may go out now.
         self._session = s

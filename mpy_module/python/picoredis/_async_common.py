@@ -10,8 +10,10 @@
 # parked on its run queue, a read loop and a writer task; CPython/PyPy: asyncio futures, a
 # Protocol feeding the parser). What a host's Redis adds, called from here:
 #
-#   _init_io()                  its state, at the end of __init__
-#   _current_task()             the running task (None outside one)
+#   _init_io()                  its state, at the end of __init__, with _pending: the
+#                               calls whose replies are due, in order (each with n, the
+#                               replies it still waits for; 0: a pub/sub sink)
+#   _current_task()             the running task
 #   _idle_ms()                  ms since the link last made progress
 #   _sleep_ms(ms), _wait_for_ms(aw, ms)   asyncio's, in ms
 #   _open()                     connects, starts its I/O, then awaits _start_session(s)
@@ -25,7 +27,8 @@
 #   _bind_command(name)         r.<name> for a command a shared connection allows
 #   pubsub()                    the host's PubSub
 # and, for a host whose client may meet more than one event loop (CPython),
-# _running_loop() and _new_loop() (MicroPython has one loop: the defaults below).
+# _running_loop() and _new_loop() (MicroPython has one loop: _running_loop() is None, as
+# _loop stays, and _new_loop() is never called).
 import asyncio
 
 from picoredis import RedisError, RedisTimeout, encode

@@ -76,7 +76,8 @@ qemu-firmware-plain:
 
 # picoredis as a native .mpy module, for stock firmware (no rebuild): build/natmod/
 # picoredis-<arch>.mpy, and a mip package per arch (build/natmod/mip/<arch>/): the module as
-# picoredis/__init__.mpy beside picoredis/asyncio.mpy. ports/natmod/natmod.mk has the how.
+# picoredis/__init__.mpy beside picoredis/asyncio.mpy and _async_common.mpy. ports/natmod/natmod.mk
+# has the how.
 NATMOD_ARCHS ?= x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_BUILD := $(BUILD_DIR)/natmod
 # (Not the cluster part: a board loads a native module's code into its heap, and

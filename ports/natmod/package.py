@@ -6,6 +6,7 @@
 
 DIR/picoredis/__init__.mpy   the native module (picoredis' C glue + Rust core)
 DIR/picoredis/asyncio.mpy    mpy_module/python/picoredis/asyncio.py, compiled
+DIR/picoredis/_async_common.mpy   the asyncio client's part shared with CPython's, compiled
 DIR/package.json             what `mip.install()` / `mpremote mip install` read
 
 A board's `lib/` then holds the same `picoredis` package as a firmware with the frozen
@@ -23,7 +24,9 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-ASYNCIO = os.path.join(ROOT, "mpy_module", "python", "picoredis", "asyncio.py")
+PYTHON = os.path.join(ROOT, "mpy_module", "python", "picoredis")
+# The Python modules of the package, compiled (picoredis.asyncio imports _async_common).
+MODULES = ["asyncio", "_async_common"]
 
 
 def main():
@@ -42,9 +45,11 @@ def main():
     shutil.rmtree(a.out, ignore_errors=True)
     os.makedirs(pkg)
     shutil.copyfile(a.module, os.path.join(pkg, "__init__.mpy"))
-    subprocess.run([a.mpy_cross, "-o", os.path.join(pkg, "asyncio.mpy"), "-s", "asyncio.py", ASYNCIO],
-                   check=True)
-    files = ["picoredis/__init__.mpy", "picoredis/asyncio.mpy"]
+    files = ["picoredis/__init__.mpy"]
+    for m in MODULES:
+        subprocess.run([a.mpy_cross, "-o", os.path.join(pkg, m + ".mpy"), "-s", m + ".py",
+                        os.path.join(PYTHON, m + ".py")], check=True)
+        files.append("picoredis/%s.mpy" % m)
     package = {
         "urls": [[f, "{}/{}/{}".format(a.url_base.rstrip("/"), a.arch, f)] for f in files],
         "version": a.version,

@@ -176,4 +176,35 @@ def on_connect_failing_fails_the_connect_not_the_session():
     bounded(main())
 
 
+@test
+def a_cancelled_connect_leaves_no_connection_behind():
+    # The task connecting is cancelled (timed out by wait_for) while on_connect runs: the
+    # half-made connection is closed, not left open with its tasks running; the next
+    # command connects again, and only that connection stays.
+    async def main():
+        name = 'cancelled-connect'
+        other = Redis(HOST, PORT)
+
+        async def named():
+            listed = (await other.client('LIST')).decode()
+            return listed.count('name=%s ' % name)
+
+        async def on_connect(c):
+            await asyncio.sleep_ms(200)
+
+        r = Redis(HOST, PORT, client_name=name, on_connect=on_connect)
+        try:
+            await asyncio.wait_for_ms(r.connect(), 50)
+            check(False, 'no TimeoutError')
+        except asyncio.TimeoutError:
+            pass
+        await asyncio.sleep_ms(50)  # (the server sees the close)
+        eq(await named(), 0)
+        eq(await r.echo('e'), b'e')
+        eq(await named(), 1)
+        await r.close()
+        await other.close()
+    bounded(main())
+
+
 run()

@@ -2,13 +2,15 @@
 # asyncio. The protocol work is the Rust core's, as on MicroPython: `encode` builds every
 # request, `Reader` parses every reply; this file adds only the I/O and the waiting.
 #
-# It is the MicroPython module's mpy_module/python/picoredis/asyncio.py (frozen there)
-# with the same structure, names and rules, on asyncio's public API instead of
-# MicroPython's asyncio internals (its tasks' run queue and `core.cur_task`, which the
-# firmware's native _Mux and waiters park tasks on): what differs is how a command waits.
-# Here a single command's waiter is an asyncio future (`_Reply`), awaited directly (no
-# coroutine per command on the fast path) and, like the firmware's native waiter, also
-# accepted by asyncio.create_task(). Keep the two files' rules in step.
+# The rules are picoredis/_async_common.py, the firmware's own file (linked here from
+# mpy_module/python/picoredis/, frozen there): refused commands, options, connecting with
+# backoff, the session, the reply timeout, commands, Pipeline, PubSub. This file adds
+# this host's I/O and waiters, on asyncio's public API instead of MicroPython's asyncio
+# internals (its tasks' run queue and `core.cur_task`, which the firmware's native _Mux
+# and waiters park tasks on): what differs is how a command waits. Here a single
+# command's waiter is an asyncio future (`_Reply`), awaited directly (no coroutine per
+# command on the fast path) and, like the firmware's native waiter, also accepted by
+# asyncio.create_task().
 #
 # One connection serves any number of tasks. Each command is encoded when it is called
 # and queued; what the tasks queued during one loop turn goes out in one write, and
@@ -34,65 +36,17 @@ import asyncio
 import collections
 import collections.abc
 import errno
-import os
 from asyncio import _get_running_loop
-from random import getrandbits
 from time import monotonic
 
+from . import _async_common as common
+from ._async_common import Pipeline, _oserror, _wait_closed
 from ._picoredis import Reader, RedisError, RedisTimeout, encode
 
 __all__ = ["Redis", "Pipeline", "PubSub"]
 
 _MORE = object()  # what Reader.gets() returns until a whole reply is buffered
 _READ_SIZE = 65536  # the most one read takes (the blocking client's read buffer: 16 KB)
-
-# Commands that would turn the shared connection into something else for every task.
-_REFUSED = {
-    b"SUBSCRIBE": "use pubsub()",
-    b"PSUBSCRIBE": "use pubsub()",
-    b"SSUBSCRIBE": "use pubsub()",
-    b"MONITOR": "it needs a connection of its own",
-    b"MULTI": "the connection is shared: use pipeline(transaction=True)",
-    b"EXEC": "the connection is shared: use pipeline(transaction=True)",
-    b"DISCARD": "the connection is shared: use pipeline(transaction=True)",
-    b"WATCH": "the connection is shared: use pipeline(transaction=True)",
-    b"UNWATCH": "the connection is shared: use pipeline(transaction=True)",
-    # The session is the constructor's, restored on every reconnect: changed here it
-    # would change under every task, and be lost with the connection.
-    b"SELECT": "give db= to the constructor",
-    b"HELLO": "give protocol= to the constructor",
-    b"AUTH": "give username=/password= to the constructor",
-    b"RESET": "the connection is shared",
-}
-
-
-def _refusal(args, where):
-    name = _name(args)
-    why = _REFUSED.get(name)
-    if why is None and name == b"CLIENT" and len(args) > 1 and _name(args[1:]) == b"SETNAME":
-        why = "give client_name= to the constructor"
-    if why is not None:
-        return RedisError("ERR", "%s %s: %s" % (name.decode(), where, why))
-    return None
-
-
-def _name(args):
-    a = args[0]
-    return (a.encode() if isinstance(a, str) else bytes(a)).upper()
-
-
-def _is_command(name):
-    # Attribute names that become commands: ASCII letters and digits, as on Redis.
-    for ch in name:
-        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9"):
-            return False
-    return bool(name)
-
-
-def _oserror(code):
-    # (errno, strerror), as the blocking client raises them here: CPython makes it the
-    # errno's subclass (ConnectionResetError, ...).
-    return OSError(code, os.strerror(code))
 
 
 class _Reply(asyncio.Future):
@@ -180,7 +134,7 @@ class _Sink:
     n = 0
 
     def __init__(self, deliver, lost):
-        self.take = deliver  # returns None: never complete
+        self.take = deliver  # returns False: never complete
         # The connection failed: wake get_message(), which reconnects.
         self.fail = lambda exc: lost()
 
@@ -237,55 +191,11 @@ class _Link(asyncio.Protocol):
 _closing = set()  # wait_closed() tasks, referenced until done
 
 
-async def _wait_closed(w):
-    try:
-        await w.wait_closed()
-    except Exception:
-        pass
+class Redis(common.Redis):
+    __doc__ = common.Redis.__doc__
 
-
-class Redis:
-    """Redis(host='127.0.0.1', port=6379, timeout=3000, *, username=None, password=None,
-    db=0, client_name=None, protocol=2, decode_responses=False, ssl=False,
-    ssl_context=None, retries=3, backoff_base=50, backoff_cap=2000,
-    health_check_interval=None, on_connect=None, connection_factory=None). Times in ms.
-
-    connection_factory: an async callable returning (reader, writer), used instead of
-    asyncio.open_connection(host, port) for every (re)connect: reader.readinto(buf) (or
-    reader.read(n)) awaited for data, b''/0 at EOF; writer.write(data), await
-    writer.drain(), writer.close() (and writer.wait_closed() if it has one)."""
-
-    def __init__(self, host="127.0.0.1", port=6379, timeout=3000, *, username=None,
-                 password=None, db=0, client_name=None, protocol=2,
-                 decode_responses=False, ssl=False, ssl_context=None, retries=3,
-                 backoff_base=50, backoff_cap=2000, health_check_interval=None,
-                 on_connect=None, server=None, connection_factory=None):
-        if protocol not in (2, 3):
-            raise ValueError("protocol must be 2 or 3")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout: int ms > 0, or None")
-        if not 0 <= port <= 65535:
-            raise ValueError("port must be 0-65535")
-        self._commands = {}  # name -> bound command (r.get, r.set, ...)
-        self.host = server or host
-        self.port = port
-        self.timeout = timeout
-        self.username = username
-        self.password = password
-        self.db = db
-        self.client_name = client_name
-        self.protocol = protocol
-        self.decode = decode_responses
-        self.ssl = ssl_context or (True if ssl else None)
-        self.retries = retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.health_check_interval = health_check_interval
-        self.on_connect = on_connect
-        self.connection_factory = connection_factory
+    def _init_io(self):
         self._loop = None  # the event loop of the connection
-        self._stream = None  # the writer of the open connection
-        self._sink = None  # the pub/sub sink on a PubSub's connection
         # Futures and _Calls whose replies are due, in order (one deque for the client's
         # life: _received holds it).
         self._pending = collections.deque()
@@ -296,35 +206,15 @@ class Redis:
         # Bound commands may queue directly: the session is complete and no health check
         # may be due. Set once the session is complete; cleared when the link fails.
         self._ready = False
-        self._tasks = ()
-        self._connecting = None  # an Event while a (re)connect is under way
-        self._connector = None  # the task running it (on_connect runs in it)
-        # The stream whose session is complete (handshake and on_connect done): until
-        # then, commands wait in _ensure.
-        self._session = None
 
-    # ---- connection ---------------------------------------------------------------
+    _current_task = staticmethod(asyncio.current_task)
+    _running_loop = staticmethod(_get_running_loop)
 
-    def connect(self):
-        """Connects now (commands also connect on demand)."""
-        return self._ensure(self._owner())
-
-    def _owner(self):
-        # The connect under way (its Event) when the command being issued now comes from
-        # its on_connect, i.e. is called in the connecting task; else None. Taken when
-        # the command is called, not when it runs: on_connect may await it in a task of
-        # its own (asyncio.gather, wait_for).
-        if self._connector is not None and self._connector is asyncio.current_task():
-            return self._connecting
-        return None
-
-    def _same_loop(self):
-        # The connection (if any) is this event loop's: else it is forgotten, unused
-        # (its loop is gone or elsewhere: its objects are not this loop's to touch).
-        loop = asyncio.get_running_loop()
-        if self._loop is loop:
-            return
-        self._loop = loop
+    def _new_loop(self):
+        # Called in another event loop than the connection's: the connection (if any) is
+        # forgotten, unused (its loop is gone or elsewhere: its objects are not this
+        # loop's to touch).
+        self._loop = asyncio.get_running_loop()
         self._stream = self._session = self._wake = self._sink = None
         self._connecting = self._connector = None
         self._ready = False
@@ -333,59 +223,16 @@ class Redis:
         self._pending.clear()
         self._tasks = ()
 
-    async def _ensure(self, own=None):
-        # Returns once commands may be queued (the caller queues them at once, with no
-        # await in between): the session is complete, or `own` is the connect under way
-        # (a command of its on_connect, which goes out after the handshake; waiting for
-        # the connect it is part of would never end).
-        self._same_loop()
-        while True:
-            while self._session is None:
-                if self._connecting is not None:
-                    if own is self._connecting:
-                        if self._stream is None:
-                            raise _oserror(errno.ECONNRESET)  # lost during on_connect
-                        return
-                    await self._connecting.wait()
-                    continue
-                self._connecting = asyncio.Event()
-                self._connector = asyncio.current_task()
-                try:
-                    await self._connect_with_backoff()
-                finally:
-                    ev, self._connecting, self._connector = self._connecting, None, None
-                    ev.set()
-            if (self.health_check_interval is None or self._pending
-                    or self._idle_ms() <= self.health_check_interval):
-                return
-            # Idle long enough that the link may have died silently: a PING (safe to
-            # send on a new link too) checks it before the command goes out.
-            try:
-                await self._call((b"PING",))
-                return
-            except (OSError, RedisTimeout):
-                pass  # _fail() closed it: reconnect
-
     def _idle_ms(self):
         return (monotonic() - self._last_io) * 1000
 
-    def backoff_ms(self, attempt):
-        """The wait before reconnect attempt `attempt` (1, 2, ...): capped exponential,
-        with full jitter (a random share of it), so clients do not reconnect in step."""
-        top = min(self.backoff_cap, self.backoff_base << min(attempt, 16))
-        return getrandbits(16) % (top + 1)
+    def _sleep_ms(self, ms):
+        return asyncio.sleep(ms / 1000)
 
-    async def _connect_with_backoff(self):
-        attempt = 0
-        while True:
-            try:
-                await self._open()
-                return
-            except (OSError, RedisTimeout) as e:
-                attempt += 1
-                if attempt > self.retries:
-                    raise e
-                await asyncio.sleep(self.backoff_ms(attempt) / 1000)
+    def _wait_for_ms(self, aw, ms):
+        return asyncio.wait_for(aw, ms / 1000)
+
+    # ---- connection ---------------------------------------------------------------
 
     async def _open(self):
         if self.connection_factory is not None:
@@ -424,40 +271,10 @@ class Redis:
             self._tasks = (asyncio.ensure_future(self._read_loop(r, s)),
                            asyncio.ensure_future(self._watchdog(s)),
                            asyncio.ensure_future(self._writer(s)))
-        try:
-            for args in self._handshake():
-                await self._call(args)
-            if self.on_connect is not None:
-                if self._stream is not s:
-                    raise _oserror(errno.ECONNRESET)  # lost before on_connect could run
-                await self.on_connect(self)
-            if self._stream is not s:
-                raise _oserror(errno.ECONNRESET)  # lost meanwhile: this attempt failed
-        except BaseException as e:
-            # (Cancelled too: a half-made connection is never left behind.)
-            self._fail(s, e if isinstance(e, Exception) else _oserror(errno.ECONNRESET))
-            raise
-        # The session is complete: other tasks' commands may go out now.
-        self._session = s
-        if self.health_check_interval is None:
-            self._ready = True  # bound commands queue directly from now on
+        await self._start_session(s)
 
-    def _handshake(self):
-        if self.protocol == 3:
-            hello = [b"HELLO", 3]
-            if self.password is not None:
-                hello += [b"AUTH", self.username or b"default", self.password]
-            if self.client_name is not None:
-                hello += [b"SETNAME", self.client_name]
-            yield hello
-        else:
-            if self.password is not None:
-                yield ([b"AUTH", self.username, self.password] if self.username
-                       else [b"AUTH", self.password])
-            if self.client_name is not None:
-                yield [b"CLIENT", b"SETNAME", self.client_name]
-        if self.db:
-            yield [b"SELECT", self.db]
+    def _set_ready(self):
+        self._ready = True
 
     def _fail(self, s, exc):
         # The connection `s` is done: every command waiting on it fails with `exc`.
@@ -486,18 +303,6 @@ class Redis:
             t = asyncio.ensure_future(_wait_closed(s))
             _closing.add(t)
             t.add_done_callback(_closing.discard)
-
-    async def close(self):
-        """Closes the connection; commands still waiting fail with OSError."""
-        s = self._stream
-        if s is not None and self._loop is _get_running_loop():
-            self._fail(s, _oserror(errno.ENOTCONN))
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.close()
 
     # ---- reading and writing ------------------------------------------------------
 
@@ -543,23 +348,6 @@ class Redis:
                 raise RedisError("ERR", "unsolicited data from the server")
             if pending[0].take(reply):
                 pending.popleft()
-
-    async def _watchdog(self, s):
-        # A reply that does not come within `timeout` fails the connection.
-        if self.timeout is None:
-            return
-        tick = max(10, min(self.timeout // 4, 250)) / 1000
-        pending = self._pending
-        try:
-            while self._stream is s:
-                await asyncio.sleep(tick)
-                # (A pub/sub sink, n == 0, waits for messages, not for a reply.)
-                due = pending and pending[0].n > 0
-                if due and self._idle_ms() > self.timeout:
-                    self._fail(s, RedisTimeout("no reply from server within timeout"))
-                    return
-        except asyncio.CancelledError:
-            pass
 
     async def _writer(self, s):
         # Parked on a future until a command is queued (which wakes it: it runs later in
@@ -629,62 +417,27 @@ class Redis:
                 return
             self._last_io = monotonic()
 
-    def _call(self, args):
+    def _call(self, args, data=None):
         # Queued now (connected or not: the caller knows); awaited by the caller.
-        data = encode(*args)
+        if data is None:
+            data = encode(*args)
         fut = _Reply(loop=self._loop)
         self._queue(data, fut)
         return fut
 
+    def _queue_pipeline(self, data, n, transaction):
+        fut = self._loop.create_future()
+        self._queue(data, _Call(n, transaction, fut))
+        return fut
+
+    def _open_sink(self, deliver, lost):
+        sink = _Sink(deliver, lost)
+        self._sink = sink
+        self._queue(b"", sink)
+
     # ---- commands -----------------------------------------------------------------
 
-    def do_cmd(self, *args):
-        """Sends one command and returns its reply (a server error raises RedisError)."""
-        return self._do_cmd(args, self._owner())
-
-    async def _do_cmd(self, args, own):
-        if not args:
-            raise TypeError("a command needs at least its name")
-        refused = _refusal(args, "on a shared connection")
-        if refused is not None:
-            raise refused
-        return await self._send(args, own)
-
-    async def _send(self, args, own=None):
-        # The slow path: connects (or checks the link) first; waits while a connect's
-        # handshake or on_connect runs, unless on_connect issued it (`own`). A bad
-        # argument raises before anything is queued.
-        data = encode(*args)
-        if (self._session is None or self.health_check_interval is not None
-                or self._loop is not _get_running_loop()):
-            await self._ensure(own)
-        fut = _Reply(loop=self._loop)
-        self._queue(data, fut)
-        return await fut
-
-    def __call__(self, *args):
-        return self.do_cmd(*args)
-
-    def __getattr__(self, name):
-        # r.<name>: a bound command, made once per name and kept (checked once too).
-        try:
-            commands = self.__dict__["_commands"]
-        except KeyError:
-            raise AttributeError(name) from None
-        cmd = commands.get(name)
-        if cmd is None:
-            cmd = commands[name] = self._bind(name)
-        return cmd
-
-    def _bind(self, name):
-        if not _is_command(name):
-            raise AttributeError(name)
-        # (CLIENT depends on its subcommand: checked on every call.)
-        if name.upper() == "CLIENT" or _refusal((name,), "") is not None:
-            def refusing(*args):
-                return self.do_cmd(name, *args)
-            return refusing
-
+    def _bind_command(self, name):
         def cmd(*args):
             # The fast path: connected, the session complete, in the connection's loop:
             # encoded and queued now, its future returned. Else the slow path.
@@ -696,210 +449,11 @@ class Redis:
             return self._send((name,) + args, self._owner())
         return cmd
 
-    def pipeline(self, transaction=False):
-        return Pipeline(self, transaction)
-
     def pubsub(self):
         return PubSub(self)
 
 
-class Pipeline:
-    """Commands queued in Python and sent together: `await execute()` returns their
-    replies (server errors in place), or EXEC's reply with transaction=True."""
-
-    def __init__(self, client, transaction):
-        self.client = client
-        self.transaction = transaction
-        self.commands = []
-
-    def __call__(self, *args):
-        encode(*args)  # the same argument rules as a command, checked now
-        self.commands.append(args)
-        return self
-
-    def __getattr__(self, name):
-        if not _is_command(name):
-            raise AttributeError(name)
-
-        def command(*args):
-            return self(name, *args)
-
-        return command
-
-    def __len__(self):
-        return len(self.commands)
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        self.commands = []
-
-    def execute(self):
-        return self._execute(self.client._owner())
-
-    async def _execute(self, own):
-        cmds, self.commands = self.commands, []
-        if not cmds:
-            return []
-        c = self.client
-        data = bytearray()
-        if self.transaction:
-            data += encode(b"MULTI")
-        for args in cmds:
-            refused = _refusal(args, "in a pipeline")
-            if refused is not None:
-                raise refused
-            data += encode(*args)
-        if self.transaction:
-            data += encode(b"EXEC")
-        await c._ensure(own)
-        fut = c._loop.create_future()
-        c._queue(data, _Call(len(cmds) + (2 if self.transaction else 0), self.transaction,
-                             fut))
-        return await fut
-
-
-class _Listen:
-    # `async for msg in ps.listen()`.
-
-    def __init__(self, ps):
-        self.ps = ps
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        return await self.ps.get_message(None)
-
-
-class PubSub:
-    """Pub/sub on a connection of its own: subscribe, then `await get_message(timeout)`
-    or `async for msg in ps.listen()`. After a reconnect it subscribes again to every
-    channel and pattern it had, before the application's on_connect runs."""
-
-    def __init__(self, client):
-        c = client
-        self._client = Redis(c.host, c.port, c.timeout, username=c.username,
-                             password=c.password, client_name=c.client_name,
-                             protocol=c.protocol, decode_responses=c.decode,
-                             ssl_context=c.ssl if c.ssl is not True else None,
-                             ssl=c.ssl is True, retries=c.retries,
-                             backoff_base=c.backoff_base, backoff_cap=c.backoff_cap,
-                             on_connect=self._resubscribe,
-                             connection_factory=c.connection_factory)
-        self.channels = set()
-        self.patterns = set()
-        self._messages = collections.deque()
-        # (Made in the loop that uses it: on Python 3.9 an Event is bound to the loop
-        # current when it is made.)
-        self._event = None
-        self._event_loop = None
-        self._user_on_connect = c.on_connect
-
-    def _wakeup(self):
-        # The Event get_message() waits on, this loop's (a new one in a new loop).
-        loop = _get_running_loop()
-        if self._event is None or self._event_loop is not loop:
-            self._event = asyncio.Event()
-            self._event_loop = loop
-        return self._event
-
-    async def _resubscribe(self, client):
-        # Runs after every (re)connect, before anything else is sent on it: from here on
-        # every reply on this connection is a message.
-        ev = self._wakeup()
-        sink = _Sink(self._deliver, ev.set)
-        client._sink = sink
-        client._queue(b"", sink)
-        if self.channels:
-            client._queue(encode(b"SUBSCRIBE", *self.channels), None)
-        if self.patterns:
-            client._queue(encode(b"PSUBSCRIBE", *self.patterns), None)
-        if self._user_on_connect is not None:
-            await self._user_on_connect(client)
-
-    async def _send(self, cmd, names, add, args):
-        # Connected first: a (re)connect subscribes again to what the sets hold, so
-        # they change only once that is done.
-        data = encode(cmd, *args)
-        await self._client._ensure()
-        if names is not None:
-            for a in args or list(names):
-                (names.add if add else names.discard)(a)
-        self._client._queue(data, None)
-
-    def _deliver(self, reply):
-        if isinstance(reply, RedisError):
-            self._messages.append(reply)
-        else:
-            if isinstance(reply, (bytes, str)):
-                # RESP3 answers PING with +PONG in subscribe mode: as RESP2's.
-                reply = [b"pong", reply[:0]]
-            if len(reply) == 4:
-                kind, pattern, channel, data = reply
-            elif len(reply) == 3:
-                kind, channel, data = reply
-                pattern = None
-            else:
-                kind, data = reply
-                pattern = channel = None
-            kind = kind.decode() if isinstance(kind, bytes) else kind
-            self._messages.append({"type": kind, "pattern": pattern, "channel": channel,
-                                   "data": data})
-        if self._event is not None:
-            self._event.set()
-        return False  # the sink stays pending
-
-    async def subscribe(self, *channels):
-        await self._send(b"SUBSCRIBE", self.channels, True, channels)
-
-    async def psubscribe(self, *patterns):
-        await self._send(b"PSUBSCRIBE", self.patterns, True, patterns)
-
-    async def unsubscribe(self, *channels):
-        await self._send(b"UNSUBSCRIBE", self.channels, False, channels)
-
-    async def punsubscribe(self, *patterns):
-        await self._send(b"PUNSUBSCRIBE", self.patterns, False, patterns)
-
-    async def ping(self):
-        await self._send(b"PING", None, False, ())
-
-    async def get_message(self, timeout=0):
-        """The next message dict, or None after `timeout` ms (None: wait without limit).
-        A lost connection is reopened here (with backoff) and the subscriptions renewed;
-        messages published meanwhile are lost, as with any Redis pub/sub."""
-        while not self._messages:
-            c = self._client
-            if (c._stream is None or c._loop is not _get_running_loop()) and (
-                    self.channels or self.patterns):
-                await c._ensure()
-                continue
-            if timeout == 0:
-                return None
-            ev = self._wakeup()
-            ev.clear()
-            try:
-                if timeout is None:
-                    await ev.wait()
-                else:
-                    await asyncio.wait_for(ev.wait(), timeout / 1000)
-            except asyncio.TimeoutError:
-                return None
-        msg = self._messages.popleft()
-        if isinstance(msg, RedisError):
-            raise msg
-        return msg
-
-    def listen(self):
-        return _Listen(self)
-
-    async def close(self):
-        await self._client.close()
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.close()
+class PubSub(common.PubSub):
+    __doc__ = common.PubSub.__doc__
+    _Redis = Redis
+    _Queue = collections.deque

@@ -1,0 +1,1 @@
+../../../../mpy_module/python/picoredis/_async_common.py

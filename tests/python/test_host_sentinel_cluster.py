@@ -52,6 +52,30 @@ def test_sentinel_errors_are_micropythons(sentinel_env):
         s.master_for("mymaster", no_such_option=1)
 
 
+def test_option_errors_name_what_was_called():
+    # Redis()'s options have one parser for every call that takes them (glue.rs'
+    # redis_options); its argument errors named it, "redis_options() got an unexpected
+    # keyword argument", not what the user called. (MicroPython's say "extra keyword
+    # arguments given", naming nothing.) No server needed: they raise before connecting.
+    s = Sentinel([("127.0.0.1", 1)])
+    calls = {
+        "Redis": lambda: Redis(no_such_option=1),
+        "Sentinel": lambda: Sentinel([("127.0.0.1", 1)], no_such_option=1),
+        "Sentinel.master_for": lambda: s.master_for("mymaster", no_such_option=1),
+        "Sentinel.slave_for": lambda: s.slave_for("mymaster", no_such_option=1),
+        "RedisCluster": lambda: RedisCluster(no_such_option=1),
+    }
+    for name, call in calls.items():
+        e = pytest.raises(TypeError, call).value
+        assert str(e) == name + "() got an unexpected keyword argument 'no_such_option'"
+    for cls in (Redis, RedisCluster):
+        e = pytest.raises(TypeError, cls, "127.0.0.1", 7000, 1000, False, 5).value
+        assert str(e) == (cls.__name__ + "() takes from 0 to 4 positional arguments"
+                          " but 5 were given")
+    e = pytest.raises(TypeError, Redis, "127.0.0.1", host="127.0.0.1").value
+    assert str(e) == "Redis() got multiple values for argument 'host'"
+
+
 def open_fds():
     return len(os.listdir("/proc/self/fd"))
 

@@ -601,6 +601,11 @@ unsafe impl Send for RedisOptions {}
 // SAFETY: as for `Send`: nothing here is written after it is made.
 unsafe impl Sync for RedisOptions {}
 
+/// `redis_options` as a Python function, made once: each `wrap_pyfunction!` leaks its
+/// method definition (PyO3's, 32 bytes), one per client made when it was made per call.
+static REDIS_OPTIONS: pyo3::sync::PyOnceLock<Py<pyo3::types::PyCFunction>> =
+    pyo3::sync::PyOnceLock::new();
+
 /// Parses the options of `Redis(...)` (their one list: `redis_options`), which
 /// `Sentinel(...)`, `master_for(...)`, `slave_for(...)` and `RedisCluster(...)` take too,
 /// for `caller`, the one the user called: PyO3's argument errors name the function they
@@ -612,7 +617,10 @@ fn options(
     args: &Bound<'_, PyTuple>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<RedisOptions>> {
-    let parsed = wrap_pyfunction!(redis_options, py)?.call(args, kwargs);
+    let parse = REDIS_OPTIONS.get_or_try_init(py, || {
+        wrap_pyfunction!(redis_options, py).map(Bound::unbind)
+    })?;
+    let parsed = parse.bind(py).call(args, kwargs);
     let parsed = parsed.map_err(|e| {
         if e.is_instance_of::<PyTypeError>(py) {
             let said = e.value(py).to_string();

@@ -78,31 +78,20 @@ def test_option_errors_name_what_was_called():
 
 @pytest.mark.skipif(not CPYTHON, reason="PyPy's GC frees cpyext objects late: its "
                     "malloc count grows by megabytes either way")
-def test_parsing_options_leaks_nothing():
+def test_parsing_options_leaks_nothing(glibc_in_use):
     # The option parser was wrapped as a Python function on every call, and PyO3 leaks
     # the method definition it makes for that (32 bytes): one per Sentinel(),
     # master_for(), slave_for() and RedisCluster() (and Redis(), which parses through it
     # too now). glibc's bytes in use across 20000 Sentinel()s (which connect to nothing):
     # 960 KB before.
-    import ctypes
-
-    class Mallinfo2(ctypes.Structure):
-        _fields_ = [(n, ctypes.c_size_t) for n in (
-            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-            "uordblks", "fordblks", "keepcost")]
-    libc = ctypes.CDLL(None)
-    libc.mallinfo2.restype = Mallinfo2
-
-    def in_use():
-        gc.collect()
-        return libc.mallinfo2().uordblks
-
     for _ in range(1000):
         Sentinel([("127.0.0.1", 1)], timeout=1000)
-    before = in_use()
+    gc.collect()
+    before = glibc_in_use()
     for _ in range(20000):
         Sentinel([("127.0.0.1", 1)], timeout=1000)
-    assert in_use() - before < 100_000
+    gc.collect()
+    assert glibc_in_use() - before < 100_000
 
 
 def open_fds():

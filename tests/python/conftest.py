@@ -2,6 +2,7 @@
 # tests use (tests/run_unix_tests.py's: a real redis-server, the fake server for replies
 # a real one never sends, the fault-injecting proxy), started once per session.
 import contextlib
+import ctypes
 import os
 import sys
 
@@ -12,6 +13,26 @@ TESTS = os.path.dirname(HERE)
 sys.path.insert(0, TESTS)
 
 import run_unix_tests as runner  # noqa: E402  (its servers, its judges)
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+
+
+def _glibc_in_use():
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = _Mallinfo2
+    m = libc.mallinfo2()
+    return m.uordblks + m.hblkhd
+
+
+@pytest.fixture(scope="session")
+def glibc_in_use():
+    """glibc's bytes in use (small and mmapped blocks), a function: where the extension's
+    own mallocs go (the core's blocks, PyO3's), which tracemalloc does not see."""
+    return _glibc_in_use
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 //! sentinel.rs and cluster.rs (what modpicoredis.c's Sentinel and RedisCluster sections
 //! are for MicroPython). A child of glue.rs: the same operations (`Handle::op`: the
 //! object's lock, the pool, the guard, the kept objects re-read), the same option parser
-//! (`redis_options`), the same `Command` and `Pipeline` types.
+//! (`options`), the same methods (`pymethods_with!`), `Command` and `Pipeline` types.
 //!
 //! Memory: a Sentinel is a `Client` block (its list of sentinels kept by hold.rs like any
 //! object it stores); a `master_for` client keeps its Sentinel object and the service
@@ -11,43 +11,9 @@
 //! the cluster's block and keeps them, with their sockets, while it stores them
 //! (blocks.rs).
 
-use pyo3::types::PyDict;
-
 use super::*;
 use crate::cluster::Cluster;
 use crate::sentinel::{self, Want};
-
-/// Parses the keyword (and positional) options of `Redis(...)` for the objects that take
-/// them too.
-fn options(
-    py: Python<'_>,
-    args: &Bound<'_, PyTuple>,
-    kwargs: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Py<RedisOptions>> {
-    let f = wrap_pyfunction!(redis_options, py)?;
-    Ok(f.call(args, kwargs)?
-        .downcast_into::<RedisOptions>()?
-        .unbind())
-}
-
-/// The options' objects, owned by the running operation too, so that the block made
-/// from them keeps them (as `Handle::alloc` does).
-///
-/// # Safety
-/// Holding the GIL, inside an operation; the options' objects valid.
-unsafe fn given_options(opts: &Options) {
-    let kept = [
-        opts.host,
-        opts.username,
-        opts.password,
-        opts.client_name,
-        opts.ssl_context,
-    ];
-    for o in kept {
-        // SAFETY: the caller's contract.
-        unsafe { given(o) };
-    }
-}
 
 // ---- Sentinel ---------------------------------------------------------------------------
 
@@ -59,6 +25,8 @@ pub struct Sentinel {
     h: Handle<Client>,
 }
 
+pymethods_with! {
+closing(args);
 #[pymethods]
 impl Sentinel {
     #[new]
@@ -68,7 +36,7 @@ impl Sentinel {
         sentinels: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let p = self::options(py, &PyTuple::empty(py), options)?;
+        let p = self::options(py, "Sentinel", &PyTuple::empty(py), options)?;
         let opts = p.borrow(py).opts;
         let addrs = sentinels.as_ptr();
         let s = Sentinel { h: Handle::new() };
@@ -101,7 +69,7 @@ impl Sentinel {
         name: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Redis> {
-        Self::client(slf, name, options, false)
+        Self::client(slf, "Sentinel.master_for", name, options, false)
     }
 
     /// `slave_for(name, **options)` → a `Redis` on a replica (the primary if none).
@@ -111,23 +79,9 @@ impl Sentinel {
         name: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Redis> {
-        Self::client(slf, name, options, true)
+        Self::client(slf, "Sentinel.slave_for", name, options, true)
     }
-
-    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        // SAFETY: inside the operation.
-        self.h.op(py, true, &mut |c| unsafe { (**c).close() })
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.close(py)
-    }
-}
+}}
 
 impl Sentinel {
     fn discover(&self, py: Python<'_>, name: &Bound<'_, PyAny>, want: Want) -> PyResult<Py<PyAny>> {
@@ -139,15 +93,16 @@ impl Sentinel {
     }
 
     /// A `master_for` (`replica` false) or `slave_for` client, connected at once as
-    /// `Redis()` is.
+    /// `Redis()` is; `caller` names the method for its argument errors.
     fn client(
         slf: &Bound<'_, Self>,
+        caller: &str,
         name: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
         replica: bool,
     ) -> PyResult<Redis> {
         let py = slf.py();
-        let p = self::options(py, &PyTuple::empty(py), options)?;
+        let p = self::options(py, caller, &PyTuple::empty(py), options)?;
         let (opts, sock) = {
             let p = p.borrow(py);
             (p.opts, p.sock.clone_ref(py))
@@ -198,6 +153,37 @@ pub struct RedisCluster {
     h: Handle<Cluster>,
 }
 
+impl RedisCluster {
+    /// A command (name first), routed by the core.
+    pub(super) fn command(&self, py: Python<'_>, args: &[Obj]) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation; `args` are alive for the call (the caller's).
+        self.h
+            .op(py, false, &mut |c| unsafe { (**c).command(args) })
+    }
+
+    /// `connect()`: loads the slot map again (its arguments are not used).
+    fn reconnect(&self, py: Python<'_>, _host: Obj, _port: Obj) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation.
+        self.h.op(py, true, &mut |c| unsafe { (**c).load(None) })
+    }
+
+    /// A pipeline's commands (argument tuples), grouped per node by the core.
+    pub(super) fn pipeline_run(
+        &self,
+        py: Python<'_>,
+        cmds: &[Obj],
+        transaction: bool,
+    ) -> PyResult<Py<PyAny>> {
+        // SAFETY: inside the operation; the tuples are alive (the caller's) and only this
+        // call reaches them.
+        self.h.op(py, false, &mut |c| unsafe {
+            (**c).pipeline(cmds, transaction)
+        })
+    }
+}
+
+pymethods_with! {
+commands(Cluster, args);
 #[pymethods]
 impl RedisCluster {
     #[new]
@@ -211,7 +197,7 @@ impl RedisCluster {
         read_from_replicas: bool,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let p = self::options(py, args, options)?;
+        let p = self::options(py, "RedisCluster", args, options)?;
         let (mut opts, sock, port) = {
             let p = p.borrow(py);
             (p.opts, p.sock.clone_ref(py), p.port.clone_ref(py))
@@ -265,119 +251,11 @@ impl RedisCluster {
         Ok(k)
     }
 
-    /// `connect()`: loads the slot map again (its arguments are not used).
-    #[pyo3(signature = (host = None, port = None))]
-    fn connect(
-        &self,
-        py: Python<'_>,
-        host: Option<Bound<'_, PyAny>>,
-        port: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        let _ = (host, port);
-        // SAFETY: inside the operation.
-        self.h.op(py, true, &mut |c| unsafe { (**c).load(None) })
-    }
-
-    /// `close()`: closes every node connection.
-    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        // SAFETY: inside the operation.
-        self.h.op(py, true, &mut |c| unsafe { (**c).close() })
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.close(py)
-    }
-
-    /// `do_cmd(cmd, *args)`: one command, on the node its keys hash to.
-    #[pyo3(signature = (*args))]
-    fn do_cmd(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        // SAFETY: the tuple's items stay put while it lives (the call).
-        self.command(py, unsafe { mp::items(args.as_ptr()) })
-    }
-
-    #[pyo3(signature = (*args))]
-    fn execute_command(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.do_cmd(py, args)
-    }
-
-    #[pyo3(signature = (*args))]
-    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        if args.is_empty() {
-            return Err(PyTypeError::new_err("a command needs a name"));
-        }
-        self.do_cmd(py, args)
-    }
-
-    /// `rc.<name>(*args)`: any name of ASCII letters and digits is a command.
-    fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Command> {
-        if !is_command_name(name.to_str()?) {
-            return Err(pyo3::exceptions::PyAttributeError::new_err(
-                name.clone().unbind(),
-            ));
-        }
-        Ok(Command {
-            target: Target::Cluster(slf.clone().unbind()),
-            name: name.clone().unbind(),
-        })
-    }
-
-    /// `pipeline(transaction=False)`: grouped per node, replies in the caller's order.
-    #[pyo3(signature = (transaction = false))]
-    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
-        // (picoredis' Python pipeline, as Redis.pipeline(): one type for both.)
-        Pipeline {
-            client: Owner::Cluster(slf.clone().unbind()),
-            commands: Mutex::new(Vec::new()),
-            transaction,
-        }
-        .wrapped(slf.py())
-    }
-
     /// `pubsub()`: none on a cluster yet (TypeError, as on MicroPython).
     fn pubsub(&self) -> PyResult<()> {
         Err(PyTypeError::new_err("no pub/sub on a RedisCluster"))
     }
-
-    /// `keyslot(key)`: the key's hash slot (str, bytes, a buffer or an int).
-    fn keyslot(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let key = key.as_ptr();
-        // SAFETY: inside the operation; `key` is alive (the caller's).
-        free_op(py, &mut || unsafe {
-            match crate::slots::slot_of(key) {
-                Some(s) => Ok(mp::small_int(s as isize)),
-                None => Err(Fail::Type("keys: str, bytes or int")),
-            }
-        })
-    }
-}
-
-impl RedisCluster {
-    /// A command (name first), routed by the core.
-    pub(super) fn command(&self, py: Python<'_>, args: &[Obj]) -> PyResult<Py<PyAny>> {
-        // SAFETY: inside the operation; `args` are alive for the call (the caller's).
-        self.h
-            .op(py, false, &mut |c| unsafe { (**c).command(args) })
-    }
-
-    /// A pipeline's commands (argument tuples), grouped per node by the core.
-    pub(super) fn pipeline_run(
-        &self,
-        py: Python<'_>,
-        cmds: &[Obj],
-        transaction: bool,
-    ) -> PyResult<Py<PyAny>> {
-        // SAFETY: inside the operation; the tuples are alive (the caller's) and only this
-        // call reaches them.
-        self.h.op(py, false, &mut |c| unsafe {
-            (**c).pipeline(cmds, transaction)
-        })
-    }
-}
+}}
 
 // ---- test hooks -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ use std::sync::{Condvar, Mutex};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::client::{Client, Runs};
 use crate::fail::Fail;
@@ -23,6 +23,123 @@ use crate::mp::{self, Obj};
 use crate::options::Options;
 use crate::session::{self, Effect};
 use crate::{pool, sys};
+
+// ---- the methods the Python types share -------------------------------------------------
+
+/// A Python type's `#[pymethods]` block, its own methods and the ones written once here
+/// for every type that has them (PyO3 takes a single `#[pymethods]` block per type, short
+/// of its `multiple-pymethods` feature and the crate that brings):
+/// - `closing(args)`: `close()` (the block's own `close`, as one operation) and the
+///   context manager that calls it; the type has `h: Handle<B>`, B a block with
+///   `close()`. Sentinel.
+/// - `commands(V, args)`: those, and the call styles on the type's `command(py, argv)`
+///   (argv: the name first): `do_cmd`, `execute_command`, calling the client,
+///   `x.<name>(...)` (a `Command` on `PyClient::V`), `pipeline()` (on `PyClient::V`),
+///   `keyslot()`, and `connect(host=None, port=None)` on the type's `reconnect(py, host,
+///   port)` (None as None). Redis and RedisCluster.
+///
+/// The caller writes `#[pymethods]` and names the `*args` of the methods written here
+/// (`args`): PyO3 0.26 binds a method's `*args` or `**kwargs` under the hygiene of the
+/// `#[pymethods]` tokens (its `#` first) and looks it up under that of the argument's
+/// name (PyO3 issue 5793), so the attribute, the type's own methods and these names
+/// must all be the caller's tokens (`$pound $m`: the `#` and the `[pymethods]` as given).
+macro_rules! pymethods_with {
+    (closing($args:ident); $pound:tt $m:tt impl $ty:ident { $($own:tt)* }) => {
+        $pound $m
+        impl $ty {
+            $($own)*
+
+            /// `close()`: closes the connections; idempotent. An error from a stream's
+            /// own close is raised (closed all the same).
+            fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                // SAFETY: inside the operation.
+                self.h.op(py, true, &mut |c| unsafe { (**c).close() })
+            }
+
+            fn __enter__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            #[pyo3(signature = (*$args))]
+            fn __exit__(&self, py: Python<'_>, $args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+                let _ = $args;
+                self.close(py)
+            }
+        }
+    };
+    (commands($v:ident, $args:ident); $pound:tt $m:tt impl $ty:ident { $($own:tt)* }) => {
+        pymethods_with! { closing($args); $pound $m impl $ty {
+            $($own)*
+
+            /// `do_cmd(cmd, *args)`: one command, its reply.
+            #[pyo3(signature = (*$args))]
+            fn do_cmd(&self, py: Python<'_>, $args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+                // SAFETY: the tuple's items stay put while it lives (the call).
+                self.command(py, unsafe { mp::items($args.as_ptr()) })
+            }
+
+            /// `execute_command(cmd, *args)`: redis-py's name for `do_cmd`.
+            #[pyo3(signature = (*$args))]
+            fn execute_command(
+                &self,
+                py: Python<'_>,
+                $args: &Bound<'_, PyTuple>,
+            ) -> PyResult<Py<PyAny>> {
+                self.do_cmd(py, $args)
+            }
+
+            /// Calling the client: `do_cmd`.
+            #[pyo3(signature = (*$args))]
+            fn __call__(&self, py: Python<'_>, $args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+                if $args.is_empty() {
+                    return Err(PyTypeError::new_err("a command needs a name"));
+                }
+                self.do_cmd(py, $args)
+            }
+
+            /// `x.<name>(*args)`: any name of ASCII letters and digits is a command.
+            fn __getattr__(
+                slf: &Bound<'_, Self>,
+                name: &Bound<'_, PyString>,
+            ) -> PyResult<Command> {
+                Ok(Command {
+                    name: command_name(name)?,
+                    target: Target::Client(PyClient::$v(slf.clone().unbind())),
+                })
+            }
+
+            /// `pipeline(transaction=False)`: picoredis' Python pipeline around this
+            /// host's (`Pipeline::wrapped`); a cluster's groups its commands per node.
+            #[pyo3(signature = (transaction = false))]
+            fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
+                Pipeline::new(PyClient::$v(slf.clone().unbind()), transaction).wrapped(slf.py())
+            }
+
+            /// `connect(host=None, port=None)`: a Redis (re)connects, None keeping the old
+            /// value (a bad argument changes nothing); a RedisCluster loads its slot map
+            /// again (the arguments are not used).
+            #[pyo3(signature = (host = None, port = None))]
+            fn connect(
+                &self,
+                py: Python<'_>,
+                host: Option<Bound<'_, PyAny>>,
+                port: Option<Bound<'_, PyAny>>,
+            ) -> PyResult<Py<PyAny>> {
+                let none = py.None();
+                let obj = |o: &Option<Bound<'_, PyAny>>| {
+                    o.as_ref().map_or(none.as_ptr(), Bound::as_ptr)
+                };
+                self.reconnect(py, obj(&host), obj(&port))
+            }
+
+            /// `keyslot(key)`: the key's Redis Cluster hash slot (str, bytes, a buffer or
+            /// an int), as on MicroPython (the core's slots.rs).
+            fn keyslot(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+                keyslot(py, key)
+            }
+        }}
+    };
+}
 
 // Sentinel and RedisCluster: a child module, to share this one's operations and types.
 #[cfg(all(feature = "sentinel", feature = "cluster"))]
@@ -338,13 +455,37 @@ impl<T: Block> Handle<T> {
                 ffi::PyErr_Clear();
             }
             if !c.is_null() {
-                core.held
-                    .rescan(c as *const u8, core::mem::size_of::<T>(), T::BYTES, <Client as Block>::BYTES, m);
+                core.held.rescan(
+                    c as *const u8,
+                    core::mem::size_of::<T>(),
+                    T::BYTES,
+                    <Client as Block>::BYTES,
+                    m,
+                );
             }
             pool::release(m);
         }
         self.lock.give();
         out
+    }
+}
+
+/// The options' objects, owned by the running operation too, so that the block made
+/// from them keeps them.
+///
+/// # Safety
+/// Holding the GIL, inside an operation; the options' objects valid.
+unsafe fn given_options(opts: &Options) {
+    let kept = [
+        opts.host,
+        opts.username,
+        opts.password,
+        opts.client_name,
+        opts.ssl_context,
+    ];
+    for o in kept {
+        // SAFETY: the caller's contract.
+        unsafe { given(o) };
     }
 }
 
@@ -355,16 +496,7 @@ impl Handle<Client> {
             // SAFETY: inside the operation; the options' objects are alive (the caller's),
             // and pooled so that the new client's block keeps them.
             unsafe {
-                let kept = [
-                    opts.host,
-                    opts.username,
-                    opts.password,
-                    opts.client_name,
-                    opts.ssl_context,
-                ];
-                for o in kept {
-                    given(o);
-                }
+                given_options(opts);
                 *c = Client::alloc(ptr::null(), opts, pubsub) as *mut Client;
                 Ok(mp::none())
             }
@@ -440,9 +572,16 @@ impl<'py> FromPyObject<'py> for Arg<'py> {
     }
 }
 
-/// Names that become commands: ASCII letters and digits only, as in the original.
-fn is_command_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric())
+/// `x.<name>`'s name as a command's: ASCII letters and digits only, as in the original;
+/// any other name is an AttributeError.
+fn command_name(name: &Bound<'_, PyString>) -> PyResult<Py<PyString>> {
+    let s = name.to_str()?;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(pyo3::exceptions::PyAttributeError::new_err(
+            name.clone().unbind(),
+        ));
+    }
+    Ok(name.clone().unbind())
 }
 
 /// Redis()'s options, parsed (`redis_options`): the core's `Options`, what the first
@@ -462,8 +601,39 @@ unsafe impl Send for RedisOptions {}
 // SAFETY: as for `Send`: nothing here is written after it is made.
 unsafe impl Sync for RedisOptions {}
 
-/// The options of `Redis(...)`, which `Sentinel(...)`, `master_for(...)` and
-/// `RedisCluster(...)` take too (cluster_glue.rs calls it with their keywords).
+/// `redis_options` as a Python function, made once: each `wrap_pyfunction!` leaks its
+/// method definition (PyO3's, 32 bytes), one per client made when it was made per call.
+static REDIS_OPTIONS: pyo3::sync::PyOnceLock<Py<pyo3::types::PyCFunction>> =
+    pyo3::sync::PyOnceLock::new();
+
+/// Parses the options of `Redis(...)` (their one list: `redis_options`), which
+/// `Sentinel(...)`, `master_for(...)`, `slave_for(...)` and `RedisCluster(...)` take too,
+/// for `caller`, the one the user called: PyO3's argument errors name the function they
+/// come from, `redis_options()`, which is made `caller()` (as CPython's own say
+/// "X() got an unexpected keyword argument 'y'").
+fn options(
+    py: Python<'_>,
+    caller: &str,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<RedisOptions>> {
+    let parse = REDIS_OPTIONS.get_or_try_init(py, || {
+        wrap_pyfunction!(redis_options, py).map(Bound::unbind)
+    })?;
+    let parsed = parse.bind(py).call(args, kwargs);
+    let parsed = parsed.map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(py) {
+            let said = e.value(py).to_string();
+            if let Some(rest) = said.strip_prefix("redis_options()") {
+                return PyTypeError::new_err(format!("{caller}(){rest}"));
+            }
+        }
+        e
+    })?;
+    Ok(parsed.downcast_into::<RedisOptions>()?.unbind())
+}
+
+/// The options of `Redis(...)` (see `options`).
 #[pyfunction]
 #[pyo3(signature = (host = None, port = None, timeout = Arg::Default, debug = false, *,
     server = None, sock = None, username = None, password = None, db = 0,
@@ -563,142 +733,41 @@ fn redis_options(
     })
 }
 
+impl Redis {
+    /// A command (name first) on the client.
+    #[inline]
+    fn command(&self, py: Python<'_>, args: &[Obj]) -> PyResult<Py<PyAny>> {
+        self.h.command(py, args)
+    }
+
+    /// `connect(host=None, port=None)`: (re)connects; None keeps the old value; a bad
+    /// argument changes nothing.
+    fn reconnect(&self, py: Python<'_>, host: Obj, port: Obj) -> PyResult<Py<PyAny>> {
+        let none = py.None();
+        self.h.connect_to(py, none.as_ptr(), host, port)
+    }
+}
+
+pymethods_with! {
+commands(Redis, args);
 #[pymethods]
 impl Redis {
+    /// `Redis(host='127.0.0.1', port=6379, timeout=3000, debug=False, *, ...)`: the
+    /// options are `redis_options`'.
     #[new]
-    #[pyo3(signature = (host = None, port = None, timeout = Arg::Default, debug = false, *,
-        server = None, sock = None, username = None, password = None, db = 0,
-        client_name = None, protocol = 2, connect_timeout = None, decode_responses = false,
-        reconnect = true, ssl = false, ssl_context = None, retries = 3, backoff_base = 50,
-        backoff_cap = 2000, health_check_interval = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*args, **options))]
     fn new(
         py: Python<'_>,
-        host: Option<Bound<'_, PyAny>>,
-        port: Option<Bound<'_, PyAny>>,
-        timeout: Arg<'_>,
-        debug: bool,
-        server: Option<Bound<'_, PyAny>>,
-        sock: Option<Bound<'_, PyAny>>,
-        username: Option<Bound<'_, PyAny>>,
-        password: Option<Bound<'_, PyAny>>,
-        db: isize,
-        client_name: Option<Bound<'_, PyAny>>,
-        protocol: isize,
-        connect_timeout: Option<Bound<'_, PyAny>>,
-        decode_responses: bool,
-        reconnect: bool,
-        ssl: bool,
-        ssl_context: Option<Bound<'_, PyAny>>,
-        retries: isize,
-        backoff_base: isize,
-        backoff_cap: isize,
-        health_check_interval: Option<Bound<'_, PyAny>>,
+        args: &Bound<'_, PyTuple>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let p = redis_options(
-            py,
-            host,
-            port,
-            timeout,
-            debug,
-            server,
-            sock,
-            username,
-            password,
-            db,
-            client_name,
-            protocol,
-            connect_timeout,
-            decode_responses,
-            reconnect,
-            ssl,
-            ssl_context,
-            retries,
-            backoff_base,
-            backoff_cap,
-            health_check_interval,
-        )?;
+        let p = self::options(py, "Redis", args, options)?;
+        let p = p.borrow(py);
         let none = py.None();
         let r = Redis { h: Handle::new() };
         r.h.alloc(py, &p.opts, false)?;
         r.h.connect_to(py, p.sock.as_ptr(), none.as_ptr(), p.port.as_ptr())?;
         Ok(r)
-    }
-
-    /// `connect(host=None, port=None)`: (re)connects; None keeps the old value; a bad
-    /// argument changes nothing.
-    #[pyo3(signature = (host = None, port = None))]
-    fn connect(
-        &self,
-        py: Python<'_>,
-        host: Option<Bound<'_, PyAny>>,
-        port: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        let none = py.None().into_bound(py);
-        let obj = |o: &Option<Bound<'_, PyAny>>| o.as_ref().unwrap_or(&none).as_ptr();
-        self.h.connect_to(py, none.as_ptr(), obj(&host), obj(&port))
-    }
-
-    /// `close()`: idempotent; an error from the stream's own close is raised (the client
-    /// is closed all the same).
-    fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        // SAFETY: inside the operation.
-        self.h.op(py, true, &mut |c| unsafe { (**c).close() })
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.close(py)
-    }
-
-    /// `do_cmd(cmd, *args)`: one command, its reply.
-    #[pyo3(signature = (*args))]
-    fn do_cmd(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        // SAFETY: the tuple's items stay put while it lives (the call).
-        self.h.command(py, unsafe { mp::items(args.as_ptr()) })
-    }
-
-    /// `execute_command(cmd, *args)`: redis-py's name for `do_cmd`.
-    #[pyo3(signature = (*args))]
-    fn execute_command(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.do_cmd(py, args)
-    }
-
-    #[pyo3(signature = (*args))]
-    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        if args.is_empty() {
-            return Err(PyTypeError::new_err("a command needs a name"));
-        }
-        self.do_cmd(py, args)
-    }
-
-    /// `r.<name>(*args)`: any name of ASCII letters and digits is a command.
-    fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Command> {
-        if !is_command_name(name.to_str()?) {
-            return Err(pyo3::exceptions::PyAttributeError::new_err(
-                name.clone().unbind(),
-            ));
-        }
-        Ok(Command {
-            target: Target::Redis(slf.clone().unbind()),
-            name: name.clone().unbind(),
-        })
-    }
-
-    /// `pipeline(transaction=False)`: picoredis' Python pipeline around this host's
-    /// (`Pipeline::wrapped`).
-    #[pyo3(signature = (transaction = false))]
-    fn pipeline(slf: &Bound<'_, Self>, transaction: bool) -> PyResult<Py<PyAny>> {
-        Pipeline {
-            client: Owner::Redis(slf.clone().unbind()),
-            commands: Mutex::new(Vec::new()),
-            transaction,
-        }
-        .wrapped(slf.py())
     }
 
     /// `pubsub()`: a PubSub with this client's options and a connection of its own
@@ -750,19 +819,6 @@ impl Redis {
         Ok(ps)
     }
 
-    /// `keyslot(key)`: the key's Redis Cluster hash slot (str, bytes, a buffer or an
-    /// int), as on MicroPython (the core's slots.rs).
-    fn keyslot(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let key = key.as_ptr();
-        // SAFETY: inside the operation; `key` is alive (the caller's).
-        free_op(py, &mut || unsafe {
-            match crate::slots::slot_of(key) {
-                Some(s) => Ok(mp::small_int(s as isize)),
-                None => Err(Fail::Type("keys: str, bytes or int")),
-            }
-        })
-    }
-
     /// `debug`: print each request and reply line.
     #[getter]
     fn get_debug(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -783,15 +839,14 @@ impl Redis {
         })?;
         Ok(())
     }
-}
+}}
 
 // ---- bound commands: `r.hset(...)`, `p.get(...)` ----------------------------------------
 
+/// What a bound command runs on: a client, or a pipeline it joins.
 enum Target {
-    Redis(Py<Redis>),
+    Client(PyClient),
     Pipeline(Py<Pipeline>),
-    #[cfg(feature = "cluster")]
-    Cluster(Py<cluster_glue::RedisCluster>),
 }
 
 #[pyclass(module = "picoredis", name = "command", frozen)]
@@ -806,28 +861,14 @@ impl Command {
     fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         // SAFETY: the tuple's items stay put while it lives (the call).
         let rest = unsafe { mp::items(args.as_ptr()) };
+        let name = self.name.as_ptr();
         match &self.target {
-            Target::Redis(r) => {
-                let mut small = [mp::NULL; 8];
-                let mut big = Vec::new();
-                let argv: &mut [Obj] = if rest.len() < small.len() {
-                    small.get_mut(..=rest.len()).unwrap_or(&mut [])
-                } else {
-                    big.resize(rest.len() + 1, mp::NULL);
-                    &mut big
-                };
-                if let Some((first, tail)) = argv.split_first_mut() {
-                    *first = self.name.as_ptr();
-                    tail.copy_from_slice(rest);
-                }
-                r.get().h.command(py, argv)
+            Target::Client(PyClient::Redis(r)) => {
+                with_name(name, rest, |argv| r.get().command(py, argv))
             }
             #[cfg(feature = "cluster")]
-            Target::Cluster(k) => {
-                let mut argv = Vec::with_capacity(rest.len() + 1);
-                argv.push(self.name.as_ptr());
-                argv.extend_from_slice(rest);
-                k.get().command(py, &argv)
+            Target::Client(PyClient::Cluster(k)) => {
+                with_name(name, rest, |argv| k.get().command(py, argv))
             }
             Target::Pipeline(p) => {
                 let mut items = Vec::with_capacity(rest.len() + 1);
@@ -841,10 +882,29 @@ impl Command {
     }
 }
 
+/// `f(argv)`, argv the command `name, rest...`: on the stack up to 8 words (most
+/// commands), else on the heap.
+#[inline]
+fn with_name<R>(name: Obj, rest: &[Obj], f: impl FnOnce(&[Obj]) -> R) -> R {
+    let mut small = [mp::NULL; 8];
+    let mut big = Vec::new();
+    let argv: &mut [Obj] = if rest.len() < small.len() {
+        small.get_mut(..=rest.len()).unwrap_or(&mut [])
+    } else {
+        big.resize(rest.len() + 1, mp::NULL);
+        &mut big
+    };
+    if let Some((first, tail)) = argv.split_first_mut() {
+        *first = name;
+        tail.copy_from_slice(rest);
+    }
+    f(argv)
+}
+
 // ---- Pipeline ---------------------------------------------------------------------------
 
-/// The client a pipeline runs on.
-enum Owner {
+/// A client object: what a pipeline or a bound command runs on.
+enum PyClient {
     Redis(Py<Redis>),
     #[cfg(feature = "cluster")]
     Cluster(Py<cluster_glue::RedisCluster>),
@@ -852,7 +912,7 @@ enum Owner {
 
 #[pyclass(module = "picoredis", name = "Pipeline", frozen)]
 pub struct Pipeline {
-    client: Owner,
+    client: PyClient,
     commands: Mutex<Vec<Py<PyTuple>>>,
     transaction: bool,
 }
@@ -861,6 +921,14 @@ pub struct Pipeline {
 static PY_PIPELINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
 impl Pipeline {
+    fn new(client: PyClient, transaction: bool) -> Self {
+        Pipeline {
+            client,
+            commands: Mutex::new(Vec::new()),
+            transaction,
+        }
+    }
+
     /// The pipeline users get: the Python one (python/picoredis/_pipeline.py) queueing
     /// into a list, this one running the list (`_run`). A call into the extension costs
     /// ~0.5 us on CPython and 4-6 us through PyPy's cpyext; queueing in Python costs
@@ -892,11 +960,11 @@ impl Pipeline {
     fn run_flat(&self, py: Python<'_>, flat: &[Obj]) -> PyResult<Py<PyAny>> {
         let transaction = self.transaction;
         let client = match &self.client {
-            Owner::Redis(r) => r,
+            PyClient::Redis(r) => r,
             // A cluster routes argument tuples (ffi.rs' picoredis_client_pipeline): one
             // per command of the flat queue.
             #[cfg(feature = "cluster")]
-            Owner::Cluster(k) => {
+            PyClient::Cluster(k) => {
                 let mut tuples = Vec::new();
                 let mut rest = flat;
                 while let Some((&n, tail)) = rest.split_first() {
@@ -952,14 +1020,9 @@ impl Pipeline {
     }
 
     fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Command> {
-        if !is_command_name(name.to_str()?) {
-            return Err(pyo3::exceptions::PyAttributeError::new_err(
-                name.clone().unbind(),
-            ));
-        }
         Ok(Command {
+            name: command_name(name)?,
             target: Target::Pipeline(slf.clone().unbind()),
-            name: name.clone().unbind(),
         })
     }
 
@@ -974,10 +1037,10 @@ impl Pipeline {
         // glue queues): per command its length as an int, then its arguments, borrowed
         // from the tuples (`cmds`) and the ints (`counts`), alive until the end.
         let client = match &self.client {
-            Owner::Redis(r) => r,
+            PyClient::Redis(r) => r,
             // A cluster routes the argument tuples (ffi.rs' picoredis_client_pipeline).
             #[cfg(feature = "cluster")]
-            Owner::Cluster(k) => {
+            PyClient::Cluster(k) => {
                 let tuples: Vec<Obj> = cmds.iter().map(|t| t.as_ptr()).collect();
                 return k.get().pipeline_run(py, &tuples, self.transaction);
             }
@@ -1250,6 +1313,18 @@ impl PyReader {
             Ok(unsafe { mp::boolean((**r).is_push()) })
         })
     }
+}
+
+/// A key's Redis Cluster hash slot (`keyslot()`).
+fn keyslot(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let key = key.as_ptr();
+    // SAFETY: inside the operation; `key` is alive (the caller's).
+    free_op(py, &mut || unsafe {
+        match crate::slots::slot_of(key) {
+            Some(s) => Ok(mp::small_int(s as isize)),
+            None => Err(Fail::Type("keys: str, bytes or int")),
+        }
+    })
 }
 
 /// `encode(*args)`: the request `Redis` would send for the command `args`, as bytes, with

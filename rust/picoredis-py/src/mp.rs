@@ -1344,6 +1344,30 @@ unsafe fn socket_errno() -> Option<c_int> {
     }
 }
 
+/// `s.ioctl(request, arg)`, MicroPython's stream protocol for a Python stream: the new
+/// reference to its result, or null with the error set (the two ints made for the call
+/// released either way).
+///
+/// # Safety
+/// Holding the GIL; `s` valid.
+unsafe fn call_ioctl(s: Obj, request: isize, arg: usize) -> Obj {
+    // SAFETY: the caller's contract; each int is null-checked and released once.
+    unsafe {
+        let (q, a) = (
+            ffi::PyLong_FromSsize_t(request),
+            ffi::PyLong_FromSize_t(arg),
+        );
+        let r = if q.is_null() || a.is_null() {
+            NULL
+        } else {
+            ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_ioctl), q, a, NULL)
+        };
+        ffi::Py_XDECREF(q);
+        ffi::Py_XDECREF(a);
+        r
+    }
+}
+
 /// A Python stream's `ioctl(request, arg)` as an int; None when it has no `ioctl` or
 /// it raised (cleared) or returned a non-int.
 ///
@@ -1356,17 +1380,7 @@ unsafe fn io_ioctl(s: Obj, request: isize, arg: usize) -> Option<isize> {
         if !has_method(s, sys::MP_QSTR_ioctl) {
             return None;
         }
-        let (q, a) = (
-            ffi::PyLong_FromSsize_t(request),
-            ffi::PyLong_FromSize_t(arg),
-        );
-        let r = if q.is_null() || a.is_null() {
-            NULL
-        } else {
-            ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_ioctl), q, a, NULL)
-        };
-        ffi::Py_XDECREF(q);
-        ffi::Py_XDECREF(a);
+        let r = call_ioctl(s, request, arg);
         if r.is_null() {
             ffi::PyErr_Clear();
             return None;
@@ -1458,18 +1472,7 @@ pub unsafe fn stream_close(s: Obj) -> Option<Obj> {
         let io = kind_of_quiet(s) == Some(KIND_IO);
         forget_stream(s);
         let r = if io && has_method(s, sys::MP_QSTR_ioctl) {
-            let (q, a) = (
-                ffi::PyLong_FromSsize_t(MP_STREAM_CLOSE),
-                ffi::PyLong_FromLong(0),
-            );
-            let r = if q.is_null() || a.is_null() {
-                NULL
-            } else {
-                ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_ioctl), q, a, NULL)
-            };
-            ffi::Py_XDECREF(q);
-            ffi::Py_XDECREF(a);
-            r
+            call_ioctl(s, MP_STREAM_CLOSE, 0)
         } else {
             ffi::PyObject_CallMethodObjArgs(s, qstr_obj(sys::MP_QSTR_close), NULL)
         };

@@ -102,8 +102,8 @@ if [ -f $B/natmod/picoredis-armv7m.mpy ]; then
     natmod_row armv7emsp "$($run 0x200000 --package $B/natmod/mip/armv7emsp --qemu "$arm mps2-an386 -kernel $B/qemu-m4f-stock/firmware.elf")"
     natmod_row rv32imc "$($run 0x80800000 --package $B/natmod/mip/rv32imc --qemu "$rv -kernel $B/qemu-rv32-stock/firmware.elf")"
     echo
-    echo "(On a board, the code of a native module is loaded into the heap; picoredis/asyncio.mpy,"
-    echo "$(stat -c %s $B/natmod/mip/x64/picoredis/asyncio.mpy) bytes, is only loaded by \`import picoredis.asyncio\`.)"
+    echo "(On a board, the code of a native module is loaded into the heap; picoredis/asyncio.mpy and"
+    echo "picoredis/_async_common.mpy, $(stat -c %s $B/natmod/mip/x64/picoredis/asyncio.mpy) + $(stat -c %s $B/natmod/mip/x64/picoredis/_async_common.mpy) bytes, only by \`import picoredis.asyncio\`.)"
 fi
 echo
 echo "Largest picoredis functions in the Cortex-M3 firmware (bytes):"

@@ -18,8 +18,8 @@
 #   allocator and the VM run the reply objects and the Python side of every command
 #   (client alone, an A/B in one make bench run: LRANGE of 1000 +4 %, pipelined GETs
 #   +10-26 %; the rows against redis-server moved within the machine's noise). The port's
-#   other COPT words
-#   (-DNDEBUG, the per-function sections its linker drops unused code by) are kept.
+#   other COPT words (-DNDEBUG, the per-function sections its linker drops unused code
+#   by) are kept.
 # mpy-cross, the compiler that turns frozen .py into bytecode, built from MICROPY_DIR
 # outside its tree. Handed to every port build as MICROPY_MPYCROSS, so the port does not
 # build its own copy (in the MicroPython tree, and twice at once under make -j).

@@ -7,8 +7,8 @@
                                  [--micropython build/unix/micropython]
 
 Starts a throwaway redis-server (tools/redis_fixture.py) and runs
-tests/faults/thread_soak_client.py with the firmware: 8 threads (the unix
-port's _thread has no GIL), 4 sharing one Redis client and 4 with a client
+tests/faults/thread_soak_client.py with the firmware: 8 threads (no GIL on a
+stock unix firmware: really parallel; the picoredis firmware has one), 4 sharing one Redis client and 4 with a client
 each, at least --commands in all and for at least --min-seconds (load long
 enough for the kills to land), every reply checked against its command.  Once the
 client reports READY, a killer thread sends `CLIENT KILL TYPE normal SKIPME yes`

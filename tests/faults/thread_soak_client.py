@@ -1,7 +1,8 @@
 # The MicroPython half of the concurrency soak (tools/thread_soak.py drives it and
 # kills the connections from outside with CLIENT KILL every few hundred ms).
 #
-# 8 threads (the unix port's _thread has no GIL: they really run in parallel):
+# 8 threads (on a stock unix firmware, no GIL: they really run in parallel; on the one
+# built here, with a GIL, they take turns at every blocking call and VM jump):
 # threads 0-3 share ONE picoredis.Redis client, threads 4-7 have one each.  They
 # take their commands from one shared counter (under a lock) until SOAK_COMMANDS
 # have been claimed and SOAK_MIN_SECONDS have passed: 8 threads run some 30 000

@@ -41,6 +41,7 @@ SHARED = [
     "test_fault_soak_short.py",
     "test_fault_write_stall.py",
     "test_healing.py",
+    "test_interrupt.py",
     "test_large_replies.py",
     "test_malformed_replies.py",
     "test_misuse_pubsub.py",

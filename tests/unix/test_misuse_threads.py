@@ -17,7 +17,8 @@ def case(name, fn, *args):
     CASES.append((name, fn, args))
 
 
-# -- item 1: one Redis shared by threads (no GIL: really parallel) -------------------------
+# -- item 1: one Redis shared by threads (really parallel on a stock unix firmware, which
+# has no GIL: the native module's run; interleaved at blocking calls under a GIL) ---------
 WAIT_MS = 20000
 
 

@@ -1,0 +1,2 @@
+# The picoredis unix variant (mpconfigvariant.h says why). ports/unix/unix.mk names the
+# frozen manifest.

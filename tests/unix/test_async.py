@@ -306,6 +306,15 @@ def shared_connection_refuses_what_would_change_it():
         async with r.pipeline(transaction=True) as p:
             p.set('async:t', 1).incr('async:t')
             eq(await p.execute(), [b'OK', 2])
+        # A queue the server refuses (EXECABORT): the error that made it refuse, raised.
+        p = r.pipeline(transaction=True)
+        p.set('async:t', 1).incr('async:t', 'x', 'y')  # (INCR's arity: refused when queued)
+        try:
+            await p.execute()
+            check(False, 'a refused transaction returned')
+        except RedisError as e:
+            check(e.args[0] == 'ERR' and 'incr' in e.args[1], repr(e.args))
+        eq(await r.get('async:t'), b'2')  # nothing of it ran
         p = r.pipeline()
         p.get('async:t').hset('async:t', 'x')  # wrong type: an error in place
         out = await p.execute()

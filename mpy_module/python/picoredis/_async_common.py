@@ -8,27 +8,31 @@
 # checks, the slow path); Pipeline; PubSub. Each host's picoredis/asyncio.py subclasses
 # Redis (and PubSub) with its I/O and its waiters (MicroPython: the native _Mux, tasks
 # parked on its run queue, a read loop and a writer task; CPython/PyPy: asyncio futures, a
-# Protocol feeding the parser). What a host's Redis adds, called from here:
+# Protocol feeding the parser). What differs only by the interpreter's asyncio (sleeping
+# and timeouts in ms, the running loop) is chosen once, below, at import; what a host's
+# Redis adds, called from here (few: each is a method in the frozen firmware):
 #
 #   _init_io()                  its state, at the end of __init__, with _pending: the
 #                               calls whose replies are due, in order (each with n, the
 #                               replies it still waits for; 0: a pub/sub sink)
-#   _current_task()             the running task
+#   _current_task()             the running task (MicroPython: None outside one, where
+#                               asyncio.current_task() raises)
 #   _idle_ms()                  ms since the link last made progress
-#   _sleep_ms(ms), _wait_for_ms(aw, ms)   asyncio's, in ms
-#   _open()                     connects, starts its I/O, then awaits _start_session(s)
-#   _set_ready()                the session is complete: bound commands may queue directly
+#   _open()                     connects, starts its I/O, then awaits _start_session(s);
+#                               true: bound commands may queue directly from now on
 #   _fail(s, exc)               the connection s is done: its commands fail with exc
 #   _call(args, data=None)      queues a command now (`data`: args encoded, if they
 #                               are), returns what the caller awaits
 #   _queue(data, call)          queues encoded requests; `call` takes their replies
 #   _queue_pipeline(data, n, transaction)  queues a pipeline, returns its awaitable
 #   _open_sink(deliver, lost)   a PubSub's connection: every reply to `deliver`
-#   _bind_command(name)         r.<name> for a command a shared connection allows
+#   _bind_command(name, slow)   r.<name> for a command a shared connection allows;
+#                               slow(*args): the slow path (_send), for when the fast
+#                               one (queued now) may not be taken
 #   pubsub()                    the host's PubSub
-# and, for a host whose client may meet more than one event loop (CPython),
-# _running_loop() and _new_loop() (MicroPython has one loop: _running_loop() is None, as
-# _loop stays, and _new_loop() is never called).
+# and, for a host whose client may meet more than one event loop (CPython), _new_loop(),
+# called when _running_loop() is not the connection's _loop (on MicroPython both stay
+# None: one loop).
 import asyncio
 
 from picoredis import RedisError, RedisTimeout, encode
@@ -39,17 +43,30 @@ except ImportError:  # a port without the random module: no jitter
     def getrandbits(n):
         return (1 << n) - 1
 
-try:
-    from os import strerror  # CPython, PyPy
+try:  # CPython, PyPy
+    from os import strerror
     from errno import ECONNRESET, ENOTCONN
+    # A client follows the event loop it is used in (the connection's is _loop).
+    from asyncio import _get_running_loop as _running_loop
 
     def _oserror(code):
         # As the host's blocking client raises them: (errno, strerror), which CPython
         # makes the errno's subclass (ConnectionResetError, ...).
         return OSError(code, strerror(code))
+
+    # Times are in ms, as the options; this asyncio's take seconds.
+    def sleep_ms(ms):
+        return asyncio.sleep(ms / 1000)
+
+    def wait_for_ms(aw, ms):
+        return asyncio.wait_for(aw, ms / 1000)
 except ImportError:  # MicroPython: OSError(errno), as its sockets raise them
     ECONNRESET, ENOTCONN = 104, 107
     _oserror = OSError
+    from asyncio import sleep_ms, wait_for_ms
+
+    def _running_loop():
+        return None  # one event loop (_loop stays None)
 
 
 # Commands that would turn the shared connection into something else for every task.
@@ -156,9 +173,6 @@ class Redis:
         self._session = None
         self._init_io()
 
-    def _running_loop(self):
-        return None  # MicroPython: one event loop
-
     # ---- connection ---------------------------------------------------------------
 
     def connect(self):
@@ -179,7 +193,7 @@ class Redis:
         # await in between): the session is complete, or `own` is the connect under way
         # (a command of its on_connect, which goes out after the handshake; waiting for
         # the connect it is part of would never end).
-        if self._loop is not self._running_loop():
+        if self._loop is not _running_loop():
             self._new_loop()
         while True:
             while self._session is None:
@@ -225,7 +239,7 @@ class Redis:
                 attempt += 1
                 if attempt > self.retries:
                     raise e
-                await self._sleep_ms(self.backoff_ms(attempt))
+                await sleep_ms(self.backoff_ms(attempt))
 
     async def _start_session(self, s):
         # On the new connection `s`, its I/O running: the handshake, then on_connect.
@@ -242,10 +256,10 @@ class Redis:
             # (Cancelled too: a half-made connection is never left behind.)
             self._fail(s, e if isinstance(e, Exception) else _oserror(ECONNRESET))
             raise
-        # The session is complete: other tasks' commands may go out now.
+        # The session is complete: other tasks' commands may go out now; bound commands
+        # may queue directly unless a health check may be due (the caller sets that up).
         self._session = s
-        if self.health_check_interval is None:
-            self._set_ready()  # bound commands queue directly from now on
+        return self.health_check_interval is None
 
     def _handshake(self):
         if self.protocol == 3:
@@ -267,7 +281,7 @@ class Redis:
     async def close(self):
         """Closes the connection; commands still waiting fail with OSError."""
         s = self._stream
-        if s is not None and self._loop is self._running_loop():
+        if s is not None and self._loop is _running_loop():
             self._fail(s, _oserror(ENOTCONN))
 
     async def __aenter__(self):
@@ -284,7 +298,7 @@ class Redis:
         pending = self._pending
         try:
             while self._stream is s:
-                await self._sleep_ms(tick)
+                await sleep_ms(tick)
                 # (A pub/sub sink, n == 0, waits for messages, not for a reply.)
                 due = pending and pending[0].n > 0
                 if due and self._idle_ms() > self.timeout:
@@ -313,7 +327,7 @@ class Redis:
         # argument raises before anything is queued.
         data = encode(*args)
         if (self._session is None or self.health_check_interval is not None
-                or self._loop is not self._running_loop()):
+                or self._loop is not _running_loop()):
             await self._ensure(own)
         return await self._call(args, data)
 
@@ -339,7 +353,10 @@ class Redis:
             def refusing(*args):
                 return self.do_cmd(name, *args)
             return refusing
-        return self._bind_command(name)
+
+        def slow(*args):
+            return self._send((name,) + args, self._owner())
+        return self._bind_command(name, slow)
 
     def pipeline(self, transaction=False):
         return Pipeline(self, transaction)
@@ -444,7 +461,7 @@ class PubSub:
 
     def _wakeup(self):
         # The Event get_message() waits on, this loop's (a new one in a new loop).
-        loop = self._client._running_loop()
+        loop = _running_loop()
         if self._event is None or self._event_loop is not loop:
             self._event = asyncio.Event()
             self._event_loop = loop
@@ -515,7 +532,7 @@ class PubSub:
         messages = self._messages
         while not messages:
             c = self._client
-            if (c._stream is None or c._loop is not c._running_loop()) and (
+            if (c._stream is None or c._loop is not _running_loop()) and (
                     self.channels or self.patterns):
                 await c._ensure()
                 continue
@@ -527,7 +544,7 @@ class PubSub:
                 if timeout is None:
                     await ev.wait()
                 else:
-                    await c._wait_for_ms(ev.wait(), timeout)
+                    await wait_for_ms(ev.wait(), timeout)
             except asyncio.TimeoutError:
                 return None
         msg = messages[0]

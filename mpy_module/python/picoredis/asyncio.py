@@ -36,36 +36,30 @@ from asyncio import core
 
 from picoredis import Reader, RedisError, _Mux
 from picoredis import _async_common as common
-from picoredis._async_common import Pipeline, _wait_closed  # noqa: F401 (Pipeline: public)
+
+Pipeline = common.Pipeline  # (public: picoredis.asyncio.Pipeline)
 
 _MORE = object()  # what Reader.gets() returns until a whole reply is buffered
 
 
 class _Call:
-    # A queued pipeline and the task waiting for its replies (a single command's waiter is
-    # native: _Mux.call, with the same take/finish/done/n/remove).
+    # A queued pipeline and the task waiting for its n replies (a single command's waiter
+    # is native: _Mux.call, with the same take/finish/done/n/remove).
 
-    def __init__(self, n, transaction=False, listed=False):
+    def __init__(self, n, transaction):
         self.n = n  # replies still to come
-        # The replies as a list (a pipeline's, even of one command), or None: the reply.
-        self.out = [] if n > 1 or listed else None
+        self.out = []
         self.transaction = transaction
         self.done = False
-        self.value = None
-        self.exc = None
         self.task = None
+        # (value and exc: set by finish(), before done)
 
     def take(self, reply):
-        if self.out is None:
-            self.finish(reply, reply if isinstance(reply, RedisError) else None)
-            return
-        self.out.append(reply)
-        self.n -= 1
-        if self.n == 0:
-            self.finish_pipeline()
-
-    def finish_pipeline(self):
         out = self.out
+        out.append(reply)
+        self.n -= 1
+        if self.n:
+            return
         if not self.transaction:
             self.finish(out, None)
             return
@@ -109,15 +103,10 @@ class Redis(common.Redis):
         self._mux = _Mux(self._pending, core)
 
     def _current_task(self):
-        return core.cur_task
+        return core.cur_task  # (None outside a task, where asyncio.current_task() raises)
 
     def _idle_ms(self):
         return self._mux.idle_ms()
-
-    _sleep_ms = staticmethod(asyncio.sleep_ms)
-
-    def _wait_for_ms(self, aw, ms):
-        return asyncio.wait_for_ms(aw, ms)
 
     # ---- connection ---------------------------------------------------------------
 
@@ -144,10 +133,8 @@ class Redis(common.Redis):
         self._tasks = (asyncio.create_task(self._read_loop(r, s)),
                        asyncio.create_task(self._watchdog(s)),
                        asyncio.create_task(self._writer(s)))
-        await self._start_session(s)
-
-    def _set_ready(self):
-        self._mux.ready(True)
+        if await self._start_session(s):
+            mux.ready(True)  # bound commands queue directly from now on
 
     def _fail(self, s, exc):
         # The connection `s` is done: every command waiting on it fails with `exc`.
@@ -175,7 +162,7 @@ class Redis(common.Redis):
         except Exception:
             pass
         if hasattr(s, "wait_closed"):
-            asyncio.create_task(_wait_closed(s))
+            asyncio.create_task(common._wait_closed(s))
 
     # ---- reading and writing ------------------------------------------------------
 
@@ -243,7 +230,7 @@ class Redis(common.Redis):
         return self._mux.call(*args)
 
     def _queue_pipeline(self, data, n, transaction):
-        call = _Call(n, transaction, True)
+        call = _Call(n, transaction)
         self._queue(data, call)
         return call.wait()
 
@@ -254,21 +241,20 @@ class Redis(common.Redis):
 
     # ---- commands -----------------------------------------------------------------
 
-    def _bind_command(self, name):
-        # Native: queues directly while connected, else calls the fallback.
-        def slow(*args):
-            return self._send((name,) + args, self._owner())
+    def _bind_command(self, name, slow):
+        # Native: queues directly while connected, else calls slow.
         return self._mux.bind(name, slow)
 
     def pubsub(self):
         return PubSub(self)
 
 
-class _Sink(_Call):
+class _Sink:
     # The pub/sub connection's one open-ended call: every reply is a message.
+    n = 0  # (the watchdog: it waits for messages, not for a reply)
+    done = False  # never: it stays pending
 
     def __init__(self, deliver, lost):
-        super().__init__(0)
         self.take = deliver
         self.lost = lost
 

@@ -208,7 +208,6 @@ class Redis(common.Redis):
         self._ready = False
 
     _current_task = staticmethod(asyncio.current_task)
-    _running_loop = staticmethod(_get_running_loop)
 
     def _new_loop(self):
         # Called in another event loop than the connection's: the connection (if any) is
@@ -225,12 +224,6 @@ class Redis(common.Redis):
 
     def _idle_ms(self):
         return (monotonic() - self._last_io) * 1000
-
-    def _sleep_ms(self, ms):
-        return asyncio.sleep(ms / 1000)
-
-    def _wait_for_ms(self, aw, ms):
-        return asyncio.wait_for(aw, ms / 1000)
 
     # ---- connection ---------------------------------------------------------------
 
@@ -271,10 +264,8 @@ class Redis(common.Redis):
             self._tasks = (asyncio.ensure_future(self._read_loop(r, s)),
                            asyncio.ensure_future(self._watchdog(s)),
                            asyncio.ensure_future(self._writer(s)))
-        await self._start_session(s)
-
-    def _set_ready(self):
-        self._ready = True
+        if await self._start_session(s):
+            self._ready = True  # bound commands queue directly from now on
 
     def _fail(self, s, exc):
         # The connection `s` is done: every command waiting on it fails with `exc`.
@@ -437,7 +428,7 @@ class Redis(common.Redis):
 
     # ---- commands -----------------------------------------------------------------
 
-    def _bind_command(self, name):
+    def _bind_command(self, name, slow):
         def cmd(*args):
             # The fast path: connected, the session complete, in the connection's loop:
             # encoded and queued now, its future returned. Else the slow path.
@@ -446,7 +437,7 @@ class Redis(common.Redis):
                 fut = _Reply(loop=self._loop)
                 self._queue(data, fut)
                 return fut
-            return self._send((name,) + args, self._owner())
+            return slow(*args)
         return cmd
 
     def pubsub(self):

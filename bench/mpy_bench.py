@@ -217,7 +217,7 @@ class AsyncSide:
             self.client(), SMALL_KEY, 50, 200, n), n)
         # The allowance beyond the reply: one small object (a _Call: an instance
         # and its attribute map; a plain command's own record is a 64-B waiter).
-        emit('HEAP', 'call_obj', '%.1f' % heap_per_op(lambda: _Call(1), 200), 200)
+        emit('HEAP', 'call_obj', '%.1f' % heap_per_op(lambda: _Call(1, False), 200), 200)
 
     def close(self):
         if self.r is not None:

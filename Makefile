@@ -186,14 +186,20 @@ SOAK_COMMANDS ?= 100000
 THREAD_SOAK_COMMANDS ?= 20000
 THREAD_SOAK_SECONDS ?= 15
 THREAD_SOAK := $(PYTHON) tools/thread_soak.py --micropython $(FIRMWARE)
-soak: firmware
+# The same soak with truly parallel threads: the native module on the stock firmware (the
+# port's own variant, no GIL), where the picoredis firmware's threads take turns (a GIL).
+THREAD_SOAK_PARALLEL := $(PYTHON) tools/thread_soak.py \
+	--micropython $(UNIX_STOCK_BUILD)/micropython --lib $(NATMOD_BUILD)/mip/x64
+soak: firmware natmod-x64 firmware-stock
 	$(PYTHON) tools/soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
 	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
+	$(THREAD_SOAK_PARALLEL) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
 	$(PYTHON) tools/cluster_soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
 soak-cluster: firmware
 	$(PYTHON) tools/cluster_soak.py --commands $(SOAK_COMMANDS) --micropython $(FIRMWARE)
-soak-threads: firmware
+soak-threads: firmware natmod-x64 firmware-stock
 	$(THREAD_SOAK) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
+	$(THREAD_SOAK_PARALLEL) --commands $(THREAD_SOAK_COMMANDS) --min-seconds $(THREAD_SOAK_SECONDS)
 soak-threads-short: firmware
 	$(THREAD_SOAK) --commands 2000 --min-seconds 4
 test-valgrind: firmware

@@ -77,9 +77,13 @@ def wait_for_timeout_never_desyncs():
     arun(main())
 
 
-async def load(r, tag, n, stats):
+async def load(r, tag, n, stats, until=None):
     # SET then GET of unique values; a failed command is an error, never a wrong value.
-    for j in range(n):
+    # At least n pairs, and on until until['done'] when given (so the load outlasts what
+    # is done to the connection meanwhile, however fast the client runs).
+    j = 0
+    while j < n or (until is not None and not until['done']):
+        j += 1
         key = 'async:%s' % tag
         val = '%s-%d' % (tag, j)
         try:
@@ -100,10 +104,14 @@ def connection_killed_under_load():
         r = Redis(HOST, PORT, backoff_base=5, backoff_cap=20)
         other = Redis(HOST, PORT)
         stats = {'ok': 0, 'errors': 0, 'wrong': []}
-        tasks = [asyncio.create_task(load(r, 'k%d' % i, 150, stats)) for i in range(20)]
+        until = {'done': False}
+        tasks = [asyncio.create_task(load(r, 'k%d' % i, 150, stats, until))
+                 for i in range(20)]
         for _ in range(3):
             await asyncio.sleep_ms(30)
             await kill(other, await r.client('ID'))
+        await asyncio.sleep_ms(30)  # (the last kill's failures reach the load)
+        until['done'] = True
         await asyncio.gather(*tasks)
         eq(stats['wrong'], [])
         check(stats['errors'] > 0, 'the kills failed some commands')

@@ -24,7 +24,7 @@
 #   port's standard variant with a GIL and without the asynchronous Ctrl-C
 #   (ports/unix/picoredis/mpconfigvariant.h says why; it turns the threads on itself, as the
 #   port's make variable would force them GIL-less). A/B in one make bench run, client
-#   alone: LRANGE of 1000 +40 %, pipelined GETs +16 %.
+#   alone: LRANGE of 1000 +29 % (best rounds; +35 % paired medians), pipelined GETs +10 %.
 # mpy-cross, the compiler that turns frozen .py into bytecode, built from MICROPY_DIR
 # outside its tree. Handed to every port build as MICROPY_MPYCROSS, so the port does not
 # build its own copy (in the MicroPython tree, and twice at once under make -j).
